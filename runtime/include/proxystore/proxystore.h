@@ -1,0 +1,252 @@
+/*
+ * proxystore/proxystore.h — libproxystore, pass large objects by proxy.
+ *
+ * A producer puts an object in a store and passes a small proxy; a consumer
+ * resolves the proxy just in time, straight from the store.  Stores sit on
+ * connectors named by URL:
+ *
+ *   local://                                   in-process
+ *   shm://NAME                                 POSIX shared memory, one node
+ *   file:///absolute/dir                       a (possibly shared) directory
+ *   redis://[:password@]host:port[/db][?prefix=P&chunk=BYTES]
+ *
+ * Errors: every function reports failure through its return value — a
+ * ps_status, or NULL for functions returning a pointer — and records a code
+ * and a message for the calling thread, read with ps_last_error_code() and
+ * ps_last_error_message().  Nothing aborts the process on bad input.
+ */
+#ifndef PROXYSTORE_PROXYSTORE_H
+#define PROXYSTORE_PROXYSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <proxystore/annotations.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with hidden visibility; what this header declares is
+ * its public interface. */
+#pragma GCC visibility push(default)
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum ps_status {
+    PS_OK = 0,
+    PS_ERR_INVALID_ARGUMENT, /* a NULL or out-of-range argument, a bad key */
+    PS_ERR_NO_MEMORY,        /* an allocation failed */
+    PS_ERR_BAD_URL,          /* malformed connector URL or unknown scheme */
+    PS_ERR_NOT_FOUND,        /* no object under that key, no such store */
+    PS_ERR_EXISTS,           /* a store of that name is open with another URL */
+    PS_ERR_BAD_DESCRIPTOR,   /* malformed, truncated or unknown-version descriptor */
+    PS_ERR_BAD_DATA,         /* stored bytes with a bad or unsupported header */
+    PS_ERR_TYPE_MISMATCH,    /* resolved as a type other than the target's */
+    PS_ERR_IO,               /* a file or shared-memory system call failed */
+    PS_ERR_CONNECTION,       /* the server is unreachable or the link broke */
+    PS_ERR_SERVER,           /* the server answered with an error */
+    PS_ERR_SERIALIZE,        /* a type's serialize/deserialize hook failed */
+    PS_ERR_CLOSED,           /* the store was closed */
+    PS_ERR_TIMEOUT,          /* waited longer than allowed */
+    PS_ERR_STATE,            /* the operation is not allowed in this state */
+} ps_status;
+
+/* The code and message of the last failure on the calling thread.  The
+ * message stays valid until the thread's next failing call. */
+ps_status ps_last_error_code(void);
+const char *ps_last_error_message(void);
+/* A fixed name for a code, e.g. "PS_ERR_NOT_FOUND". */
+const char *ps_status_name(ps_status status);
+
+/* ------------------------------------------------------------------- types */
+
+/* A growable byte buffer that custom serializers append to. */
+typedef struct ps_buffer {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+} ps_buffer;
+
+ps_status ps_buffer_append(ps_buffer *buf, const void *bytes, size_t len);
+
+enum {
+    PS_TYPE_POD = 1u << 0, /* plain data: bytes move as they are, no copy on shm */
+};
+
+/*
+ * A type descriptor: how a T is serialized, deserialized and freed.
+ * Plain-data types and flat arrays of them need one line (PS_TYPE_POD);
+ * structures with pointers give the three hooks.
+ */
+typedef struct ps_type {
+    const char *name;   /* the C type as written, e.g. "struct matrix" */
+    size_t size;        /* sizeof(T): of one element for arrays */
+    size_t align;       /* _Alignof(T) */
+    unsigned flags;     /* PS_TYPE_* */
+    /* Custom types only: append obj's bytes to out. */
+    ps_status (*serialize)(const void *obj, ps_buffer *out);
+    /* Custom types only: build a new object from bytes (caller frees it with
+     * free_obj). */
+    ps_status (*deserialize)(const void *bytes, size_t len, void **obj_out);
+    /* Custom types only: release an object made by deserialize. */
+    void (*free_obj)(void *obj);
+} ps_type;
+
+/* One line for plain data:  PS_TYPE_POD_DEFINE(matrix_type, struct matrix);
+ * Arrays of a plain type use the element's descriptor and a count. */
+#define PS_TYPE_POD_INIT(T) \
+    { #T, sizeof(T), _Alignof(T), PS_TYPE_POD, NULL, NULL, NULL }
+#define PS_TYPE_POD_DEFINE(var, T) const ps_type var = PS_TYPE_POD_INIT(T)
+
+/* Built-in descriptors for common element types. */
+extern const ps_type ps_type_bytes;   /* unsigned char */
+extern const ps_type ps_type_char;    /* char (strings: count includes NUL) */
+extern const ps_type ps_type_int32;   /* int32_t */
+extern const ps_type ps_type_int64;   /* int64_t */
+extern const ps_type ps_type_double;  /* double */
+extern const ps_type ps_type_float;   /* float */
+
+/* Free an object returned by ps_store_get (custom types through free_obj). */
+void ps_object_free(const ps_type *type, void *obj);
+
+/* ------------------------------------------------------------------ stores */
+
+typedef struct ps_store ps_store;
+
+typedef struct ps_store_options {
+    /* Resolved objects kept in the store's LRU cache; 0 disables the cache.
+     * Negative means the default (16). */
+    int cache_size;
+} ps_store_options;
+
+#define PS_KEY_MAX 128 /* bytes, including the terminating NUL */
+
+/*
+ * Open the store NAME on the connector URL, or return the open store of that
+ * name (a process-wide registry; each open takes a reference that
+ * ps_store_close releases).  Opening an existing name with another URL fails
+ * with PS_ERR_EXISTS.  opts may be NULL.
+ */
+ps_store *ps_store_open(const char *name, const char *url, const ps_store_options *opts);
+/* The open store of that name, without taking a reference; NULL if none. */
+ps_store *ps_store_lookup(const char *name);
+/* Release a reference; the last one closes the connector.  Closing never
+ * deletes objects that other stores or other processes put. */
+void ps_store_close(ps_store *store);
+const char *ps_store_name(const ps_store *store);
+const char *ps_store_url(const ps_store *store);
+
+/*
+ * Put count objects of type (count 1 for a single object) under a new key,
+ * written to key_out (PS_KEY_MAX bytes).  ps_store_put_key uses the caller's
+ * key: [A-Za-z0-9._:-], at most PS_KEY_MAX-1 bytes, not starting with '.'.
+ */
+ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj,
+                       size_t count, char key_out[PS_KEY_MAX]);
+ps_status ps_store_put_key(ps_store *store, const char *key, const ps_type *type,
+                           const void *obj, size_t count);
+/* A new copy of the object (free it with ps_object_free); count_out may be
+ * NULL.  Missing key: PS_ERR_NOT_FOUND; another type: PS_ERR_TYPE_MISMATCH. */
+void *ps_store_get(ps_store *store, const char *key, const ps_type *type, size_t *count_out);
+ps_status ps_store_exists(ps_store *store, const char *key, bool *exists_out);
+/* Evicting a missing key is not an error. */
+ps_status ps_store_evict(ps_store *store, const char *key);
+
+/* Batch forms: one round trip where the connector allows it.  On failure no
+ * key is reported as written (objects already written are evicted). */
+ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n,
+                             const void *const objs[], const size_t counts[],
+                             char (*keys_out)[PS_KEY_MAX]);
+/* objs_out[i] is NULL for a missing key (not an error); counts_out may be NULL. */
+ps_status ps_store_get_batch(ps_store *store, const ps_type *type, size_t n,
+                             const char *const keys[], void *objs_out[], size_t counts_out[]);
+ps_status ps_store_exists_batch(ps_store *store, size_t n, const char *const keys[],
+                                bool exists_out[]);
+ps_status ps_store_evict_batch(ps_store *store, size_t n, const char *const keys[]);
+
+/* ----------------------------------------------------------------- metrics */
+
+typedef enum ps_op {
+    PS_OP_PUT,
+    PS_OP_GET,
+    PS_OP_EXISTS,
+    PS_OP_EVICT,
+    PS_OP_RESOLVE,
+    PS_OP_COUNT_
+} ps_op;
+
+typedef struct ps_op_metrics {
+    uint64_t count;      /* operations (a batch of n counts n) */
+    uint64_t bytes;      /* payload bytes moved */
+    uint64_t total_ns;   /* wall time spent, nanoseconds */
+    uint64_t errors;     /* operations that failed */
+} ps_op_metrics;
+
+typedef struct ps_metrics {
+    ps_op_metrics op[PS_OP_COUNT_];
+    uint64_t cache_hits;
+    uint64_t cache_misses;
+} ps_metrics;
+
+ps_status ps_store_metrics(ps_store *store, ps_metrics *out);
+const char *ps_op_name(ps_op op);
+
+/* ----------------------------------------------------------------- proxies */
+
+/* Put obj in store and return a proxy to it (count objects for an array).
+ * The type descriptor must outlive the proxy. */
+ps_proxy_t *ps_proxy(ps_store *store, const ps_type *type, const void *obj);
+ps_proxy_t *ps_proxy_array(ps_store *store, const ps_type *type, const void *obj, size_t count);
+/* A proxy to an object already in the store under key. */
+ps_proxy_t *ps_proxy_from_key(ps_store *store, const char *key, const ps_type *type);
+
+/* The target, fetched once and then cached; NULL on failure.  The pointer
+ * stays valid until ps_proxy_free.  Plain data resolved from shm is mapped,
+ * not copied: treat it as read-only. */
+void *ps_resolve(ps_proxy_t *proxy);
+/* Resolve, checking the target's type name and element size (PS_RESOLVE). */
+void *ps_resolve_as(ps_proxy_t *proxy, const char *type_name, size_t elem_size);
+/* x is either a T * or a proxy (PROXY_OR(T)): a proxy is resolved as type,
+ * any other pointer is returned as it is.  Telling them apart never reads
+ * through x: live proxies are recorded in a process-wide set. */
+void *ps_resolve_or(void *x, const char *type_name, size_t elem_size);
+bool ps_is_proxy(const void *x);
+
+#define PS_RESOLVE(T, p) ((T *)ps_resolve_as((p), #T, sizeof(T)))
+#define PS_RESOLVE_OR(T, x) ((T *)ps_resolve_or((x), #T, sizeof(T)))
+
+/* Start fetching the target in the background; a later ps_resolve waits for
+ * it.  Calling it on a resolved or prefetching proxy does nothing. */
+ps_status ps_resolve_async(ps_proxy_t *proxy);
+
+/* Release the handle (and the resolved copy it holds).  The stored object
+ * stays; evict it with ps_store_evict or ps_proxy_evict. */
+void ps_proxy_free(ps_proxy_t *proxy);
+/* Evict the target from its store and release the handle. */
+ps_status ps_proxy_evict(ps_proxy_t *proxy);
+
+/* Facts about the target, answered without resolving. */
+const char *ps_proxy_type_name(const ps_proxy_t *proxy);
+size_t ps_proxy_size(const ps_proxy_t *proxy);    /* payload bytes */
+size_t ps_proxy_count(const ps_proxy_t *proxy);   /* elements */
+uint64_t ps_proxy_hash(const ps_proxy_t *proxy);  /* XXH3-64 of the payload */
+const char *ps_proxy_key(const ps_proxy_t *proxy);
+ps_store *ps_proxy_store(const ps_proxy_t *proxy);
+bool ps_proxy_is_resolved(const ps_proxy_t *proxy);
+
+/* A small self-contained text descriptor (malloc'd; free() it) that
+ * ps_proxy_deserialize turns into a live proxy in any process: it carries the
+ * store name and URL, the key and the target's type, size and hash.
+ * The type descriptor is the caller's (matched by name and element size). */
+char *ps_proxy_serialize(const ps_proxy_t *proxy);
+ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROXYSTORE_PROXYSTORE_H */

@@ -1,0 +1,99 @@
+/*
+ * connector.h — the one interface every connector module implements.
+ *
+ * A connector moves opaque byte strings ("blobs") under string keys; the
+ * store above it owns object headers, types, caching and metrics.  Keys that
+ * reach a connector are already validated by the store (ps_key_valid), but
+ * each connector still refuses a key it could not hold safely.
+ *
+ * Errors: return a ps_status set through ps_error_set() (error.h); never
+ * abort.  Every operation must be safe to call from several threads at once.
+ */
+#ifndef PS_CONNECTOR_H
+#define PS_CONNECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proxystore/proxystore.h"
+#include "url.h"
+
+/* A gather list: a put writes the concatenation of its parts (the store
+ * passes its object header and the payload without joining them). */
+typedef struct ps_iov {
+    const void *base;
+    size_t len;
+} ps_iov;
+
+/* Bytes read from a connector.  data is at least 16-byte aligned and stays
+ * valid until release(blob) is called; it may point into a mapping (shm),
+ * a reply buffer (redis) or a shared entry (local), so readers never write
+ * through it.  release is never NULL for a filled blob. */
+typedef struct ps_blob {
+    const void *data;
+    size_t len;
+    void (*release)(struct ps_blob *blob);
+    void *opaque; /* the connector's own handle for release */
+} ps_blob;
+
+static inline void ps_blob_release(ps_blob *blob)
+{
+    if (blob && blob->release) {
+        blob->release(blob);
+        blob->release = NULL;
+        blob->data = NULL;
+        blob->len = 0;
+    }
+}
+
+typedef struct ps_connector ps_connector;
+
+typedef struct ps_connector_ops {
+    const char *scheme; /* "local", "shm", "file", "redis" */
+    /* Open from a parsed URL; on success *out is a new connector. */
+    ps_status (*open)(const ps_url *url, ps_connector **out);
+    /* Close and free.  Deletes only what this connector may own (shm
+     * segments it created), never other stores' or processes' data. */
+    void (*close)(ps_connector *conn);
+
+    ps_status (*put)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts);
+    /* Missing key: PS_ERR_NOT_FOUND (with the error set). */
+    ps_status (*get)(ps_connector *conn, const char *key, ps_blob *out);
+    ps_status (*exists)(ps_connector *conn, const char *key, bool *exists_out);
+    /* Evicting a missing key succeeds. */
+    ps_status (*evict)(ps_connector *conn, const char *key);
+
+    /* Batch forms; NULL means the store loops over the single forms.
+     * put_batch: object i is parts[i][0..nparts[i]).
+     * get_batch: a missing key leaves out[i] with data == NULL, release ==
+     * NULL and is not an error. */
+    ps_status (*put_batch)(ps_connector *conn, size_t n, const char *const keys[],
+                           const ps_iov *const parts[], const size_t nparts[]);
+    ps_status (*get_batch)(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[]);
+    ps_status (*exists_batch)(ps_connector *conn, size_t n, const char *const keys[], bool out[]);
+    ps_status (*evict_batch)(ps_connector *conn, size_t n, const char *const keys[]);
+} ps_connector_ops;
+
+/* Every connector object starts with this, so the store can reach its ops. */
+struct ps_connector {
+    const ps_connector_ops *ops;
+};
+
+extern const ps_connector_ops ps_local_connector;
+extern const ps_connector_ops ps_shm_connector;
+extern const ps_connector_ops ps_file_connector;
+extern const ps_connector_ops ps_redis_connector;
+
+/* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
+ps_status ps_connector_open(const char *url, ps_connector **out);
+
+/* Total length of a gather list. */
+static inline size_t ps_iov_total(const ps_iov *parts, size_t nparts)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nparts; i++)
+        total += parts[i].len;
+    return total;
+}
+
+#endif /* PS_CONNECTOR_H */

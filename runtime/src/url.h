@@ -1,0 +1,42 @@
+/*
+ * url.h — connector URLs, parsed once into their parts.
+ *
+ *   scheme://[user][:password@]host[:port][/path][?k=v&k=v]
+ *
+ * Components are percent-decoded.  local:// has only a scheme; shm://NAME
+ * has host NAME; file:///dir has path "/dir"; redis://:pw@host:port/2?prefix=p
+ * has password, host, port, path "/2" and a "prefix" parameter.
+ */
+#ifndef PS_URL_H
+#define PS_URL_H
+
+#include "proxystore/proxystore.h"
+
+typedef struct ps_url_param {
+    char *key;
+    char *value;
+} ps_url_param;
+
+typedef struct ps_url {
+    char *text;      /* the URL as given */
+    char *scheme;    /* lower case */
+    char *user;      /* NULL if absent */
+    char *password;  /* NULL if absent */
+    char *host;      /* "" if absent */
+    int port;        /* -1 if absent */
+    char *path;      /* "" if absent; starts with '/' otherwise */
+    ps_url_param *params;
+    size_t nparams;
+} ps_url;
+
+/* Parse text; on failure returns PS_ERR_BAD_URL with a message naming the
+ * problem, and *out is left empty. */
+ps_status ps_url_parse(const char *text, ps_url *out);
+void ps_url_free(ps_url *url);
+/* The value of query parameter key, or NULL. */
+const char *ps_url_param_get(const ps_url *url, const char *key);
+/* Parse a parameter as an unsigned size with an optional K/M/G suffix;
+ * absent: *out = fallback.  Malformed: PS_ERR_BAD_URL. */
+ps_status ps_url_param_size(const ps_url *url, const char *key, size_t fallback, size_t *out);
+
+#endif /* PS_URL_H */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages the build, tests and benchmarks need.
+# Does nothing when they are all present; needs root (or sudo) otherwise.
+set -euo pipefail
+packages=(cmake make gcc pkg-config clang-19 libclang-19-dev llvm-19-dev libcjson-dev
+          libcriterion-dev libhiredis-dev libxxhash-dev redis-server)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
