@@ -1,0 +1,450 @@
+/*
+ * connector_shm.c — shm://NAME, one POSIX shared-memory segment per object.
+ *
+ * On Linux a POSIX shared-memory segment is a file in the tmpfs mounted at
+ * /dev/shm (glibc's shm_open is an open() there), so this connector works on
+ * that directory through one O_DIRECTORY descriptor: the same segments that
+ * shm_open("/ps-NAME+key") sees, plus rename, which the shm_* API lacks.
+ *
+ * Naming: segment "ps-NAME+KEY", NAME validated at open ([A-Za-z0-9._-],
+ * never '+'), KEY escaped injectively ([A-Za-z0-9._:-] kept, any other byte
+ * as %XX) or, when the escape is long, "#" and the XXH3-128 of the key, so
+ * every name is a valid file name below NAME_MAX.
+ *
+ * Atomic publish: a put writes a temporary segment "ps-NAME+.tmp.PID.SEQ"
+ * ('.' never starts an escaped key) and renames it onto the final name.  A
+ * reader opens either the old complete segment or the new complete one, never
+ * a half-written one, and there is no moment where the key is missing.  A
+ * reader that mapped the old segment keeps its pages: rename only drops the
+ * name.
+ *
+ * get maps the segment read-only and hands out the mapping (no copy, no
+ * MAP_POPULATE: pages fault in as the reader touches them).  Segments are
+ * complete before they get their name and are never truncated afterwards, so
+ * a mapping cannot SIGBUS; a full /dev/shm makes the writer's write() fail
+ * with ENOSPC, reported as PS_ERR_IO.
+ *
+ * Cleanup: close unlinks the segments this connector created that still
+ * hold what it wrote (same inode), never segments other processes put (nor,
+ * in a forked child that inherited the connector, the parent's).
+ */
+#include "connector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "connector_file_io.h"
+#include "error.h"
+
+#define SHM_DIR "/dev/shm"
+#define SHM_NAME_MAX 64       /* bytes of the store NAME */
+#define SHM_ESCAPED_KEY_MAX 160 /* longer escaped keys are hashed */
+/* "ps-" NAME "+" key-part, NUL: well below NAME_MAX (255). */
+#define SHM_SEGMENT_MAX (3 + SHM_NAME_MAX + 1 + SHM_ESCAPED_KEY_MAX + 1)
+
+/* A segment this connector created: its name and identity, so close can
+ * tell it from a segment another process put under the same key since. */
+typedef struct owned_segment {
+    struct owned_segment *next;
+    dev_t dev;
+    ino_t ino;
+    pid_t pid; /* the process that wrote it: a forked child inherits the
+                * table but did not create these segments */
+    char name[];
+} owned_segment;
+
+typedef struct shm_connector {
+    ps_connector base;
+    int dirfd;            /* /dev/shm */
+    char name[SHM_NAME_MAX + 1];
+    char prefix[3 + SHM_NAME_MAX + 2]; /* "ps-NAME+" */
+    /* Owned segments, a chained hash table.  The lock also covers each
+     * publish (rename) and evict, so the table always records the inode the
+     * name held when this connector last wrote it. */
+    pthread_mutex_t lock;
+    owned_segment **buckets;
+    size_t nbuckets;
+    size_t nowned;
+} shm_connector;
+
+static shm_connector *as_shm(ps_connector *conn) { return (shm_connector *)conn; }
+
+/* ------------------------------------------------------------------ names */
+
+static bool name_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+static ps_status check_store_name(const char *name, const char *url)
+{
+    size_t len = strlen(name);
+    if (len == 0)
+        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s' has no store name (expected shm://NAME)", url);
+    if (len > SHM_NAME_MAX)
+        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': store name is longer than %d bytes",
+                            url, SHM_NAME_MAX);
+    if (name[0] == '.')
+        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': store name starts with '.'", url);
+    for (size_t i = 0; i < len; i++)
+        if (!name_char_ok((unsigned char)name[i]))
+            return ps_error_set(PS_ERR_BAD_URL,
+                                "shm URL '%s': store name may hold only letters, digits, '.', '_' and '-'",
+                                url);
+    return PS_OK;
+}
+
+/* The segment name of key: prefix + escaped key, or prefix + "#" + hash. */
+static void segment_name(const shm_connector *c, const char *key, char out[SHM_SEGMENT_MAX])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = strlen(c->prefix);
+    memcpy(out, c->prefix, o);
+    size_t start = o;
+    bool fits = true;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        bool raw = name_char_ok(*p) || *p == ':';
+        size_t need = raw ? 1 : 3;
+        if (o - start + need > SHM_ESCAPED_KEY_MAX) {
+            fits = false;
+            break;
+        }
+        if (raw) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    if (!fits) {
+        XXH128_hash_t h = XXH3_128bits(key, strlen(key));
+        o = start;
+        o += (size_t)snprintf(out + o, SHM_SEGMENT_MAX - o, "#%016llx%016llx",
+                              (unsigned long long)h.high64, (unsigned long long)h.low64);
+    }
+    out[o] = '\0';
+}
+
+/* ---------------------------------------------------- owned-segment table */
+
+static size_t bucket_of(const shm_connector *c, const char *name)
+{
+    return (size_t)XXH3_64bits(name, strlen(name)) & (c->nbuckets - 1);
+}
+
+static owned_segment **find_owned(shm_connector *c, const char *name)
+{
+    owned_segment **link = &c->buckets[bucket_of(c, name)];
+    while (*link && strcmp((*link)->name, name) != 0)
+        link = &(*link)->next;
+    return link;
+}
+
+static void grow_table(shm_connector *c)
+{
+    size_t n = c->nbuckets * 2;
+    owned_segment **b = calloc(n, sizeof *b);
+    if (!b)
+        return; /* keep the longer chains; still correct */
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        owned_segment *s = c->buckets[i];
+        while (s) {
+            owned_segment *next = s->next;
+            size_t j = (size_t)XXH3_64bits(s->name, strlen(s->name)) & (n - 1);
+            s->next = b[j];
+            b[j] = s;
+            s = next;
+        }
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = n;
+}
+
+/* Record (or update) name as created by us with this identity.  Called with
+ * the lock held.  Failure to allocate only means close will not unlink the
+ * segment, which evict still can, so it is not an error for the put. */
+static void remember_owned(shm_connector *c, const char *name, const struct stat *st)
+{
+    owned_segment **link = find_owned(c, name);
+    if (!*link) {
+        size_t len = strlen(name) + 1;
+        owned_segment *s = malloc(sizeof *s + len);
+        if (!s)
+            return;
+        memcpy(s->name, name, len);
+        s->next = NULL;
+        *link = s;
+        if (++c->nowned > c->nbuckets * 2)
+            grow_table(c);
+        link = find_owned(c, name);
+    }
+    (*link)->dev = st->st_dev;
+    (*link)->ino = st->st_ino;
+    (*link)->pid = getpid();
+}
+
+static void forget_owned(shm_connector *c, const char *name)
+{
+    owned_segment **link = find_owned(c, name);
+    if (*link) {
+        owned_segment *s = *link;
+        *link = s->next;
+        free(s);
+        c->nowned--;
+    }
+}
+
+/* ------------------------------------------------------------------- ops */
+
+static ps_status shm_open_url(const ps_url *url, ps_connector **out)
+{
+    *out = NULL;
+    if (url->user || url->password || url->port >= 0)
+        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s' takes no user, password or port "
+                            "(expected shm://NAME)", url->text);
+    if (url->path[0])
+        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s' takes no path (expected shm://NAME)",
+                            url->text);
+    if (url->nparams)
+        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': unknown parameter '%s'",
+                            url->text, url->params[0].key);
+    ps_status st = check_store_name(url->host, url->text);
+    if (st != PS_OK)
+        return st;
+
+    shm_connector *c = ps_calloc(1, sizeof *c);
+    if (!c)
+        return PS_ERR_NO_MEMORY;
+    c->base.ops = &ps_shm_connector;
+    snprintf(c->name, sizeof c->name, "%s", url->host);
+    snprintf(c->prefix, sizeof c->prefix, "ps-%s+", url->host);
+    c->nbuckets = 64;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    if (!c->buckets) {
+        free(c);
+        return ps_error_set(PS_ERR_NO_MEMORY, "out of memory opening shm store '%s'", url->host);
+    }
+    c->dirfd = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c->dirfd < 0) {
+        st = ps_error_errno(PS_ERR_IO, "shm store '%s': cannot open %s (no POSIX shared memory?)",
+                            url->host, SHM_DIR);
+        free(c->buckets);
+        free(c);
+        return st;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    *out = &c->base;
+    return PS_OK;
+}
+
+/* Unlink every segment we created that still holds what we wrote.  Another
+ * process that replaced one since owns the new segment; we leave it.  (A
+ * replacement landing between our fstat and unlink would be lost: put never
+ * races with close of the same store in one process, and across processes
+ * overwriting a key the producer is closing is a misuse; see shm.md.) */
+static void shm_close(ps_connector *conn)
+{
+    if (!conn)
+        return;
+    shm_connector *c = as_shm(conn);
+    pid_t self = getpid();
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        owned_segment *s = c->buckets[i];
+        while (s) {
+            owned_segment *next = s->next;
+            struct stat st;
+            if (s->pid == self && fstatat(c->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                st.st_dev == s->dev && st.st_ino == s->ino)
+                unlinkat(c->dirfd, s->name, 0);
+            free(s);
+            s = next;
+        }
+    }
+    free(c->buckets);
+    close(c->dirfd);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+{
+    shm_connector *c = as_shm(conn);
+    char where[SHM_NAME_MAX + 16];
+    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    ps_status st = ps_conn_check_key(key, where);
+    if (st != PS_OK)
+        return st;
+    if (nparts && !parts)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: put '%s' with no data", where, key);
+
+    char final[SHM_SEGMENT_MAX], temp[SHM_SEGMENT_MAX + 48];
+    segment_name(c, key, final);
+    int fd = -1;
+    for (int attempt = 0; fd < 0; attempt++) {
+        ps_conn_temp_name(temp, sizeof temp, c->prefix);
+        fd = openat(c->dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno != EEXIST || attempt > 8))
+            return ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot create segment %s/%s",
+                                  where, key, SHM_DIR, temp);
+    }
+    struct stat sb;
+    if (ps_conn_write_parts(fd, parts, nparts) != 0 || fstat(fd, &sb) != 0) {
+        st = ps_error_errno(PS_ERR_IO, "%s: put '%s' (%zu bytes): cannot write segment %s/%s",
+                            where, key, ps_iov_total(parts, nparts), SHM_DIR, temp);
+        close(fd);
+        unlinkat(c->dirfd, temp, 0);
+        return st;
+    }
+    close(fd);
+
+    pthread_mutex_lock(&c->lock);
+    if (renameat(c->dirfd, temp, c->dirfd, final) != 0) {
+        pthread_mutex_unlock(&c->lock);
+        st = ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot publish segment %s/%s",
+                            where, key, SHM_DIR, final);
+        unlinkat(c->dirfd, temp, 0);
+        return st;
+    }
+    remember_owned(c, final, &sb);
+    pthread_mutex_unlock(&c->lock);
+    return PS_OK;
+}
+
+/* A zero-length object has no mapping to hand out (mmap refuses length 0). */
+static const _Alignas(64) unsigned char empty_object[64];
+
+static void release_nothing(ps_blob *blob) { (void)blob; }
+
+/* opaque is the mapping's length; data its start. */
+static void release_mapping(ps_blob *blob)
+{
+    munmap((void *)blob->data, (size_t)(uintptr_t)blob->opaque);
+}
+
+static ps_status shm_get(ps_connector *conn, const char *key, ps_blob *out)
+{
+    shm_connector *c = as_shm(conn);
+    memset(out, 0, sizeof *out);
+    char where[SHM_NAME_MAX + 16];
+    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    ps_status st = ps_conn_check_key(key, where);
+    if (st != PS_OK)
+        return st;
+
+    char name[SHM_SEGMENT_MAX];
+    segment_name(c, key, name);
+    /* O_NONBLOCK: a FIFO planted under the name must not hang the reader
+     * (it is refused below); it changes nothing for a regular file. */
+    int fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ps_error_set(PS_ERR_NOT_FOUND, "%s: no object under key '%s'", where, key);
+        return ps_error_errno(PS_ERR_IO, "%s: get '%s': cannot open segment %s/%s",
+                              where, key, SHM_DIR, name);
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = ps_error_errno(PS_ERR_IO, "%s: get '%s': cannot stat segment", where, key);
+        close(fd);
+        return st;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ps_error_set(PS_ERR_IO, "%s: get '%s': %s/%s is not a shared-memory segment",
+                            where, key, SHM_DIR, name);
+    }
+    if (sb.st_size == 0) {
+        close(fd);
+        out->data = empty_object;
+        out->len = 0;
+        out->release = release_nothing;
+        return PS_OK;
+    }
+    size_t len = (size_t)sb.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        st = ps_error_errno(PS_ERR_IO, "%s: get '%s': cannot map %zu bytes", where, key, len);
+        close(fd);
+        return st;
+    }
+    close(fd); /* the mapping keeps the segment alive */
+    out->data = map;
+    out->len = len;
+    out->release = release_mapping;
+    out->opaque = (void *)(uintptr_t)len;
+    return PS_OK;
+}
+
+static ps_status shm_exists(ps_connector *conn, const char *key, bool *exists_out)
+{
+    shm_connector *c = as_shm(conn);
+    *exists_out = false;
+    char where[SHM_NAME_MAX + 16];
+    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    ps_status st = ps_conn_check_key(key, where);
+    if (st != PS_OK)
+        return st;
+    char name[SHM_SEGMENT_MAX];
+    segment_name(c, key, name);
+    struct stat sb;
+    if (fstatat(c->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+            return PS_OK;
+        return ps_error_errno(PS_ERR_IO, "%s: exists '%s': cannot stat segment %s/%s",
+                              where, key, SHM_DIR, name);
+    }
+    *exists_out = S_ISREG(sb.st_mode);
+    return PS_OK;
+}
+
+static ps_status shm_evict(ps_connector *conn, const char *key)
+{
+    shm_connector *c = as_shm(conn);
+    char where[SHM_NAME_MAX + 16];
+    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    ps_status st = ps_conn_check_key(key, where);
+    if (st != PS_OK)
+        return st;
+    char name[SHM_SEGMENT_MAX];
+    segment_name(c, key, name);
+    pthread_mutex_lock(&c->lock);
+    int rc = unlinkat(c->dirfd, name, 0);
+    int err = errno;
+    forget_owned(c, name);
+    pthread_mutex_unlock(&c->lock);
+    if (rc != 0 && err != ENOENT) {
+        errno = err;
+        return ps_error_errno(PS_ERR_IO, "%s: evict '%s': cannot unlink segment %s/%s",
+                              where, key, SHM_DIR, name);
+    }
+    return PS_OK;
+}
+
+const ps_connector_ops ps_shm_connector = {
+    .scheme = "shm",
+    .open = shm_open_url,
+    .close = shm_close,
+    .put = shm_put,
+    .get = shm_get,
+    .exists = shm_exists,
+    .evict = shm_evict,
+    /* Each operation is a few system calls with no round trip to batch
+     * away: the store's loop over the single forms is as fast. */
+    .put_batch = NULL,
+    .get_batch = NULL,
+    .exists_batch = NULL,
+    .evict_batch = NULL,
+};
