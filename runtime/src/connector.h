@@ -66,7 +66,8 @@ typedef struct ps_connector_ops {
     /* Batch forms; NULL means the store loops over the single forms.
      * put_batch: object i is parts[i][0..nparts[i]).
      * get_batch: a missing key leaves out[i] with data == NULL, release ==
-     * NULL and is not an error. */
+     * NULL and is not an error; a failed batch leaves no out[i] filled (the
+     * store also releases any it finds filled). */
     ps_status (*put_batch)(ps_connector *conn, size_t n, const char *const keys[],
                            const ps_iov *const parts[], const size_t nparts[]);
     ps_status (*get_batch)(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[]);

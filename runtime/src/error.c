@@ -12,9 +12,13 @@
 static _Thread_local ps_status last_code = PS_OK;
 static _Thread_local char last_message[PS_ERROR_MSG_MAX];
 
+/* Formatted into a scratch buffer first: an argument may be the current
+ * message itself (re-reporting an error under another code). */
 static void set_message(const char *fmt, va_list ap)
 {
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    char scratch[PS_ERROR_MSG_MAX];
+    vsnprintf(scratch, sizeof scratch, fmt, ap);
+    memcpy(last_message, scratch, sizeof last_message);
 }
 
 ps_status ps_error_set(ps_status code, const char *fmt, ...)

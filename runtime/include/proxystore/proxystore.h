@@ -100,6 +100,16 @@ typedef struct ps_type {
     { #T, sizeof(T), _Alignof(T), PS_TYPE_POD, NULL, NULL, NULL }
 #define PS_TYPE_POD_DEFINE(var, T) const ps_type var = PS_TYPE_POD_INIT(T)
 
+/* Declares a descriptor defined in another file and names its type, so that
+ * ps-check can match objects and proxies against it (ps-create-mismatch):
+ *   PS_TYPE_DECLARE(matrix_type, struct matrix);      in a header */
+#ifdef __PS_CHECK__
+#define PS_TYPE_DECLARE(var, T) \
+    extern const ps_type var __attribute__((annotate("ps.type", (__typeof__(T) *)0)))
+#else
+#define PS_TYPE_DECLARE(var, T) extern const ps_type var
+#endif
+
 /* Built-in descriptors for common element types. */
 extern const ps_type ps_type_bytes;   /* unsigned char */
 extern const ps_type ps_type_char;    /* char (strings: count includes NUL) */
@@ -116,8 +126,9 @@ void ps_object_free(const ps_type *type, void *obj);
 typedef struct ps_store ps_store;
 
 typedef struct ps_store_options {
-    /* Resolved objects kept in the store's LRU cache; 0 disables the cache.
-     * Negative means the default (16). */
+    /* Resolved objects kept in the store's LRU cache (used by ps_resolve, not
+     * by ps_store_get); 0 disables the cache.  Negative means the default
+     * (16).  Options of a name already open are those of its first open. */
     int cache_size;
 } ps_store_options;
 
@@ -132,16 +143,20 @@ typedef struct ps_store_options {
 ps_store *ps_store_open(const char *name, const char *url, const ps_store_options *opts);
 /* The open store of that name, without taking a reference; NULL if none. */
 ps_store *ps_store_lookup(const char *name);
-/* Release a reference; the last one closes the connector.  Closing never
- * deletes objects that other stores or other processes put. */
+/* Release a reference.  After the last one the name is free again and other
+ * calls on this handle fail with PS_ERR_CLOSED; the connector closes when the
+ * live proxies of the store are freed too.  Closing never deletes objects
+ * that other stores or other processes put.  Stores still open at exit are
+ * closed by an atexit hook. */
 void ps_store_close(ps_store *store);
 const char *ps_store_name(const ps_store *store);
 const char *ps_store_url(const ps_store *store);
 
 /*
- * Put count objects of type (count 1 for a single object) under a new key,
- * written to key_out (PS_KEY_MAX bytes).  ps_store_put_key uses the caller's
- * key: [A-Za-z0-9._:-], at most PS_KEY_MAX-1 bytes, not starting with '.'.
+ * Put count objects of type (count 1 for a single object; custom types take
+ * one object at a time) under a new key, written to key_out (PS_KEY_MAX
+ * bytes): 128 random bits as hex.  ps_store_put_key uses the caller's key:
+ * [A-Za-z0-9._:-], at most PS_KEY_MAX-1 bytes, not starting with '.'.
  */
 ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj,
                        size_t count, char key_out[PS_KEY_MAX]);
@@ -159,7 +174,8 @@ ps_status ps_store_evict(ps_store *store, const char *key);
 ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n,
                              const void *const objs[], const size_t counts[],
                              char (*keys_out)[PS_KEY_MAX]);
-/* objs_out[i] is NULL for a missing key (not an error); counts_out may be NULL. */
+/* objs_out[i] is NULL for a missing key (not an error); counts_out may be NULL.
+ * counts may be NULL in ps_store_put_batch (one object each). */
 ps_status ps_store_get_batch(ps_store *store, const ps_type *type, size_t n,
                              const char *const keys[], void *objs_out[], size_t counts_out[]);
 ps_status ps_store_exists_batch(ps_store *store, size_t n, const char *const keys[],
@@ -199,7 +215,9 @@ const char *ps_op_name(ps_op op);
  * The type descriptor must outlive the proxy. */
 ps_proxy_t *ps_proxy(ps_store *store, const ps_type *type, const void *obj);
 ps_proxy_t *ps_proxy_array(ps_store *store, const ps_type *type, const void *obj, size_t count);
-/* A proxy to an object already in the store under key. */
+/* A proxy to an object already in the store under key.  The object is read
+ * now (a missing key or another type fails here) and the proxy starts out
+ * resolved. */
 ps_proxy_t *ps_proxy_from_key(ps_store *store, const char *key, const ps_type *type);
 
 /* The target, fetched once and then cached; NULL on failure.  The pointer
@@ -224,7 +242,8 @@ ps_status ps_resolve_async(ps_proxy_t *proxy);
 /* Release the handle (and the resolved copy it holds).  The stored object
  * stays; evict it with ps_store_evict or ps_proxy_evict. */
 void ps_proxy_free(ps_proxy_t *proxy);
-/* Evict the target from its store and release the handle. */
+/* Evict the target from its store and release the handle (released even if
+ * the evict fails; the error is returned). */
 ps_status ps_proxy_evict(ps_proxy_t *proxy);
 
 /* Facts about the target, answered without resolving. */
@@ -238,8 +257,11 @@ bool ps_proxy_is_resolved(const ps_proxy_t *proxy);
 
 /* A small self-contained text descriptor (malloc'd; free() it) that
  * ps_proxy_deserialize turns into a live proxy in any process: it carries the
- * store name and URL, the key and the target's type, size and hash.
- * The type descriptor is the caller's (matched by name and element size). */
+ * store name and URL, the key and the target's type, size and hash (format:
+ * docs/descriptor.md).  The type descriptor is the caller's (matched by name
+ * and element size); NULL reads a plain-data target as raw bytes.  The store
+ * is found by name or opened from the URL; a store opened so stays open until
+ * exit or ps_store_close(ps_store_lookup(name)). */
 char *ps_proxy_serialize(const ps_proxy_t *proxy);
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type);
 

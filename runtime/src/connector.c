@@ -1,0 +1,40 @@
+/* connector.c — open a connector by its URL's scheme (see connector.h). */
+#include "connector.h"
+
+#include <string.h>
+
+#include "error.h"
+
+static const ps_connector_ops *const connectors[] = {
+    &ps_local_connector,
+    &ps_shm_connector,
+    &ps_file_connector,
+    &ps_redis_connector,
+};
+
+ps_status ps_connector_open(const char *url_text, ps_connector **out)
+{
+    if (!out)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_connector_open: no output given");
+    *out = NULL;
+    ps_url url;
+    ps_status st = ps_url_parse(url_text, &url);
+    if (st != PS_OK)
+        return st;
+    const ps_connector_ops *ops = NULL;
+    for (size_t i = 0; i < sizeof connectors / sizeof connectors[0]; i++)
+        if (strcmp(connectors[i]->scheme, url.scheme) == 0)
+            ops = connectors[i];
+    if (!ops) {
+        st = ps_error_set(PS_ERR_BAD_URL, "URL '%s' names no known connector (scheme '%s'; known: "
+                          "local, shm, file, redis)", url_text, url.scheme);
+    } else {
+        st = ops->open(&url, out);
+        if (st == PS_OK && !*out)
+            st = ps_error_set(PS_ERR_STATE, "connector '%s' opened nothing", ops->scheme);
+        else if (st == PS_OK)
+            (*out)->ops = ops; /* the store dispatches through it */
+    }
+    ps_url_free(&url);
+    return st;
+}

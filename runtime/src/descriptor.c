@@ -1,0 +1,297 @@
+/*
+ * descriptor.c — a proxy as a small self-contained line of text, and back
+ * (format in docs/descriptor.md):
+ *
+ *   psproxy/1 store=S url=U key=K type=T kind=pod elem=N count=N size=N hash=H
+ *
+ * Values are percent-encoded (no spaces, no control bytes); H is 16 hex
+ * digits.  Every field is required exactly once, unknown fields are refused,
+ * and the whole line is at most PS_DESCRIPTOR_MAX bytes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "key.h"
+#include "proxy.h"
+
+#define PS_DESCRIPTOR_MAX 4096
+#define DESCRIPTOR_MAGIC "psproxy/"
+#define DESCRIPTOR_VERSION 1
+
+/* ------------------------------------------------------------- writing */
+
+static bool plain_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("._~:/-?&=@+,", c) != NULL;
+}
+
+static ps_status append_str(ps_buffer *b, const char *s)
+{
+    return ps_buffer_append(b, s, strlen(s));
+}
+
+static ps_status append_field(ps_buffer *b, const char *name, const char *value)
+{
+    char head[32];
+    snprintf(head, sizeof head, " %s=", name);
+    ps_status st = append_str(b, head);
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)value; *p && st == PS_OK; p++) {
+        if (plain_char(*p)) {
+            st = ps_buffer_append(b, p, 1);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            st = ps_buffer_append(b, esc, 3);
+        }
+    }
+    return st;
+}
+
+char *ps_proxy_serialize(const ps_proxy_t *proxy)
+{
+    if (ps_proxy_check(proxy, "ps_proxy_serialize") != PS_OK)
+        return NULL;
+    ps_buffer b = {0};
+    char numbers[160];
+    snprintf(numbers, sizeof numbers, " kind=%s elem=%zu count=%zu size=%zu hash=%016llx",
+             proxy->pod ? "pod" : "custom", proxy->elem_size, proxy->count, proxy->size,
+             (unsigned long long)proxy->hash);
+    char version[32];
+    snprintf(version, sizeof version, "%s%d", DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION);
+    if (append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
+        append_field(&b, "url", proxy->store->url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
+        append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
+        ps_buffer_append(&b, "", 1) != PS_OK) {
+        ps_buffer_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+/* ------------------------------------------------------------- reading */
+
+enum field { F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH, F_COUNT_ };
+static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind",
+                                                  "elem", "count", "size", "hash"};
+
+typedef struct parsed {
+    char *text[F_COUNT_]; /* decoded values */
+    bool pod;
+    size_t elem, count, size;
+    uint64_t hash;
+} parsed;
+
+static void parsed_free(parsed *d)
+{
+    for (int i = 0; i < F_COUNT_; i++)
+        free(d->text[i]);
+}
+
+static ps_status bad(const char *fmt, const char *arg)
+{
+    return ps_error_set(PS_ERR_BAD_DESCRIPTOR, fmt, arg);
+}
+
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode value [s, s+len) of field name. */
+static ps_status decode(const char *name, const char *s, size_t len, char **out)
+{
+    char *o = ps_malloc(len + 1);
+    if (!o)
+        return PS_ERR_NO_MEMORY;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int h = i + 2 < len ? hex_digit((unsigned char)s[i + 1]) : -1;
+            int l = h >= 0 ? hex_digit((unsigned char)s[i + 2]) : -1;
+            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+                free(o);
+                return bad("descriptor field '%s' has a bad percent escape", name);
+            }
+            o[n++] = (char)(h * 16 + l);
+            i += 2;
+        } else if (c < 0x21 || c > 0x7e) {
+            free(o);
+            return bad("descriptor field '%s' holds a control or non-ASCII byte", name);
+        } else {
+            o[n++] = (char)c;
+        }
+    }
+    o[n] = '\0';
+    *out = o;
+    return PS_OK;
+}
+
+static ps_status parse_size(const char *name, const char *v, size_t *out)
+{
+    if (!*v)
+        return bad("descriptor field '%s' is empty", name);
+    size_t n = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return bad("descriptor field '%s' is not a decimal number", name);
+        if (__builtin_mul_overflow(n, (size_t)10, &n) || __builtin_add_overflow(n, (size_t)(*p - '0'), &n))
+            return bad("descriptor field '%s' is too large", name);
+    }
+    *out = n;
+    return PS_OK;
+}
+
+static ps_status parse_fields(const char *line, size_t len, parsed *d)
+{
+    const char *p = line, *end = line + len;
+    while (p < end) {
+        if (*p != ' ')
+            return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor fields must be separated by one space");
+        p++;
+        const char *tok_end = memchr(p, ' ', (size_t)(end - p));
+        if (!tok_end)
+            tok_end = end;
+        if (tok_end == p)
+            return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor has an empty field");
+        const char *eq = memchr(p, '=', (size_t)(tok_end - p));
+        if (!eq)
+            return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor field '%.*s' is not name=value",
+                                (int)(tok_end - p > 40 ? 40 : tok_end - p), p);
+        int f = -1;
+        for (int i = 0; i < F_COUNT_; i++)
+            if ((size_t)(eq - p) == strlen(field_names[i]) && memcmp(p, field_names[i], (size_t)(eq - p)) == 0)
+                f = i;
+        if (f < 0)
+            return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor has an unknown field '%.*s'",
+                                (int)(eq - p > 40 ? 40 : eq - p), p);
+        if (d->text[f])
+            return bad("descriptor has field '%s' twice", field_names[f]);
+        ps_status st = decode(field_names[f], eq + 1, (size_t)(tok_end - eq - 1), &d->text[f]);
+        if (st != PS_OK)
+            return st;
+        p = tok_end;
+    }
+    for (int i = 0; i < F_COUNT_; i++)
+        if (!d->text[i])
+            return bad("descriptor has no field '%s' (truncated?)", field_names[i]);
+    return PS_OK;
+}
+
+static ps_status check_values(parsed *d)
+{
+    if (ps_store_name_check(d->text[F_STORE]) != PS_OK)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor field 'store': %s", ps_last_error_message());
+    if (!d->text[F_URL][0])
+        return bad("descriptor field '%s' is empty", "url");
+    if (ps_key_check(d->text[F_KEY]) != PS_OK)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor field 'key': %s", ps_last_error_message());
+    char norm[PS_TYPE_NAME_MAX + 1];
+    if (ps_type_name_normalize(d->text[F_TYPE], norm) != PS_OK)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor field 'type': %s", ps_last_error_message());
+    if (strcmp(d->text[F_KIND], "pod") == 0)
+        d->pod = true;
+    else if (strcmp(d->text[F_KIND], "custom") != 0)
+        return bad("descriptor field 'kind' is '%.40s', not 'pod' or 'custom'", d->text[F_KIND]);
+    ps_status st;
+    if ((st = parse_size("elem", d->text[F_ELEM], &d->elem)) != PS_OK ||
+        (st = parse_size("count", d->text[F_COUNT], &d->count)) != PS_OK ||
+        (st = parse_size("size", d->text[F_SIZE], &d->size)) != PS_OK)
+        return st;
+    if (d->elem == 0 || d->elem > UINT32_MAX)
+        return bad("descriptor field '%s' is out of range", "elem");
+    size_t expect;
+    if (d->pod && (__builtin_mul_overflow(d->elem, d->count, &expect) || expect != d->size))
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor fields elem, count and size disagree (size must be elem x count)");
+    if (!d->pod && d->count != 1)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor of a custom object has count other than 1");
+    const char *h = d->text[F_HASH];
+    if (strlen(h) != 16)
+        return bad("descriptor field 'hash' must be 16 hex digits, not '%.40s'", h);
+    uint64_t hash = 0;
+    for (int i = 0; i < 16; i++) {
+        int v = hex_digit((unsigned char)h[i]);
+        if (v < 0)
+            return bad("descriptor field 'hash' must be 16 hex digits, not '%.40s'", h);
+        hash = hash << 4 | (uint64_t)v;
+    }
+    d->hash = hash;
+    return PS_OK;
+}
+
+static ps_status parse(const char *desc, parsed *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!desc)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "no descriptor given");
+    size_t len = strnlen(desc, PS_DESCRIPTOR_MAX + 1);
+    if (len > PS_DESCRIPTOR_MAX)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor is longer than %d bytes", PS_DESCRIPTOR_MAX);
+    /* A line read from a pipe or file keeps its newline; tolerate it. */
+    if (len && desc[len - 1] == '\n')
+        len--;
+    if (len && desc[len - 1] == '\r')
+        len--;
+    size_t magic = strlen(DESCRIPTOR_MAGIC);
+    if (len < magic || memcmp(desc, DESCRIPTOR_MAGIC, magic) != 0)
+        return bad("not a proxy descriptor (it does not start with '%s')", DESCRIPTOR_MAGIC);
+    const char *v = desc + magic, *end = desc + len;
+    const char *v_end = memchr(v, ' ', (size_t)(end - v));
+    if (!v_end)
+        v_end = end;
+    size_t version = 0;
+    bool digits = v_end > v && v_end - v <= 9;
+    for (const char *p = v; digits && p < v_end; p++) {
+        digits = *p >= '0' && *p <= '9';
+        version = version * 10 + (size_t)(*p - '0');
+    }
+    if (!digits)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor version '%.*s' is not a number",
+                            (int)(v_end - v > 20 ? 20 : v_end - v), v);
+    if (version != DESCRIPTOR_VERSION)
+        return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor version %zu is not supported (this library "
+                            "reads version %d)", version, DESCRIPTOR_VERSION);
+    ps_status st = parse_fields(v_end, (size_t)(end - v_end), d);
+    return st == PS_OK ? check_values(d) : st;
+}
+
+ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
+{
+    parsed d;
+    ps_proxy_t *p = NULL;
+    if (parse(descriptor, &d) != PS_OK)
+        goto done;
+    if (type) {
+        if (ps_type_validate(type) != PS_OK)
+            goto done;
+        bool pod = (type->flags & PS_TYPE_POD) != 0;
+        if (!ps_type_names_equal(type->name, d.text[F_TYPE]) || type->size != d.elem || pod != d.pod) {
+            char norm[PS_TYPE_NAME_MAX + 1];
+            ps_type_name_normalize(type->name, norm);
+            ps_error_set(PS_ERR_TYPE_MISMATCH, "descriptor is a proxy of %s '%s' (element size %zu), not of "
+                         "%s '%s' (element size %zu)", d.pod ? "plain-data" : "custom", d.text[F_TYPE],
+                         d.elem, pod ? "plain-data" : "custom", norm, type->size);
+            goto done;
+        }
+    } else if (!d.pod) {
+        ps_error_set(PS_ERR_TYPE_MISMATCH, "descriptor is a proxy of custom-serialized '%s': give its type "
+                     "descriptor to ps_proxy_deserialize", d.text[F_TYPE]);
+        goto done;
+    }
+    ps_store *store = ps_store_attach(d.text[F_STORE], d.text[F_URL]);
+    if (!store)
+        goto done;
+    ps_proxy_facts facts = {d.text[F_TYPE], d.elem, d.count, d.size, d.hash, d.pod};
+    p = ps_proxy_make(store, type, d.text[F_KEY], &facts);
+    ps_store_unref(store); /* the proxy holds its own reference */
+done:
+    parsed_free(&d);
+    return p;
+}

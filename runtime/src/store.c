@@ -1,0 +1,465 @@
+/*
+ * store.c — put / get / exists / evict, their batch forms, resolving into the
+ * cache, and metrics.  Opening, closing and lifetime are in registry.c.
+ *
+ * A put writes the object header and the payload as a two-part gather list:
+ * plain data goes from the caller's memory to the connector with no
+ * intermediate copy.  Custom types are serialized after a reserved header
+ * and written as one part.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "error.h"
+#include "key.h"
+#include "metrics.h"
+#include "store.h"
+
+/* --------------------------------------------------------------- encoding */
+
+/* One object as the connector will write it. */
+typedef struct encoded {
+    unsigned char header[PS_OBJECT_HEADER_SIZE];
+    ps_iov parts[2];
+    size_t nparts;
+    ps_buffer custom; /* custom types: header and payload together */
+    ps_object_info info;
+} encoded;
+
+static ps_status encode(const ps_type *type, const void *obj, size_t count, encoded *e)
+{
+    memset(e, 0, sizeof *e);
+    if (type->flags & PS_TYPE_POD) {
+        size_t len;
+        if (__builtin_mul_overflow(count, type->size, &len))
+            return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%zu elements of '%s' overflow the address space",
+                                count, type->name);
+        if (!obj && len)
+            return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
+        ps_object_info_init(&e->info, type, count, len, XXH3_64bits(obj, len));
+        ps_object_header_encode(&e->info, e->header);
+        e->parts[0] = (ps_iov){e->header, sizeof e->header};
+        e->parts[1] = (ps_iov){obj, len};
+        e->nparts = 2;
+        return PS_OK;
+    }
+    if (!obj)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
+    if (count != 1)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "custom-serialized type '%s' is stored one object at "
+                            "a time (count %zu given)", type->name, count);
+    ps_status st = ps_buffer_reserve(&e->custom, PS_OBJECT_HEADER_SIZE);
+    if (st != PS_OK)
+        return st;
+    e->custom.len = PS_OBJECT_HEADER_SIZE;
+    ps_error_clear();
+    st = type->serialize(obj, &e->custom);
+    if (st != PS_OK || e->custom.len < PS_OBJECT_HEADER_SIZE || !e->custom.data) {
+        if (ps_last_error_code() == PS_OK)
+            ps_error_set(PS_ERR_SERIALIZE, "serializing a '%s' failed (%s)", type->name, ps_status_name(st));
+        else
+            ps_error_wrap("serializing a '%s'", type->name);
+        ps_buffer_free(&e->custom);
+        return st == PS_OK ? PS_ERR_SERIALIZE : st;
+    }
+    const unsigned char *payload = e->custom.data + PS_OBJECT_HEADER_SIZE;
+    size_t len = e->custom.len - PS_OBJECT_HEADER_SIZE;
+    ps_object_info_init(&e->info, type, 1, len, XXH3_64bits(payload, len));
+    ps_object_header_encode(&e->info, e->custom.data);
+    e->parts[0] = (ps_iov){e->custom.data, e->custom.len};
+    e->nparts = 1;
+    return PS_OK;
+}
+
+static void encoded_free(encoded *e)
+{
+    ps_buffer_free(&e->custom);
+}
+
+/* A private copy of the object in blob (which is released). */
+static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type *type, void **obj_out,
+                                  size_t *count_out)
+{
+    *obj_out = NULL;
+    ps_object_info info;
+    ps_status st = ps_object_header_decode(blob->data, blob->len, key, &info);
+    if (st == PS_OK)
+        st = ps_object_check_type(&info, type, key);
+    if (st != PS_OK) {
+        ps_blob_release(blob);
+        return st;
+    }
+    const unsigned char *payload = (const unsigned char *)blob->data + PS_OBJECT_HEADER_SIZE;
+    void *obj = NULL;
+    if (info.flags == PS_OBJECT_POD) {
+        obj = ps_aligned_alloc(type->align > 64 ? type->align : 64, info.payload_len);
+        if (obj)
+            memcpy(obj, payload, info.payload_len);
+        else
+            st = PS_ERR_NO_MEMORY;
+    } else {
+        ps_error_clear();
+        st = type->deserialize(payload, info.payload_len, &obj);
+        if (st != PS_OK || !obj) {
+            if (ps_last_error_code() == PS_OK)
+                ps_error_set(PS_ERR_SERIALIZE, "deserializing object '%s' as '%s' failed", key, type->name);
+            else
+                ps_error_wrap("deserializing object '%s' as '%s'", key, type->name);
+            st = st == PS_OK ? PS_ERR_SERIALIZE : st;
+            obj = NULL;
+        }
+    }
+    ps_blob_release(blob);
+    if (st != PS_OK)
+        return st;
+    *obj_out = obj;
+    if (count_out)
+        *count_out = info.count;
+    return PS_OK;
+}
+
+/* Keep an error across cleanup calls that may set their own. */
+typedef struct saved_error {
+    ps_status code;
+    char message[512];
+} saved_error;
+
+static void error_save(saved_error *s)
+{
+    s->code = ps_last_error_code();
+    snprintf(s->message, sizeof s->message, "%s", ps_last_error_message());
+}
+
+static ps_status error_restore(const saved_error *s)
+{
+    return ps_error_set(s->code, "%s", s->message);
+}
+
+/* ------------------------------------------------------------ single ops */
+
+ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                              size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
+{
+    uint64_t start = ps_now_ns();
+    ps_status st = ps_store_usable(store);
+    if (st != PS_OK)
+        return st;
+    char fresh[PS_KEY_MAX];
+    encoded e;
+    memset(&e, 0, sizeof e);
+    if ((st = ps_type_validate(type)) != PS_OK)
+        goto done;
+    if (key)
+        st = ps_key_check(key);
+    else if ((st = ps_key_generate(fresh)) == PS_OK)
+        key = fresh;
+    if (st != PS_OK || (st = encode(type, obj, count, &e)) != PS_OK)
+        goto done;
+    st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
+    /* An overwritten key must not resolve to the old object from the cache. */
+    ps_cache_remove(&store->cache, key);
+    if (st == PS_OK) {
+        if (key_out && key_out != key)
+            memcpy(key_out, key, strlen(key) + 1);
+        if (info_out)
+            *info_out = e.info;
+    }
+done:
+    ps_metrics_record(&store->metrics, PS_OP_PUT, 1, st == PS_OK ? e.info.payload_len : 0, start,
+                      st != PS_OK);
+    encoded_free(&e);
+    return st;
+}
+
+ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                       char key_out[PS_KEY_MAX])
+{
+    if (!key_out)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_put: no key_out buffer given");
+    key_out[0] = '\0';
+    return ps_store_put_object(store, NULL, type, obj, count, key_out, NULL);
+}
+
+ps_status ps_store_put_key(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                           size_t count)
+{
+    if (!key)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_put_key: no key given");
+    return ps_store_put_object(store, key, type, obj, count, NULL, NULL);
+}
+
+void *ps_store_get(ps_store *store, const char *key, const ps_type *type, size_t *count_out)
+{
+    uint64_t start = ps_now_ns();
+    if (ps_store_usable(store) != PS_OK)
+        return NULL;
+    void *obj = NULL;
+    size_t bytes = 0;
+    ps_status st = ps_key_check(key);
+    if (st == PS_OK)
+        st = ps_type_validate(type);
+    ps_blob blob = {0};
+    if (st == PS_OK)
+        st = store->conn->ops->get(store->conn, key, &blob);
+    if (st == PS_OK) {
+        bytes = blob.len > PS_OBJECT_HEADER_SIZE ? blob.len - PS_OBJECT_HEADER_SIZE : 0;
+        st = object_from_blob(key, &blob, type, &obj, count_out);
+    }
+    ps_metrics_record(&store->metrics, PS_OP_GET, 1, st == PS_OK ? bytes : 0, start, st != PS_OK);
+    return obj;
+}
+
+ps_status ps_store_exists(ps_store *store, const char *key, bool *exists_out)
+{
+    uint64_t start = ps_now_ns();
+    ps_status st = ps_store_usable(store);
+    if (st != PS_OK)
+        return st;
+    if (!exists_out)
+        st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_exists: no output given");
+    else if ((st = ps_key_check(key)) == PS_OK)
+        st = store->conn->ops->exists(store->conn, key, exists_out);
+    ps_metrics_record(&store->metrics, PS_OP_EXISTS, 1, 0, start, st != PS_OK);
+    return st;
+}
+
+ps_status ps_store_evict(ps_store *store, const char *key)
+{
+    ps_status st = ps_store_usable(store);
+    return st == PS_OK ? ps_store_evict_key(store, key) : st;
+}
+
+ps_status ps_store_evict_key(ps_store *store, const char *key)
+{
+    uint64_t start = ps_now_ns();
+    ps_status st;
+    if ((st = ps_key_check(key)) == PS_OK) {
+        st = store->conn->ops->evict(store->conn, key);
+        ps_cache_remove(&store->cache, key);
+    }
+    ps_metrics_record(&store->metrics, PS_OP_EVICT, 1, 0, start, st != PS_OK);
+    return st;
+}
+
+/* ----------------------------------------------------------------- batches */
+
+static ps_status check_keys(size_t n, const char *const keys[])
+{
+    if (n && !keys)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no keys given");
+    for (size_t i = 0; i < n; i++)
+        if (ps_key_check(keys[i]) != PS_OK)
+            return ps_error_wrap("key %zu of the batch", i);
+    return PS_OK;
+}
+
+/* Best-effort removal of objects a failed batch already wrote. */
+static void undo_puts(ps_store *store, size_t n, const char *const keys[])
+{
+    saved_error saved;
+    error_save(&saved);
+    if (store->conn->ops->evict_batch)
+        store->conn->ops->evict_batch(store->conn, n, keys);
+    else
+        for (size_t i = 0; i < n; i++)
+            store->conn->ops->evict(store->conn, keys[i]);
+    error_restore(&saved);
+}
+
+ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, const void *const objs[],
+                             const size_t counts[], char (*keys_out)[PS_KEY_MAX])
+{
+    uint64_t start = ps_now_ns();
+    ps_status st = ps_store_usable(store);
+    if (st != PS_OK)
+        return st;
+    if (n == 0)
+        return PS_OK;
+    encoded *enc = NULL;
+    const char **keys = NULL;
+    const ps_iov **parts = NULL;
+    size_t *nparts = NULL;
+    size_t encoded_n = 0;
+    uint64_t bytes = 0;
+    if (!objs || !keys_out) {
+        st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_put_batch: no objects or no key buffers given");
+        goto done;
+    }
+    if ((st = ps_type_validate(type)) != PS_OK)
+        goto done;
+    enc = ps_calloc(n, sizeof *enc);
+    keys = ps_calloc(n, sizeof *keys);
+    parts = ps_calloc(n, sizeof *parts);
+    nparts = ps_calloc(n, sizeof *nparts);
+    if (!enc || !keys || !parts || !nparts) {
+        st = PS_ERR_NO_MEMORY;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++, encoded_n++) {
+        if ((st = ps_key_generate(keys_out[i])) != PS_OK ||
+            (st = encode(type, objs[i], counts ? counts[i] : 1, &enc[i])) != PS_OK) {
+            ps_error_wrap("object %zu of the batch", i);
+            goto done;
+        }
+        keys[i] = keys_out[i];
+        parts[i] = enc[i].parts;
+        nparts[i] = enc[i].nparts;
+        bytes += enc[i].info.payload_len;
+    }
+    if (store->conn->ops->put_batch) {
+        st = store->conn->ops->put_batch(store->conn, n, keys, parts, nparts);
+        if (st != PS_OK)
+            undo_puts(store, n, keys);
+    } else {
+        for (size_t i = 0; i < n && st == PS_OK; i++)
+            if ((st = store->conn->ops->put(store->conn, keys[i], parts[i], nparts[i])) != PS_OK)
+                undo_puts(store, i, keys);
+    }
+done:
+    for (size_t i = 0; enc && i < encoded_n; i++)
+        encoded_free(&enc[i]);
+    if (st != PS_OK && keys_out)
+        for (size_t i = 0; i < n; i++)
+            keys_out[i][0] = '\0';
+    free(enc);
+    free(keys);
+    free(parts);
+    free(nparts);
+    ps_metrics_record(&store->metrics, PS_OP_PUT, n, st == PS_OK ? bytes : 0, start, st != PS_OK ? n : 0);
+    return st;
+}
+
+ps_status ps_store_get_batch(ps_store *store, const ps_type *type, size_t n, const char *const keys[],
+                             void *objs_out[], size_t counts_out[])
+{
+    uint64_t start = ps_now_ns();
+    ps_status st = ps_store_usable(store);
+    if (st != PS_OK)
+        return st;
+    if (n == 0)
+        return PS_OK;
+    uint64_t bytes = 0;
+    ps_blob *blobs = NULL;
+    if (!objs_out) {
+        st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_get_batch: no output array given");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        objs_out[i] = NULL;
+    if ((st = check_keys(n, keys)) != PS_OK || (st = ps_type_validate(type)) != PS_OK)
+        goto done;
+    if (!(blobs = ps_calloc(n, sizeof *blobs))) {
+        st = PS_ERR_NO_MEMORY;
+        goto done;
+    }
+    if (store->conn->ops->get_batch) {
+        st = store->conn->ops->get_batch(store->conn, n, keys, blobs);
+    } else {
+        for (size_t i = 0; i < n && st == PS_OK; i++) {
+            st = store->conn->ops->get(store->conn, keys[i], &blobs[i]);
+            if (st == PS_ERR_NOT_FOUND) {
+                memset(&blobs[i], 0, sizeof blobs[i]);
+                st = PS_OK;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (counts_out)
+            counts_out[i] = 0;
+        if (st != PS_OK || !blobs[i].data) {
+            ps_blob_release(&blobs[i]);
+            continue;
+        }
+        size_t payload = blobs[i].len > PS_OBJECT_HEADER_SIZE ? blobs[i].len - PS_OBJECT_HEADER_SIZE : 0;
+        if ((st = object_from_blob(keys[i], &blobs[i], type, &objs_out[i], counts_out ? &counts_out[i] : NULL))
+            == PS_OK)
+            bytes += payload;
+    }
+    if (st != PS_OK) {
+        /* All or nothing: the caller gets no half-filled array. */
+        for (size_t i = 0; i < n; i++) {
+            ps_object_free(type, objs_out[i]);
+            objs_out[i] = NULL;
+        }
+    }
+done:
+    free(blobs);
+    ps_metrics_record(&store->metrics, PS_OP_GET, n, st == PS_OK ? bytes : 0, start, st != PS_OK ? n : 0);
+    return st;
+}
+
+ps_status ps_store_exists_batch(ps_store *store, size_t n, const char *const keys[], bool exists_out[])
+{
+    uint64_t start = ps_now_ns();
+    ps_status st = ps_store_usable(store);
+    if (st != PS_OK)
+        return st;
+    if (n == 0)
+        return PS_OK;
+    if (!exists_out)
+        st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_exists_batch: no output array given");
+    else if ((st = check_keys(n, keys)) == PS_OK) {
+        if (store->conn->ops->exists_batch)
+            st = store->conn->ops->exists_batch(store->conn, n, keys, exists_out);
+        else
+            for (size_t i = 0; i < n && st == PS_OK; i++)
+                st = store->conn->ops->exists(store->conn, keys[i], &exists_out[i]);
+    }
+    ps_metrics_record(&store->metrics, PS_OP_EXISTS, n, 0, start, st != PS_OK ? n : 0);
+    return st;
+}
+
+ps_status ps_store_evict_batch(ps_store *store, size_t n, const char *const keys[])
+{
+    uint64_t start = ps_now_ns();
+    ps_status st = ps_store_usable(store);
+    if (st != PS_OK)
+        return st;
+    if (n == 0)
+        return PS_OK;
+    if ((st = check_keys(n, keys)) == PS_OK) {
+        if (store->conn->ops->evict_batch)
+            st = store->conn->ops->evict_batch(store->conn, n, keys);
+        else
+            for (size_t i = 0; i < n && st == PS_OK; i++)
+                st = store->conn->ops->evict(store->conn, keys[i]);
+        for (size_t i = 0; i < n; i++)
+            ps_cache_remove(&store->cache, keys[i]);
+    }
+    ps_metrics_record(&store->metrics, PS_OP_EVICT, n, 0, start, st != PS_OK ? n : 0);
+    return st;
+}
+
+/* -------------------------------------------------------------- resolving */
+
+ps_status ps_store_resolve(ps_store *store, const char *key, const ps_type *type, ps_resolved **out)
+{
+    uint64_t start = ps_now_ns();
+    *out = NULL;
+    ps_resolved *r = ps_cache_lookup(&store->cache, key, type);
+    ps_metrics_cache(&store->metrics, r != NULL);
+    ps_status st = PS_OK;
+    if (!r) {
+        ps_blob blob = {0};
+        st = store->conn->ops->get(store->conn, key, &blob);
+        if (st == PS_OK)
+            st = ps_resolved_from_blob(key, &blob, type, &r);
+        if (st == PS_OK)
+            ps_cache_insert(&store->cache, r);
+    }
+    ps_metrics_record(&store->metrics, PS_OP_RESOLVE, 1, r ? r->info.payload_len : 0, start, st != PS_OK);
+    *out = r;
+    return st;
+}
+
+/* ----------------------------------------------------------------- metrics */
+
+ps_status ps_store_metrics(ps_store *store, ps_metrics *out)
+{
+    if (!store || !out)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_metrics: no store or no output given");
+    ps_metrics_snapshot(&store->metrics, out);
+    return PS_OK;
+}

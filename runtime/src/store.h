@@ -1,0 +1,63 @@
+/*
+ * store.h — the store object shared by store.c (operations), registry.c
+ * (open/close by name) and proxy.c.
+ *
+ * Lifetime: a store has two counts.  `opens` counts ps_store_open calls not
+ * yet closed; while it is positive the store is in the registry under its
+ * name.  `refs` counts everything that keeps the object alive: the opens
+ * (together, as one reference), each live proxy, each queued prefetch.  When
+ * the last open is closed the name is free again (a new open creates a new
+ * store); the connector is closed and the store freed when refs reaches 0.
+ *
+ * Locking: the registry lock guards names and `opens`; the cache has its own
+ * lock; metrics are atomic counters.  Connector I/O runs under no store lock
+ * (connectors are thread-safe).
+ */
+#ifndef PS_STORE_H
+#define PS_STORE_H
+
+#include <sys/types.h>
+
+#include "cache.h"
+#include "connector.h"
+#include "object.h"
+
+#define PS_STORE_DEFAULT_CACHE 16
+
+struct ps_store {
+    char *name;
+    char *url;
+    ps_connector *conn;
+    ps_cache cache;
+    ps_metrics metrics;
+    pid_t owner; /* the process that opened it (see the exit hook) */
+    int opens;  /* registry lock */
+    int refs;   /* atomic */
+    struct ps_store *next; /* registry list */
+};
+
+/* Store names follow the key rule (key.h). */
+ps_status ps_store_name_check(const char *name);
+
+void ps_store_ref(ps_store *store);
+void ps_store_unref(ps_store *store);
+/* PS_OK if the store may be used (not NULL, not closed by every opener). */
+ps_status ps_store_usable(const ps_store *store);
+/* The store registered under name with url, opening it if there is none;
+ * a reference, not an open, is taken (ps_store_unref releases it).  The open
+ * made here is held by the registry until process exit or ps_store_close. */
+ps_store *ps_store_attach(const char *name, const char *url);
+
+/* Put and report the stored header facts (for proxies).  key is the caller's
+ * (validated) or NULL for a new random key, written to key_out. */
+ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type,
+                              const void *obj, size_t count, char key_out[PS_KEY_MAX],
+                              ps_object_info *info_out);
+/* Evict key even from a store every opener has closed (a proxy's store). */
+ps_status ps_store_evict_key(ps_store *store, const char *key);
+/* The object under key as type (NULL: raw plain data) as a shared resolved
+ * entry, from the cache or the connector; counted as a resolve. */
+ps_status ps_store_resolve(ps_store *store, const char *key, const ps_type *type,
+                           ps_resolved **out);
+
+#endif /* PS_STORE_H */

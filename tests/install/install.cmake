@@ -1,0 +1,8 @@
+# The installed package works from outside the tree (find_package and
+# pkg-config, shared and static).  Skipped under sanitizers: the consumer
+# is built without them.
+if(NOT PS_SANITIZE)
+  add_test(NAME install_consumer
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/install/check-install.sh ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+  set_tests_properties(install_consumer PROPERTIES TIMEOUT 300 LABELS install)
+endif()

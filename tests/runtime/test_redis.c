@@ -1,0 +1,989 @@
+/*
+ * test_redis.c — the redis:// connector beyond the common contract: AUTH,
+ * database selection, prefixes, chunking, dead and hung servers, malformed
+ * URLs, batches, threads and forks.  Tests drive the connector's operations
+ * table directly and look at the server with raw hiredis.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "connector.h"
+#include "error.h"
+#include "redis_server.h"
+#include "url.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The shared test server's URL with a prefix no other test uses. */
+static char *test_url(const char *query)
+{
+    static int counter;
+    const char *base = ps_test_redis_url();
+    cr_assert_not_null(base, "no redis server for the tests");
+    char *url;
+    cr_assert_geq(asprintf(&url, "%s%sprefix=t%d-%d%s%s", base, strchr(base, '?') ? "&" : "?", (int)getpid(),
+                           counter++, query ? "&" : "", query ? query : ""), 0);
+    return url;
+}
+
+static char *server_url(const ps_test_redis *srv, const char *userinfo, const char *path, const char *query)
+{
+    char *url;
+    cr_assert_geq(asprintf(&url, "redis://%s127.0.0.1:%d%s%s%s", userinfo ? userinfo : "", srv->port,
+                           path ? path : "", query ? "?" : "", query ? query : ""), 0);
+    return url;
+}
+
+static ps_connector *open_ok(const char *url)
+{
+    ps_connector *c = NULL;
+    ps_status st = ps_connector_open(url, &c);
+    cr_assert_eq(st, PS_OK, "open %s: %s %s", url, ps_status_name(st), ps_last_error_message());
+    cr_assert_not_null(c);
+    return c;
+}
+
+static ps_status open_status(const char *url)
+{
+    ps_connector *c = NULL;
+    ps_status st = ps_connector_open(url, &c);
+    if (st == PS_OK)
+        c->ops->close(c);
+    return st;
+}
+
+static void fill(unsigned char *buf, size_t n, unsigned seed)
+{
+    uint32_t x = seed * 2654435761u + 12345u;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(x >> 16);
+    }
+}
+
+/* Put n patterned bytes as the store does: a 64-byte header part and the
+ * payload part (or one part if n < 64). */
+static ps_status put_pattern(ps_connector *c, const char *key, size_t n, unsigned seed)
+{
+    unsigned char *buf = malloc(n ? n : 1);
+    cr_assert_not_null(buf);
+    fill(buf, n, seed);
+    ps_iov parts[2] = {{buf, n < 64 ? n : 64}, {buf + (n < 64 ? n : 64), n - (n < 64 ? n : 64)}};
+    ps_status st = c->ops->put(c, key, parts, 2);
+    free(buf);
+    return st;
+}
+
+static void expect_blob(const ps_blob *b, size_t n, unsigned seed, const char *what)
+{
+    cr_assert_not_null(b->data, "%s: no data", what);
+    cr_assert_not_null(b->release, "%s: no release", what);
+    cr_assert_eq(b->len, n, "%s: %zu bytes, expected %zu", what, b->len, n);
+    cr_assert_eq((uintptr_t)b->data % 64, 0, "%s: data not 64-byte aligned", what);
+    unsigned char *want = malloc(n ? n : 1);
+    fill(want, n, seed);
+    cr_assert(memcmp(b->data, want, n) == 0, "%s: bytes differ", what);
+    free(want);
+}
+
+static void get_and_check(ps_connector *c, const char *key, size_t n, unsigned seed)
+{
+    ps_blob b = {0};
+    ps_status st = c->ops->get(c, key, &b);
+    cr_assert_eq(st, PS_OK, "get %s: %s", key, ps_last_error_message());
+    expect_blob(&b, n, seed, key);
+    ps_blob_release(&b);
+}
+
+/* Raw hiredis on the server behind a URL (database and password honoured). */
+static redisContext *raw_connect(const char *url_text)
+{
+    ps_url url;
+    cr_assert_eq(ps_url_parse(url_text, &url), PS_OK);
+    redisContext *r = redisConnect(url.host, url.port);
+    cr_assert(r && !r->err, "raw connect to %s failed", url_text);
+    if (url.password) {
+        redisReply *a = redisCommand(r, "AUTH %s", url.password);
+        cr_assert(a && a->type != REDIS_REPLY_ERROR);
+        freeReplyObject(a);
+    }
+    int db = url.path[0] == '/' && url.path[1] ? atoi(url.path + 1) : 0;
+    redisReply *s = redisCommand(r, "SELECT %d", db);
+    cr_assert(s && s->type != REDIS_REPLY_ERROR);
+    freeReplyObject(s);
+    ps_url_free(&url);
+    return r;
+}
+
+static long long raw_int(redisContext *r, const char *fmt, const char *arg)
+{
+    redisReply *x = redisCommand(r, fmt, arg);
+    cr_assert(x && x->type == REDIS_REPLY_INTEGER, "raw %s %s: no integer", fmt, arg);
+    long long v = x->integer;
+    freeReplyObject(x);
+    return v;
+}
+
+/* Keys on the server that start with pattern's literal prefix. */
+static size_t raw_count(redisContext *r, const char *prefix)
+{
+    char match[300];
+    snprintf(match, sizeof match, "%s*", prefix);
+    size_t n = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *x = redisCommand(r, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+        cr_assert(x && x->type == REDIS_REPLY_ARRAY && x->elements == 2);
+        snprintf(cursor, sizeof cursor, "%s", x->element[0]->str);
+        n += x->element[1]->elements;
+        freeReplyObject(x);
+    } while (strcmp(cursor, "0") != 0);
+    return n;
+}
+
+/* The prefix= value of a URL. */
+static const char *url_prefix(const char *url)
+{
+    static char buf[128];
+    const char *p = strstr(url, "prefix=");
+    cr_assert_not_null(p);
+    snprintf(buf, sizeof buf, "%.*s", (int)strcspn(p + 7, "&"), p + 7);
+    return buf;
+}
+
+static void start_server(ps_test_redis *srv, const char *const extra[])
+{
+    cr_assert_eq(ps_test_redis_start(srv, extra), 0, "cannot start a private redis-server");
+}
+
+/* ----------------------------------------------------- basic behaviour */
+
+Test(redis, put_get_exists_evict_roundtrip)
+{
+    char *url = test_url(NULL);
+    ps_connector *c = open_ok(url);
+    const size_t sizes[] = {0, 1, 63, 64, 100, 4096, 20000, 1 << 20, (3 << 20) + 5};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "obj-%zu", i);
+        cr_assert_eq(put_pattern(c, key, sizes[i], (unsigned)i), PS_OK, "%s", ps_last_error_message());
+        get_and_check(c, key, sizes[i], (unsigned)i);
+        bool e = false;
+        cr_assert_eq(c->ops->exists(c, key, &e), PS_OK);
+        cr_assert(e);
+        cr_assert_eq(c->ops->evict(c, key), PS_OK);
+        cr_assert_eq(c->ops->exists(c, key, &e), PS_OK);
+        cr_assert(!e);
+        ps_blob b = {0};
+        cr_assert_eq(c->ops->get(c, key, &b), PS_ERR_NOT_FOUND);
+        cr_assert_null(b.data);
+        cr_assert(strstr(ps_last_error_message(), key), "message names the key: %s", ps_last_error_message());
+    }
+    cr_assert_eq(c->ops->evict(c, "never-there"), PS_OK, "evicting a missing key succeeds");
+    c->ops->close(c);
+    free(url);
+}
+
+Test(redis, put_overwrites_and_blob_outlives_overwrite)
+{
+    char *url = test_url(NULL);
+    ps_connector *c = open_ok(url);
+    cr_assert_eq(put_pattern(c, "k", 5000, 1), PS_OK);
+    ps_blob old = {0};
+    cr_assert_eq(c->ops->get(c, "k", &old), PS_OK);
+    cr_assert_eq(put_pattern(c, "k", 7000, 2), PS_OK);
+    get_and_check(c, "k", 7000, 2);
+    expect_blob(&old, 5000, 1, "blob taken before the overwrite");
+    ps_blob_release(&old);
+    c->ops->evict(c, "k");
+    c->ops->close(c);
+    free(url);
+}
+
+Test(redis, keys_live_under_prefix_slash_key)
+{
+    char *url = test_url(NULL);
+    ps_connector *c = open_ok(url);
+    redisContext *r = raw_connect(url);
+    char head[200];
+    snprintf(head, sizeof head, "%s/abc:1.x-y", url_prefix(url));
+    cr_assert_eq(put_pattern(c, "abc:1.x-y", 10, 3), PS_OK);
+    cr_assert_eq(raw_int(r, "EXISTS %s", head), 1);
+    cr_assert_eq(raw_count(r, url_prefix(url)), 1);
+    c->ops->evict(c, "abc:1.x-y");
+    cr_assert_eq(raw_int(r, "EXISTS %s", head), 0);
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+}
+
+Test(redis, refuses_keys_it_cannot_hold)
+{
+    char *url = test_url(NULL);
+    ps_connector *c = open_ok(url);
+    const char *bad[] = {"a/b", "a#1", "", "../x", "sp ace", ".hidden"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(put_pattern(c, bad[i], 4, 0), PS_ERR_INVALID_ARGUMENT, "key '%s' accepted", bad[i]);
+        ps_blob b;
+        cr_assert_eq(c->ops->get(c, bad[i], &b), PS_ERR_INVALID_ARGUMENT);
+        cr_assert_eq(c->ops->evict(c, bad[i]), PS_ERR_INVALID_ARGUMENT);
+    }
+    cr_assert_eq(c->ops->put(c, NULL, NULL, 0), PS_ERR_INVALID_ARGUMENT);
+    c->ops->close(c);
+    free(url);
+}
+
+Test(redis, foreign_or_damaged_values_are_bad_data)
+{
+    char *url = test_url(NULL);
+    ps_connector *c = open_ok(url);
+    redisContext *r = raw_connect(url);
+    const char *p = url_prefix(url);
+    redisReply *x = redisCommand(r, "SET %s/plain hello", p);
+    freeReplyObject(x);
+    ps_blob b = {0};
+    cr_assert_eq(c->ops->get(c, "plain", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "not a ProxyStore object"), "%s", ps_last_error_message());
+
+    /* A frame claiming more bytes than follow. */
+    unsigned char frame[20] = {'P', 'S', 'R', 'D', 1, 'W', 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4};
+    x = redisCommand(r, "SET %s/short %b", p, frame, sizeof frame);
+    freeReplyObject(x);
+    cr_assert_eq(c->ops->get(c, "short", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "truncated"), "%s", ps_last_error_message());
+
+    /* A format version from the future. */
+    frame[4] = 9;
+    x = redisCommand(r, "SET %s/newer %b", p, frame, sizeof frame);
+    freeReplyObject(x);
+    cr_assert_eq(c->ops->get(c, "newer", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "newer"), "%s", ps_last_error_message());
+
+    /* A value of another Redis type. */
+    x = redisCommand(r, "SADD %s/hash member", p);
+    freeReplyObject(x);
+    cr_assert_eq(c->ops->get(c, "hash", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "not a ProxyStore object"), "%s", ps_last_error_message());
+
+    const char *keys[] = {"plain", "short", "newer", "hash"};
+    cr_assert_eq(c->ops->evict_batch(c, 4, keys), PS_OK);
+    cr_assert_eq(raw_count(r, p), 0);
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+}
+
+/* ------------------------------------------------------------ AUTH, db */
+
+Test(redis, auth_right_wrong_and_missing_password)
+{
+    ps_test_redis srv;
+    const char *extra[] = {"--requirepass", "s3cret", NULL};
+    start_server(&srv, extra);
+
+    char *good = server_url(&srv, ":s3cret@", NULL, "prefix=auth");
+    ps_connector *c = open_ok(good);
+    cr_assert_eq(put_pattern(c, "k", 100, 5), PS_OK, "%s", ps_last_error_message());
+    get_and_check(c, "k", 100, 5);
+    c->ops->close(c);
+
+    char *acl = server_url(&srv, "default:s3cret@", NULL, "prefix=auth");
+    c = open_ok(acl);
+    get_and_check(c, "k", 100, 5);
+    c->ops->close(c);
+
+    char *wrong = server_url(&srv, ":nope@", NULL, NULL);
+    cr_assert_eq(open_status(wrong), PS_ERR_SERVER);
+    cr_assert(strstr(ps_last_error_message(), "refused the password"), "%s", ps_last_error_message());
+    cr_assert_null(strstr(ps_last_error_message(), "nope"), "the password leaked into a message");
+
+    char *none = server_url(&srv, NULL, NULL, NULL);
+    cr_assert_eq(open_status(none), PS_ERR_SERVER);
+    cr_assert(strstr(ps_last_error_message(), "requires a password"), "%s", ps_last_error_message());
+
+    free(good);
+    free(acl);
+    free(wrong);
+    free(none);
+    ps_test_redis_stop(&srv);
+}
+
+Test(redis, database_selection)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    char *url3 = server_url(&srv, NULL, "/3", "prefix=db");
+    char *url0 = server_url(&srv, NULL, "/0", "prefix=db");
+    ps_connector *c = open_ok(url3);
+    cr_assert_eq(put_pattern(c, "k", 10, 1), PS_OK);
+    redisContext *r3 = raw_connect(url3), *r0 = raw_connect(url0);
+    cr_assert_eq(raw_int(r3, "EXISTS %s", "db/k"), 1, "not in db 3");
+    cr_assert_eq(raw_int(r0, "EXISTS %s", "db/k"), 0, "leaked into db 0");
+    ps_connector *c0 = open_ok(url0);
+    ps_blob b;
+    cr_assert_eq(c0->ops->get(c0, "k", &b), PS_ERR_NOT_FOUND);
+    c0->ops->close(c0);
+    c->ops->close(c);
+
+    char *far = server_url(&srv, NULL, "/999", NULL);
+    cr_assert_eq(open_status(far), PS_ERR_SERVER);
+    cr_assert(strstr(ps_last_error_message(), "database 999"), "%s", ps_last_error_message());
+    redisFree(r3);
+    redisFree(r0);
+    free(url3);
+    free(url0);
+    free(far);
+    ps_test_redis_stop(&srv);
+}
+
+Test(redis, prefixes_isolate_stores)
+{
+    char *ua = test_url(NULL), *ub = test_url(NULL);
+    ps_connector *a = open_ok(ua), *b = open_ok(ub);
+    cr_assert_eq(put_pattern(a, "same", 300, 1), PS_OK);
+    cr_assert_eq(put_pattern(b, "same", 500, 2), PS_OK);
+    get_and_check(a, "same", 300, 1);
+    get_and_check(b, "same", 500, 2);
+    cr_assert_eq(a->ops->evict(a, "same"), PS_OK);
+    get_and_check(b, "same", 500, 2);
+    bool e = true;
+    cr_assert_eq(a->ops->exists(a, "same", &e), PS_OK);
+    cr_assert(!e);
+    b->ops->evict(b, "same");
+    a->ops->close(a);
+    b->ops->close(b);
+    free(ua);
+    free(ub);
+}
+
+Test(redis, close_deletes_nothing)
+{
+    char *url = test_url(NULL);
+    redisContext *r = raw_connect(url);
+    char foreign[64];
+    snprintf(foreign, sizeof foreign, "foreign:%d", (int)getpid());
+    redisReply *x = redisCommand(r, "SET %s untouched", foreign);
+    freeReplyObject(x);
+
+    ps_connector *c = open_ok(url);
+    cr_assert_eq(put_pattern(c, "mine", 100, 1), PS_OK);
+    c->ops->close(c);
+
+    x = redisCommand(r, "GET %s", foreign);
+    cr_assert(x && x->type == REDIS_REPLY_STRING && strcmp(x->str, "untouched") == 0, "foreign key lost");
+    freeReplyObject(x);
+    cr_assert_eq(raw_count(r, url_prefix(url)), 1, "close removed the store's own object");
+    /* Objects outlive their producer: a new connector on the URL reads it. */
+    c = open_ok(url);
+    get_and_check(c, "mine", 100, 1);
+    c->ops->evict(c, "mine");
+    c->ops->close(c);
+    x = redisCommand(r, "DEL %s", foreign);
+    freeReplyObject(x);
+    redisFree(r);
+    free(url);
+}
+
+/* ------------------------------------------------------------ chunking */
+
+static size_t chunk_count(size_t n, size_t chunk)
+{
+    return n <= chunk ? 0 : (n + chunk - 1) / chunk;
+}
+
+static char *raw_type(redisContext *r, const char *key)
+{
+    redisReply *x = redisCommand(r, "TYPE %s", key);
+    cr_assert(x && x->type == REDIS_REPLY_STATUS);
+    char *t = strdup(x->str);
+    freeReplyObject(x);
+    return t;
+}
+
+/* The layout of an object on the server: a string when whole; one hash
+ * with the manifest and every chunk, no expiry, when chunked. */
+static void expect_layout(redisContext *r, const char *prefix, const char *key, size_t n, size_t chunk)
+{
+    char head[256];
+    snprintf(head, sizeof head, "%s/%s", prefix, key);
+    cr_assert_eq(raw_count(r, prefix), 1, "size %zu: %zu keys under the prefix", n, raw_count(r, prefix));
+    char *type = raw_type(r, head);
+    if (n <= chunk) {
+        cr_assert_str_eq(type, "string", "size %zu", n);
+    } else {
+        cr_assert_str_eq(type, "hash", "size %zu", n);
+        cr_assert_eq(raw_int(r, "HLEN %s", head), (long long)chunk_count(n, chunk) + 1, "size %zu", n);
+        cr_assert_eq(raw_int(r, "TTL %s", head), -1, "a published object must not expire");
+    }
+    free(type);
+}
+
+Test(redis, chunking_around_the_boundary)
+{
+    char *url = test_url("chunk=1K");
+    ps_connector *c = open_ok(url);
+    redisContext *r = raw_connect(url);
+    const char *p = url_prefix(url);
+    const size_t sizes[] = {1023, 1024, 1025, 2048, 2049, 100 * 1024 + 7, (1 << 20) + 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        cr_assert_eq(put_pattern(c, "obj", n, (unsigned)n), PS_OK, "put %zu: %s", n, ps_last_error_message());
+        expect_layout(r, p, "obj", n, 1024);
+        get_and_check(c, "obj", n, (unsigned)n);
+        bool e = false;
+        cr_assert_eq(c->ops->exists(c, "obj", &e), PS_OK);
+        cr_assert(e);
+        cr_assert_eq(c->ops->evict(c, "obj"), PS_OK);
+        cr_assert_eq(raw_count(r, p), 0, "size %zu: evict left %zu keys", n, raw_count(r, p));
+    }
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+}
+
+Test(redis, rewriting_a_chunked_object_removes_its_old_chunks)
+{
+    char *url = test_url("chunk=1K");
+    ps_connector *c = open_ok(url);
+    redisContext *r = raw_connect(url);
+    const char *p = url_prefix(url);
+    cr_assert_eq(put_pattern(c, "k", 5000, 1), PS_OK);
+    expect_layout(r, p, "k", 5000, 1024);
+    cr_assert_eq(put_pattern(c, "k", 3000, 2), PS_OK);
+    expect_layout(r, p, "k", 3000, 1024); /* chunked over chunked: old fields gone */
+    get_and_check(c, "k", 3000, 2);
+    cr_assert_eq(put_pattern(c, "k", 10, 3), PS_OK);
+    expect_layout(r, p, "k", 10, 1024); /* whole over chunked */
+    get_and_check(c, "k", 10, 3);
+    cr_assert_eq(put_pattern(c, "k", 4097, 4), PS_OK);
+    expect_layout(r, p, "k", 4097, 1024); /* chunked over whole */
+    get_and_check(c, "k", 4097, 4);
+    c->ops->evict(c, "k");
+    cr_assert_eq(raw_count(r, p), 0);
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+}
+
+Test(redis, a_chunk_missing_is_an_error_not_garbage)
+{
+    char *url = test_url("chunk=1K");
+    ps_connector *c = open_ok(url);
+    redisContext *r = raw_connect(url);
+    cr_assert_eq(put_pattern(c, "k", 4000, 1), PS_OK);
+    /* Remove one chunk behind the connector's back. */
+    char head[200];
+    snprintf(head, sizeof head, "%s/k", url_prefix(url));
+    redisReply *x = redisCommand(r, "HKEYS %s", head);
+    cr_assert(x && x->type == REDIS_REPLY_ARRAY && x->elements == 5);
+    int removed = 0;
+    for (size_t i = 0; i < x->elements; i++) {
+        size_t len = strlen(x->element[i]->str);
+        if (len > 2 && strcmp(x->element[i]->str + len - 2, ".2") == 0) {
+            redisReply *d = redisCommand(r, "HDEL %s %s", head, x->element[i]->str);
+            removed += d && d->type == REDIS_REPLY_INTEGER ? (int)d->integer : 0;
+            freeReplyObject(d);
+        }
+    }
+    freeReplyObject(x);
+    cr_assert_eq(removed, 1);
+    ps_blob b = {0};
+    ps_status st = c->ops->get(c, "k", &b);
+    cr_assert_eq(st, PS_ERR_NOT_FOUND, "%s", ps_status_name(st));
+    cr_assert_null(b.data);
+    c->ops->evict(c, "k");
+    cr_assert_eq(raw_count(r, url_prefix(url)), 0);
+
+    /* A hash that is not ours. */
+    x = redisCommand(r, "HSET %s/h f v", url_prefix(url));
+    freeReplyObject(x);
+    cr_assert_eq(c->ops->get(c, "h", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "not a ProxyStore object"), "%s", ps_last_error_message());
+    c->ops->evict(c, "h");
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+}
+
+/* A chunk write that fails (the server is out of memory) leaves no head and
+ * no chunks: a half-written object is never visible. */
+Test(redis, failed_chunk_write_leaves_nothing)
+{
+    ps_test_redis srv;
+    const char *extra[] = {"--maxmemory", "4mb", "--maxmemory-policy", "noeviction", NULL};
+    start_server(&srv, extra);
+    char *url = server_url(&srv, NULL, NULL, "prefix=oom&chunk=1M");
+    ps_connector *c = open_ok(url);
+    ps_status st = put_pattern(c, "big", 16 << 20, 1);
+    cr_assert_eq(st, PS_ERR_SERVER, "%s: %s", ps_status_name(st), ps_last_error_message());
+    cr_assert(strstr(ps_last_error_message(), "OOM"), "%s", ps_last_error_message());
+    bool e = true;
+    cr_assert_eq(c->ops->exists(c, "big", &e), PS_OK);
+    cr_assert(!e, "a head exists after a failed chunk write");
+    redisContext *r = raw_connect(url);
+    cr_assert_eq(raw_count(r, "oom"), 0, "chunks left behind");
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+    ps_test_redis_stop(&srv);
+}
+
+/* Readers racing a writer that keeps rewriting a chunked object see one
+ * whole version or an error, never a mix. */
+typedef struct race {
+    ps_connector *c;
+    volatile bool stop;
+    int versions;
+} race;
+
+#define RACE_SIZE (6 * 1024 + 100)
+
+static void *race_writer(void *arg)
+{
+    race *r = arg;
+    unsigned char *buf = malloc(RACE_SIZE);
+    for (int v = 1; v <= 60; v++) {
+        memset(buf, v, RACE_SIZE);
+        ps_iov part = {buf, RACE_SIZE};
+        if (r->c->ops->put(r->c, "race", &part, 1) != PS_OK)
+            break;
+        r->versions = v;
+    }
+    free(buf);
+    r->stop = true;
+    return NULL;
+}
+
+Test(redis, readers_never_see_a_mix_of_versions)
+{
+    char *url = test_url("chunk=1K");
+    race r = {open_ok(url), false, 0};
+    unsigned char zero = 0;
+    ps_iov part = {&zero, 1};
+    cr_assert_eq(r.c->ops->put(r.c, "race", &part, 1), PS_OK);
+    pthread_t t;
+    pthread_create(&t, NULL, race_writer, &r);
+    int consistent = 0;
+    while (!r.stop) {
+        ps_blob b = {0};
+        ps_status st = r.c->ops->get(r.c, "race", &b);
+        if (st != PS_OK) {
+            cr_assert_eq(st, PS_ERR_NOT_FOUND, "%s", ps_last_error_message());
+            continue;
+        }
+        const unsigned char *d = b.data;
+        for (size_t i = 1; i < b.len; i++)
+            cr_assert_eq(d[i], d[0], "byte %zu mixes versions %d and %d", i, d[0], d[i]);
+        consistent++;
+        ps_blob_release(&b);
+    }
+    pthread_join(t, NULL);
+    cr_assert_eq(r.versions, 60);
+    cr_assert_gt(consistent, 0);
+    r.c->ops->evict(r.c, "race");
+    redisContext *raw = raw_connect(url);
+    cr_assert_eq(raw_count(raw, url_prefix(url)), 0, "old generations left behind");
+    redisFree(raw);
+    r.c->ops->close(r.c);
+    free(url);
+}
+
+/* ------------------------------------------------------ server failures */
+
+Test(redis, killed_server_fails_cleanly_and_recovers)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    char *url = server_url(&srv, NULL, NULL, "prefix=kill&pool=4");
+    ps_connector *c = open_ok(url);
+    cr_assert_eq(put_pattern(c, "before", 2000, 1), PS_OK);
+    get_and_check(c, "before", 2000, 1);
+
+    ps_test_redis_kill(&srv);
+    char port[16];
+    snprintf(port, sizeof port, ":%d", srv.port);
+    double t0 = now_s();
+    ps_status st = put_pattern(c, "during", 2000, 2);
+    cr_assert_eq(st, PS_ERR_CONNECTION, "%s: %s", ps_status_name(st), ps_last_error_message());
+    cr_assert(strstr(ps_last_error_message(), port), "message names the server: %s", ps_last_error_message());
+    ps_blob b = {0};
+    cr_assert_eq(c->ops->get(c, "before", &b), PS_ERR_CONNECTION);
+    bool e;
+    cr_assert_eq(c->ops->exists(c, "before", &e), PS_ERR_CONNECTION);
+    cr_assert_eq(c->ops->evict(c, "before"), PS_ERR_CONNECTION);
+    const char *keys[] = {"a", "b"};
+    ps_blob outs[2];
+    cr_assert_eq(c->ops->get_batch(c, 2, keys, outs), PS_ERR_CONNECTION);
+    cr_assert_lt(now_s() - t0, 5.0, "failing took too long");
+
+    cr_assert_eq(ps_test_redis_restart(&srv), 0);
+    /* The data died with the server (no persistence); the connector lives. */
+    cr_assert_eq(c->ops->get(c, "before", &b), PS_ERR_NOT_FOUND, "%s", ps_last_error_message());
+    cr_assert_eq(put_pattern(c, "after", 3000, 3), PS_OK, "%s", ps_last_error_message());
+    get_and_check(c, "after", 3000, 3);
+    c->ops->close(c);
+    free(url);
+    ps_test_redis_stop(&srv);
+}
+
+/* Pooled connections that went stale while the server restarted are
+ * replaced without the caller seeing an error. */
+Test(redis, restart_between_operations_is_invisible)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    char *url = server_url(&srv, NULL, NULL, "prefix=restart");
+    ps_connector *c = open_ok(url);
+    cr_assert_eq(put_pattern(c, "k", 10, 1), PS_OK);
+    cr_assert_eq(ps_test_redis_restart(&srv), 0);
+    cr_assert_eq(put_pattern(c, "k", 10, 2), PS_OK, "%s", ps_last_error_message());
+    get_and_check(c, "k", 10, 2);
+    c->ops->close(c);
+    free(url);
+    ps_test_redis_stop(&srv);
+}
+
+Test(redis, hung_server_times_out)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    char *url = server_url(&srv, NULL, NULL, "prefix=hung&timeout=300");
+    ps_connector *c = open_ok(url);
+    cr_assert_eq(put_pattern(c, "k", 100, 1), PS_OK);
+    kill(srv.pid, SIGSTOP);
+    double t0 = now_s();
+    ps_blob b = {0};
+    ps_status st = c->ops->get(c, "k", &b);
+    double took = now_s() - t0;
+    kill(srv.pid, SIGCONT);
+    cr_assert_eq(st, PS_ERR_TIMEOUT, "%s: %s", ps_status_name(st), ps_last_error_message());
+    cr_assert(strstr(ps_last_error_message(), "did not answer within 300 ms"), "%s", ps_last_error_message());
+    cr_assert_lt(took, 3.0, "a hung server blocked for %.1f s", took);
+    get_and_check(c, "k", 100, 1);
+    c->ops->close(c);
+    free(url);
+    ps_test_redis_stop(&srv);
+}
+
+Test(redis, no_server_at_open)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    int port = srv.port;
+    ps_test_redis_stop(&srv); /* a port where nothing listens now */
+    char url[64], needle[32];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    snprintf(needle, sizeof needle, "127.0.0.1:%d", port);
+    double t0 = now_s();
+    cr_assert_eq(open_status(url), PS_ERR_CONNECTION);
+    cr_assert_lt(now_s() - t0, 3.0);
+    cr_assert(strstr(ps_last_error_message(), "cannot connect"), "%s", ps_last_error_message());
+    cr_assert(strstr(ps_last_error_message(), needle), "%s", ps_last_error_message());
+}
+
+Test(redis, malformed_urls)
+{
+    const char *bad[] = {
+        "redis://127.0.0.1:99999",
+        "redis://127.0.0.1:port",
+        "redis://127.0.0.1:0",
+        "redis://127.0.0.1:6390/abc",
+        "redis://127.0.0.1:6390/-1",
+        "redis://127.0.0.1:6390/1/2",
+        "redis://127.0.0.1:6390/99999999999",
+        "redis://127.0.0.1:6390?chunk=0",
+        "redis://127.0.0.1:6390?chunk=abc",
+        "redis://127.0.0.1:6390?chunk=100",
+        "redis://127.0.0.1:6390?chunk=1G",
+        "redis://127.0.0.1:6390?chunk=-5",
+        "redis://127.0.0.1:6390?prefix=",
+        "redis://127.0.0.1:6390?prefix=a%20b",
+        "redis://127.0.0.1:6390?timeout=0",
+        "redis://127.0.0.1:6390?timeout=soon",
+        "redis://127.0.0.1:6390?pool=0",
+        "redis://127.0.0.1:6390?pool=100000",
+        "redis://127.0.0.1:6390?prefx=typo",
+        "redis://someone@127.0.0.1:6390",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ps_status st = open_status(bad[i]);
+        cr_assert_eq(st, PS_ERR_BAD_URL, "%s: %s (%s)", bad[i], ps_status_name(st), ps_last_error_message());
+        cr_assert_gt(strlen(ps_last_error_message()), 10);
+    }
+    ps_url url;
+    cr_assert_eq(ps_url_parse("shm://x", &url), PS_OK);
+    ps_connector *c = NULL;
+    cr_assert_eq(ps_redis_connector.open(&url, &c), PS_ERR_BAD_URL, "a non-redis URL");
+    cr_assert_null(c);
+    ps_url_free(&url);
+}
+
+/* --------------------------------------------------------------- batches */
+
+Test(redis, batches_with_missing_keys)
+{
+    char *url = test_url("chunk=4K");
+    ps_connector *c = open_ok(url);
+    enum { N = 40 };
+    char keys[N][16];
+    const char *kp[N];
+    unsigned char *bufs[N];
+    ps_iov parts[N][2];
+    const ps_iov *pp[N];
+    size_t np[N], sizes[N];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "b%zu", i);
+        kp[i] = keys[i];
+        sizes[i] = i == 7 ? 20000 : i * 37; /* one chunked object, one empty */
+        bufs[i] = malloc(sizes[i] + 1);
+        fill(bufs[i], sizes[i], (unsigned)i);
+        size_t h = sizes[i] < 16 ? sizes[i] : 16;
+        parts[i][0] = (ps_iov){bufs[i], h};
+        parts[i][1] = (ps_iov){bufs[i] + h, sizes[i] - h};
+        pp[i] = parts[i];
+        np[i] = 2;
+    }
+    /* Put the even ones only. */
+    const char *even_keys[N / 2];
+    const ps_iov *even_parts[N / 2];
+    size_t even_np[N / 2];
+    for (size_t i = 0; i < N / 2; i++) {
+        even_keys[i] = kp[2 * i];
+        even_parts[i] = pp[2 * i];
+        even_np[i] = np[2 * i];
+    }
+    cr_assert_eq(c->ops->put_batch(c, N / 2, even_keys, even_parts, even_np), PS_OK, "%s",
+                 ps_last_error_message());
+    /* ... and the odd chunked one too. */
+    cr_assert_eq(c->ops->put_batch(c, 1, &kp[7], &pp[7], &np[7]), PS_OK);
+
+    ps_blob out[N];
+    cr_assert_eq(c->ops->get_batch(c, N, kp, out), PS_OK, "%s", ps_last_error_message());
+    bool ex[N];
+    cr_assert_eq(c->ops->exists_batch(c, N, kp, ex), PS_OK);
+    for (size_t i = 0; i < N; i++) {
+        bool there = i % 2 == 0 || i == 7;
+        cr_assert_eq(ex[i], there, "exists %zu", i);
+        if (there) {
+            expect_blob(&out[i], sizes[i], (unsigned)i, keys[i]);
+        } else {
+            cr_assert_null(out[i].data, "missing key %zu has data", i);
+            cr_assert_null(out[i].release);
+        }
+        ps_blob_release(&out[i]);
+    }
+    cr_assert_eq(c->ops->evict_batch(c, N, kp), PS_OK);
+    cr_assert_eq(c->ops->exists_batch(c, N, kp, ex), PS_OK);
+    for (size_t i = 0; i < N; i++)
+        cr_assert(!ex[i]);
+    redisContext *r = raw_connect(url);
+    cr_assert_eq(raw_count(r, url_prefix(url)), 0, "evict_batch left chunks");
+    redisFree(r);
+    cr_assert_eq(c->ops->get_batch(c, 0, NULL, NULL), PS_OK);
+    for (size_t i = 0; i < N; i++)
+        free(bufs[i]);
+    c->ops->close(c);
+    free(url);
+}
+
+/* Pipelining is what makes batches fast: 1000 small puts in one batch must
+ * beat 1000 single puts by far (the benchmark measures the real ratio; this
+ * bound only fails if batches stop being pipelined). */
+Test(redis, batch_put_is_pipelined)
+{
+    char *url = test_url(NULL);
+    ps_connector *c = open_ok(url);
+    enum { N = 1000 };
+    static char keys[N][16];
+    static const char *kp[N];
+    static ps_iov parts[N];
+    static const ps_iov *pp[N];
+    static size_t np[N];
+    unsigned char payload[100];
+    fill(payload, sizeof payload, 9);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "s%zu", i);
+        kp[i] = keys[i];
+        parts[i] = (ps_iov){payload, sizeof payload};
+        pp[i] = &parts[i];
+        np[i] = 1;
+    }
+    /* Best of three each: the machine may be busy with other tests. */
+    double single = 1e9, batch = 1e9;
+    for (int round = 0; round < 3; round++) {
+        double t0 = now_s();
+        for (size_t i = 0; i < N; i++)
+            cr_assert_eq(c->ops->put(c, kp[i], &parts[i], 1), PS_OK);
+        double t1 = now_s();
+        cr_assert_eq(c->ops->put_batch(c, N, kp, pp, np), PS_OK);
+        double t2 = now_s();
+        single = t1 - t0 < single ? t1 - t0 : single;
+        batch = t2 - t1 < batch ? t2 - t1 : batch;
+    }
+    cr_assert_gt(single / batch, 4.0, "batch %.2f ms vs singles %.2f ms", batch * 1e3, single * 1e3);
+    cr_assert_eq(c->ops->evict_batch(c, N, kp), PS_OK);
+    c->ops->close(c);
+    free(url);
+}
+
+/* ----------------------------------------------------- threads and forks */
+
+typedef struct worker {
+    ps_connector *c;
+    int id;
+    int errors;
+    char message[256];
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    for (int it = 0; it < 40 && !w->errors; it++) {
+        char key[32];
+        snprintf(key, sizeof key, "w%d-%d", w->id, it);
+        size_t n = (size_t)(it % 5 == 0 ? 9000 : 100 + 50 * it); /* some chunked (chunk=4K) */
+        unsigned seed = (unsigned)(w->id * 1000 + it);
+        unsigned char *buf = malloc(n);
+        fill(buf, n, seed);
+        ps_iov part = {buf, n};
+        ps_blob b = {0};
+        bool e = false;
+        if (w->c->ops->put(w->c, key, &part, 1) != PS_OK || w->c->ops->get(w->c, key, &b) != PS_OK ||
+            b.len != n || memcmp(b.data, buf, n) != 0 || w->c->ops->exists(w->c, key, &e) != PS_OK || !e ||
+            w->c->ops->evict(w->c, key) != PS_OK) {
+            w->errors++;
+            snprintf(w->message, sizeof w->message, "%s: %s", key, ps_last_error_message());
+        }
+        ps_blob_release(&b);
+        free(buf);
+    }
+    return NULL;
+}
+
+Test(redis, eight_threads_share_one_connector)
+{
+    char *url = test_url("chunk=4K&pool=3"); /* fewer connections than threads: some wait */
+    ps_connector *c = open_ok(url);
+    worker w[8];
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        w[i] = (worker){c, i, 0, ""};
+        pthread_create(&t[i], NULL, worker_main, &w[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(w[i].errors, 0, "thread %d: %s", i, w[i].message);
+    }
+    redisContext *r = raw_connect(url);
+    cr_assert_eq(raw_count(r, url_prefix(url)), 0);
+    redisFree(r);
+    c->ops->close(c);
+    free(url);
+}
+
+static long long total_connections(redisContext *r)
+{
+    redisReply *x = redisCommand(r, "INFO stats");
+    cr_assert(x && x->type == REDIS_REPLY_STRING);
+    const char *p = strstr(x->str, "total_connections_received:");
+    cr_assert_not_null(p);
+    long long n = atoll(p + strlen("total_connections_received:"));
+    freeReplyObject(x);
+    return n;
+}
+
+/* A forked child opens its own connections: on its parent's sockets, the
+ * two processes' replies would interleave. */
+Test(redis, forked_child_uses_its_own_connections)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    char *url = server_url(&srv, NULL, NULL, "prefix=fork");
+    ps_connector *c = open_ok(url);
+    redisContext *raw = raw_connect(url);
+    cr_assert_eq(put_pattern(c, "p", 50000, 1), PS_OK);
+    cr_assert_eq(put_pattern(c, "q", 30000, 2), PS_OK);
+    long long before = total_connections(raw);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        unsigned char *want = malloc(30000);
+        fill(want, 30000, 2);
+        ps_blob b = {0};
+        bool ok = c->ops->get(c, "q", &b) == PS_OK && b.len == 30000 && memcmp(b.data, want, 30000) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child could not read");
+    cr_assert_eq(total_connections(raw), before + 1, "the child did not open a connection of its own");
+    get_and_check(c, "p", 50000, 1);
+
+    /* Both at once, many times: each must see only its own replies. */
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    const char *key = pid == 0 ? "q" : "p";
+    size_t n = pid == 0 ? 30000 : 50000;
+    unsigned seed = pid == 0 ? 2 : 1;
+    unsigned char *want = malloc(n);
+    fill(want, n, seed);
+    int bad = 0;
+    for (int i = 0; i < 200; i++) {
+        ps_blob b = {0};
+        if (c->ops->get(c, key, &b) != PS_OK || b.len != n || memcmp(b.data, want, n) != 0)
+            bad++;
+        ps_blob_release(&b);
+    }
+    free(want);
+    if (pid == 0)
+        _exit(bad ? 1 : 0);
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child saw wrong replies");
+    cr_assert_eq(bad, 0, "the parent saw wrong replies");
+    redisFree(raw);
+    c->ops->close(c);
+    free(url);
+    ps_test_redis_stop(&srv);
+}
+
+/* -------------------------------------------------------- the harness */
+
+Test(redis_harness, start_restart_stop_leave_nothing)
+{
+    ps_test_redis srv;
+    start_server(&srv, NULL);
+    pid_t pid = srv.pid;
+    int port = srv.port;
+    char dir[sizeof srv.dir];
+    snprintf(dir, sizeof dir, "%s", srv.dir);
+    cr_assert_neq(port, 6379, "never the default port");
+    cr_assert_eq(access(dir, F_OK), 0);
+    ps_test_redis_kill(&srv);
+    cr_assert_eq(kill(pid, 0), -1, "killed server still there");
+    cr_assert_eq(ps_test_redis_restart(&srv), 0);
+    cr_assert_eq(srv.port, port, "restart moved the port");
+    pid = srv.pid;
+    ps_test_redis_stop(&srv);
+    cr_assert_eq(kill(pid, 0), -1);
+    cr_assert_eq(errno, ESRCH);
+    cr_assert_neq(access(dir, F_OK), 0, "temporary directory left behind");
+}
