@@ -19,8 +19,10 @@ struct mesh {
     double xyz[1024][3];
 };
 
-extern const ps_type matrix_type;
-extern const ps_type mesh_type;
+/* Declared with their target types, so ps-check can tell a descriptor of
+ * one type given an object of another. */
+PS_TYPE_DECLARE(matrix_type, struct matrix);
+PS_TYPE_DECLARE(mesh_type, struct mesh);
 
 /* A task takes the matrix by proxy and resolves it where it runs. */
 double matrix_trace(PROXY(struct matrix) m);

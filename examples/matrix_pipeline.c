@@ -88,10 +88,12 @@ int main(int argc, char **argv)
 
     ps_metrics metrics;
     if (ps_store_metrics(store, &metrics) == PS_OK)
-        printf("store metrics: %llu put, %llu get, %llu bytes read\n",
+        printf("store metrics: %llu put (%llu bytes), %llu resolve (%llu bytes), cache %llu hits / %llu misses\n",
                (unsigned long long)metrics.op[PS_OP_PUT].count,
-               (unsigned long long)metrics.op[PS_OP_GET].count,
-               (unsigned long long)metrics.op[PS_OP_GET].bytes);
+               (unsigned long long)metrics.op[PS_OP_PUT].bytes,
+               (unsigned long long)metrics.op[PS_OP_RESOLVE].count,
+               (unsigned long long)metrics.op[PS_OP_RESOLVE].bytes,
+               (unsigned long long)metrics.cache_hits, (unsigned long long)metrics.cache_misses);
 
     ps_proxy_free(q);
     if (ps_proxy_evict(p) != PS_OK)

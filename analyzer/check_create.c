@@ -1,0 +1,55 @@
+/*
+ * check_create.c — ps-create-mismatch, the object half: ps_proxy (or
+ * ps_proxy_array) given an object whose type is not the one its type
+ * descriptor describes.  (The result half — a created proxy stored in a
+ * PROXY(U) of another type — is a flow, in check_flow.c.)
+ *
+ * A descriptor's type is known when its variable is visible with its
+ * initializer (PS_TYPE_POD_DEFINE / PS_TYPE_POD_INIT name T twice: as #T
+ * and in sizeof(T)), for the library's built-in descriptors, and for
+ * variables carrying a ps.type annotation.  Otherwise nothing is reported.
+ */
+#include <stdio.h>
+
+#include "check_internal.h"
+
+void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role)
+{
+    if (role != PS_FN_CREATE && role != PS_FN_CREATE_ARRAY)
+        return;
+    if (clang_Cursor_getNumArguments(call) < 3)
+        return;
+    CXCursor obj = ps_strip_implicit(clang_Cursor_getArgument(call, 2));
+    CXType ot = clang_getCursorType(obj);
+    CXType oc = clang_getCanonicalType(ot);
+    CXType object;
+    if (oc.kind == CXType_Pointer)
+        object = clang_getPointeeType(ot.kind == CXType_Pointer ? ot : oc);
+    else if (oc.kind == CXType_ConstantArray || oc.kind == CXType_IncompleteArray ||
+             oc.kind == CXType_VariableArray)
+        object = ot; /* the array itself: a descriptor of it or of its elements fits */
+    else
+        return;
+    CXType objc = clang_getCanonicalType(object);
+    if (objc.kind == CXType_Void || objc.kind == CXType_Invalid)
+        return; /* a void * says nothing about what it points to */
+    ps_descriptor desc = ps_descriptor_of_expr(ck->pt, clang_Cursor_getArgument(call, 1));
+    if (!desc.known || ps_descriptor_matches(ck->pt, &desc, object))
+        return;
+    char fn[64], dname[256], tspell[256];
+    CXString s = clang_getCursorSpelling(desc.decl);
+    ps_fmt(dname, sizeof dname, "%s", clang_getCString(s));
+    clang_disposeString(s);
+    ps_fmt(fn, sizeof fn, "%s", role == PS_FN_CREATE ? "ps_proxy" : "ps_proxy_array");
+    ps_type_spelling(ot, tspell, sizeof tspell);
+    ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_CREATE_MISMATCH, obj,
+                                   "%s given an object of type '%s' with descriptor '%s', which "
+                                   "describes '%s'",
+                                   fn, tspell, dname, desc.name);
+    /* The library's built-in descriptors need no pointer into its header. */
+    if (diag && !clang_Cursor_isNull(desc.decl) && desc.builtin_kind == CXType_Invalid) {
+        CXCursor def = clang_getCursorDefinition(desc.decl);
+        ps_diag_note(ck->sink, diag, clang_Cursor_isNull(def) ? desc.decl : def,
+                     "descriptor '%s' describes '%s' here", dname, desc.name);
+    }
+}

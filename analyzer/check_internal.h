@@ -1,0 +1,80 @@
+/*
+ * check_internal.h — what the non-flow rules share: the checker state of
+ * one translation unit, and the description of a place a value flows into.
+ *
+ * checks.c walks the AST once and hands each flow site (initialization,
+ * assignment, argument, return, cast) to check_flow.c, which applies
+ * ps-target-mismatch, ps-unresolved-proxy, ps-or-mismatch, ps-unresolved-or
+ * and the result half of ps-create-mismatch; check_resolve.c does
+ * ps-resolve-mismatch, check_create.c the object half of
+ * ps-create-mismatch, check_annotation.c ps-annotation and
+ * ps-untyped-proxy.
+ */
+#ifndef PS_CHECK_CHECK_INTERNAL_H
+#define PS_CHECK_CHECK_INTERNAL_H
+
+#include <clang-c/Index.h>
+#include <stdbool.h>
+
+#include "checks.h"
+#include "diag.h"
+#include "proxytype.h"
+
+typedef struct ps_checker {
+    ps_diag_sink *sink;
+    const ps_check_options *opts;
+    ps_ptctx *pt;
+    CXCursor function; /* the function whose body is being walked, or null */
+} ps_checker;
+
+typedef enum ps_site {
+    PS_SITE_INIT,   /* a variable, field or element initialized */
+    PS_SITE_ASSIGN, /* the left side of = */
+    PS_SITE_ARG,    /* a call argument */
+    PS_SITE_RETURN, /* return e; */
+    PS_SITE_CAST,   /* an explicit cast */
+} ps_site;
+
+/* Where a value goes. */
+typedef struct ps_dest {
+    ps_site site;
+    CXType type;      /* the destination's C type */
+    ps_ptype pt;      /* its proxy type (PS_PROXY_NONE for a plain type) */
+    CXCursor decl;    /* the variable, parameter or field written, or null */
+    CXCursor callee;  /* PS_SITE_ARG: the function called; PS_SITE_RETURN: the function */
+    CXCursor call;    /* PS_SITE_ARG: the call expression */
+    unsigned argno;   /* PS_SITE_ARG: 1-based */
+    ps_fn_role role;  /* PS_SITE_ARG: the callee's role, if a runtime function */
+} ps_dest;
+
+/* check_flow.c */
+void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src);
+/* A proxy (or PROXY_OR) used where its target is: *p. */
+void ps_check_deref(ps_checker *ck, CXCursor deref);
+/* An explicit cast: to a proxy typedef, to an object pointer, of a resolve. */
+void ps_check_cast(ps_checker *ck, CXCursor cast);
+
+/* Utilities shared by the rules (check_flow.c). */
+/* snprintf for message pieces: long type names are cut, never overflow. */
+void ps_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "'p'", "'j.m'"-like short name of the value an expression reads, or "". */
+void ps_value_name(CXCursor expr, char *buf, size_t n);
+/* Adds "'p' declared as PROXY(T) here" at the declaration behind pt. */
+void ps_note_origin(ps_checker *ck, ps_diag *diag, const ps_ptype *pt);
+/* True when the expression is written in the file, not produced by a
+ * macro, so a fix-it can rewrite it. */
+bool ps_extent_is_plain(CXCursor expr);
+
+/* check_resolve.c: the value of a resolve call used as a U * (dest is the
+ * object type U; at is where to report). */
+void ps_check_resolve_into(ps_checker *ck, CXCursor call, ps_fn_role role, CXType object,
+                           CXCursor at);
+
+/* check_create.c: ps_proxy & co. given an object of another type. */
+void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role);
+
+/* check_annotation.c */
+void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl);
+void ps_check_untyped_decl(ps_checker *ck, CXCursor decl);
+
+#endif /* PS_CHECK_CHECK_INTERNAL_H */

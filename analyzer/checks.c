@@ -1,0 +1,219 @@
+/*
+ * checks.c — the rules that need no control flow, in one pass over a
+ * translation unit.
+ *
+ * The walk looks at a node's kind and, for the few kinds where a value
+ * flows somewhere (variable initializers, =, call arguments, return,
+ * casts, compound literals, *), at its type: a flow involves a proxy only
+ * if a pointer is involved, so code without pointers costs a switch and a
+ * type-kind test per node.  Declarations in system headers are skipped
+ * whole.  The rules themselves live in check_*.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_internal.h"
+
+static bool is_pointerish(CXType t)
+{
+    CXType c = clang_getCanonicalType(t);
+    return c.kind == CXType_Pointer || c.kind == CXType_ConstantArray ||
+           c.kind == CXType_IncompleteArray || c.kind == CXType_VariableArray;
+}
+
+/* Only pointers and aggregates can hold a proxy: `int table[4096] = {...}`
+ * is not worth a look. */
+static bool may_hold_proxy(CXType t)
+{
+    CXType c = clang_getCanonicalType(t);
+    while (c.kind == CXType_ConstantArray || c.kind == CXType_IncompleteArray ||
+           c.kind == CXType_VariableArray)
+        c = clang_getCanonicalType(clang_getArrayElementType(c));
+    return c.kind == CXType_Pointer || c.kind == CXType_Record;
+}
+
+static ps_dest dest_none(ps_site site)
+{
+    ps_dest d;
+    memset(&d, 0, sizeof d);
+    d.site = site;
+    d.type.kind = CXType_Invalid;
+    d.decl = d.callee = d.call = clang_getNullCursor();
+    d.role = PS_FN_NONE;
+    d.pt.kind = PS_PROXY_NONE;
+    d.pt.target.kind = CXType_Invalid;
+    d.pt.origin = d.pt.descriptor = clang_getNullCursor();
+    return d;
+}
+
+static void check_var(ps_checker *ck, CXCursor var)
+{
+    CXType t = clang_getCursorType(var);
+    if (!may_hold_proxy(t))
+        return;
+    CXCursor init = clang_Cursor_getVarDeclInitializer(var);
+    if (clang_Cursor_isNull(init))
+        return;
+    ps_dest d = dest_none(PS_SITE_INIT);
+    d.type = t;
+    d.pt = ps_ptype_of_decl(ck->pt, var);
+    d.decl = var;
+    ps_check_flow(ck, &d, init);
+}
+
+static void check_assign(ps_checker *ck, CXCursor op)
+{
+    if (clang_getCursorBinaryOperatorKind(op) != CXBinaryOperator_Assign)
+        return;
+    if (!is_pointerish(clang_getCursorType(op)))
+        return;
+    CXCursor kids[2];
+    if (ps_children(op, kids, 2) != 2)
+        return;
+    ps_dest d = dest_none(PS_SITE_ASSIGN);
+    d.type = clang_getCursorType(kids[0]);
+    d.pt = ps_ptype_of_expr(ck->pt, kids[0]);
+    CXCursor lhs = ps_strip_implicit(kids[0]);
+    enum CXCursorKind k = clang_getCursorKind(lhs);
+    if (k == CXCursor_DeclRefExpr || k == CXCursor_MemberRefExpr)
+        d.decl = clang_getCursorReferenced(lhs);
+    ps_check_flow(ck, &d, kids[1]);
+}
+
+static void check_call(ps_checker *ck, CXCursor call)
+{
+    int nargs = clang_Cursor_getNumArguments(call);
+    if (nargs <= 0)
+        return;
+    CXCursor callee = ps_callee_decl(call);
+    if (clang_Cursor_isNull(callee))
+        return;
+    ps_fn_role role = ps_callee_role(ck->pt, call);
+    unsigned nparams = 0;
+    const CXCursor *params = NULL;
+    for (int i = 0; i < nargs; i++) {
+        CXCursor arg = clang_Cursor_getArgument(call, (unsigned)i);
+        if (!is_pointerish(clang_getCursorType(arg)))
+            continue;
+        if (!params) {
+            params = ps_callee_params(ck->pt, callee, &nparams);
+            if (!params)
+                break;
+        }
+        if ((unsigned)i >= nparams)
+            break; /* variadic arguments go nowhere a type says */
+        ps_dest d = dest_none(PS_SITE_ARG);
+        d.type = clang_getCursorType(params[i]);
+        d.pt = ps_ptype_of_decl(ck->pt, params[i]);
+        d.decl = params[i];
+        d.callee = callee;
+        d.call = call;
+        d.argno = (unsigned)i + 1;
+        d.role = role;
+        ps_check_flow(ck, &d, arg);
+    }
+    if (role == PS_FN_CREATE || role == PS_FN_CREATE_ARRAY)
+        ps_check_create_call(ck, call, role);
+}
+
+static void check_return(ps_checker *ck, CXCursor ret)
+{
+    if (clang_Cursor_isNull(ck->function))
+        return;
+    CXType rt = clang_getResultType(clang_getCursorType(ck->function));
+    if (!is_pointerish(rt))
+        return;
+    CXCursor value;
+    if (ps_children(ret, &value, 1) != 1)
+        return;
+    ps_dest d = dest_none(PS_SITE_RETURN);
+    d.type = rt;
+    d.pt = ps_ptype_of_decl(ck->pt, ck->function);
+    d.callee = ck->function;
+    ps_check_flow(ck, &d, value);
+}
+
+static void check_compound_literal(ps_checker *ck, CXCursor lit)
+{
+    CXType t = clang_getCursorType(lit);
+    if (!may_hold_proxy(t))
+        return;
+    CXCursor kids[2];
+    unsigned n = ps_children(lit, kids, 2);
+    if (n == 0 || n > 2 || clang_getCursorKind(kids[n - 1]) != CXCursor_InitListExpr)
+        return;
+    ps_dest d = dest_none(PS_SITE_INIT);
+    d.type = t;
+    d.pt = ps_ptype_of_type(ck->pt, t);
+    ps_check_flow(ck, &d, kids[n - 1]);
+}
+
+static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData data)
+{
+    ps_checker *ck = data;
+    enum CXCursorKind k = clang_getCursorKind(c);
+    if (clang_getCursorKind(parent) == CXCursor_TranslationUnit) {
+        if (clang_Location_isInSystemHeader(clang_getCursorLocation(c)))
+            return CXChildVisit_Continue;
+        ck->function = k == CXCursor_FunctionDecl ? c : clang_getNullCursor();
+    }
+    switch (k) {
+    case CXCursor_UnaryExpr:
+        /* sizeof and _Alignof evaluate nothing: no value flows there. */
+        return CXChildVisit_Continue;
+    case CXCursor_VarDecl:
+        check_var(ck, c);
+        ps_check_untyped_decl(ck, c);
+        break;
+    case CXCursor_ParmDecl:
+    case CXCursor_FieldDecl:
+    case CXCursor_FunctionDecl:
+    case CXCursor_TypedefDecl:
+        ps_check_untyped_decl(ck, c);
+        break;
+    case CXCursor_AnnotateAttr:
+        ps_check_annotation(ck, c, parent);
+        break;
+    case CXCursor_BinaryOperator:
+        check_assign(ck, c);
+        break;
+    case CXCursor_CallExpr:
+        check_call(ck, c);
+        break;
+    case CXCursor_ReturnStmt:
+        check_return(ck, c);
+        break;
+    case CXCursor_CStyleCastExpr:
+        ps_check_cast(ck, c);
+        break;
+    case CXCursor_CompoundLiteralExpr:
+        check_compound_literal(ck, c);
+        break;
+    case CXCursor_UnaryOperator:
+        /* &*p reads nothing: only a dereference that is not undone. */
+        if (clang_getCursorUnaryOperatorKind(c) == CXUnaryOperator_Deref &&
+            !(clang_getCursorKind(parent) == CXCursor_UnaryOperator &&
+              clang_getCursorUnaryOperatorKind(parent) == CXUnaryOperator_AddrOf))
+            ps_check_deref(ck, c);
+        break;
+    default:
+        break;
+    }
+    return CXChildVisit_Recurse;
+}
+
+void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
+                               const ps_check_options *opts)
+{
+    if (!tu || !sink)
+        return;
+    ps_checker ck;
+    ck.sink = sink;
+    ck.opts = opts;
+    ck.function = clang_getNullCursor();
+    ck.pt = ps_ptctx_new(tu);
+    if (!ck.pt)
+        return; /* out of memory: no findings rather than a crash */
+    clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &ck);
+    ps_ptctx_free(ck.pt);
+}

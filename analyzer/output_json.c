@@ -1,0 +1,98 @@
+/*
+ * output_json.c — --format=json.  The schema (docs/cli.md) is versioned;
+ * fields are only ever added to it.
+ */
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "output.h"
+#include "paths.h"
+
+static const char *rel(const char *file, const char *root)
+{
+    return file ? ps_path_relative(file, root) : "";
+}
+
+static cJSON *finding_json(const ps_finding *f, const ps_output_options *o)
+{
+    const ps_diag *d = &f->diag;
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddStringToObject(j, "rule", ps_rule_info_of(d->rule)->id);
+    cJSON_AddStringToObject(j, "severity", ps_severity_name(d->severity));
+    cJSON_AddStringToObject(j, "file", rel(d->loc.file, o->root));
+    cJSON_AddNumberToObject(j, "line", d->loc.line);
+    cJSON_AddNumberToObject(j, "column", d->loc.col);
+    cJSON_AddNumberToObject(j, "end_column", f->end_col);
+    cJSON_AddStringToObject(j, "message", d->message);
+    cJSON_AddStringToObject(j, "fingerprint", f->fingerprint);
+    cJSON_AddNumberToObject(j, "occurrence", f->occurrence);
+    if (f->line_text)
+        cJSON_AddStringToObject(j, "source", f->line_text);
+    cJSON *notes = cJSON_AddArrayToObject(j, "notes");
+    for (size_t i = 0; notes && i < d->nnotes; i++) {
+        cJSON *n = cJSON_CreateObject();
+        if (!n)
+            break;
+        cJSON_AddStringToObject(n, "file", rel(d->notes[i].loc.file, o->root));
+        cJSON_AddNumberToObject(n, "line", d->notes[i].loc.line);
+        cJSON_AddNumberToObject(n, "column", d->notes[i].loc.col);
+        cJSON_AddStringToObject(n, "message", d->notes[i].message);
+        cJSON_AddItemToArray(notes, n);
+    }
+    cJSON *fixits = cJSON_AddArrayToObject(j, "fixits");
+    for (size_t i = 0; fixits && i < d->nfixits; i++) {
+        const ps_fixit *fx = &d->fixits[i];
+        cJSON *x = cJSON_CreateObject();
+        if (!x)
+            break;
+        cJSON_AddStringToObject(x, "file", rel(fx->begin.file, o->root));
+        cJSON_AddNumberToObject(x, "line", fx->begin.line);
+        cJSON_AddNumberToObject(x, "column", fx->begin.col);
+        cJSON_AddNumberToObject(x, "end_line", fx->end.line);
+        cJSON_AddNumberToObject(x, "end_column", fx->end.col);
+        cJSON_AddStringToObject(x, "text", fx->text);
+        cJSON_AddItemToArray(fixits, x);
+    }
+    return j;
+}
+
+int ps_output_json(FILE *out, const ps_findings *list, const ps_output_options *o)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return -1;
+    cJSON_AddNumberToObject(doc, "version", 1);
+    cJSON *tool = cJSON_AddObjectToObject(doc, "tool");
+    if (tool) {
+        cJSON_AddStringToObject(tool, "name", "ps-check");
+        cJSON_AddStringToObject(tool, "version", PS_CHECK_VERSION);
+    }
+    cJSON_AddStringToObject(doc, "root", o->root);
+    cJSON *summary = cJSON_AddObjectToObject(doc, "summary");
+    if (summary) {
+        cJSON_AddNumberToObject(summary, "files", (double)o->files);
+        cJSON_AddNumberToObject(summary, "files_failed", (double)o->files_failed);
+        cJSON_AddNumberToObject(summary, "findings", (double)list->len);
+        cJSON_AddNumberToObject(summary, "baselined", (double)o->baselined);
+    }
+    cJSON *arr = cJSON_AddArrayToObject(doc, "findings");
+    for (size_t i = 0; arr && i < list->len; i++) {
+        cJSON *f = finding_json(list->items[i], o);
+        if (!f) {
+            cJSON_Delete(doc);
+            return -1;
+        }
+        cJSON_AddItemToArray(arr, f);
+    }
+    char *text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    if (!text)
+        return -1;
+    fputs(text, out);
+    fputc('\n', out);
+    free(text);
+    return ferror(out) ? -1 : 0;
+}
