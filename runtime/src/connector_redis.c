@@ -916,7 +916,7 @@ static char *object_buffer(rd_connector *rc, size_t len)
     return p;
 }
 
-/* ------------------------------------------------------- key helpers */
+/* ---------------------------------------------------------- keys */
 
 static void pl_head_key(rd_pipeline *p, const rd_connector *rc, const char *key)
 {

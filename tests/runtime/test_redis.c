@@ -24,7 +24,7 @@
 #include "redis_server.h"
 #include "url.h"
 
-/* ------------------------------------------------------------ helpers */
+/* ------------------------------------------------------ test tools */
 
 static double now_s(void)
 {
@@ -976,7 +976,7 @@ Test(redis_harness, start_restart_stop_leave_nothing)
     char dir[sizeof srv.dir];
     snprintf(dir, sizeof dir, "%s", srv.dir);
     cr_assert_neq(port, 6379, "never the default port");
-    cr_assert_eq(access(dir, F_OK), 0);
+    cr_assert_neq(access(dir, F_OK), 0, "a running server needs no directory (a crash would leave it)");
     ps_test_redis_kill(&srv);
     cr_assert_eq(kill(pid, 0), -1, "killed server still there");
     cr_assert_eq(ps_test_redis_restart(&srv), 0);

@@ -117,26 +117,6 @@ static pid_t spawn(const ps_test_redis *srv)
     _exit(127);
 }
 
-/* Spawn on srv->port and wait until it answers; 0 on success. */
-static int launch(ps_test_redis *srv)
-{
-    pid_t pid = spawn(srv);
-    if (pid < 0)
-        return -1;
-    for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 10) {
-        if (reap(pid, false))
-            return -1; /* exited: the port was taken, or no redis-server */
-        if (answers_ping(srv->port)) {
-            srv->pid = pid;
-            return 0;
-        }
-        sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    reap(pid, true);
-    return -1;
-}
-
 static void remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -152,6 +132,46 @@ static void remove_dir(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+/* The server's log, on stderr, when it would not start. */
+static void show_log(const ps_test_redis *srv)
+{
+    char path[sizeof srv->dir + 16];
+    snprintf(path, sizeof path, "%s/redis.log", srv->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        fprintf(stderr, "redis test server: %s", line);
+    fclose(f);
+}
+
+/* Spawn on srv->port and wait until it answers; 0 on success.  The
+ * directory only serves the start (the log, if it fails): a running server
+ * with --save '' and --appendonly no writes nothing there, so it is removed
+ * at once and a test that crashes leaves no directory behind. */
+static int launch(ps_test_redis *srv)
+{
+    if (mkdir(srv->dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    pid_t pid = spawn(srv);
+    if (pid < 0)
+        return -1;
+    for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 10) {
+        if (reap(pid, false))
+            break; /* exited: the port was taken, or no redis-server */
+        if (answers_ping(srv->port)) {
+            srv->pid = pid;
+            remove_dir(srv->dir);
+            return 0;
+        }
+        sleep_ms(10);
+    }
+    if (kill(pid, SIGKILL) == 0)
+        reap(pid, true);
+    return -1;
 }
 
 static void free_extra(ps_test_redis *srv)
@@ -184,8 +204,8 @@ int ps_test_redis_start(ps_test_redis *srv, const char *const extra_args[])
         if (srv->port > 0 && launch(srv) == 0)
             return 0;
     }
-    fprintf(stderr, "redis test server: could not start redis-server (is it installed? see %s/redis.log)\n",
-            srv->dir);
+    fprintf(stderr, "redis test server: could not start redis-server (is it installed?)\n");
+    show_log(srv);
     ps_test_redis_stop(srv);
     return -1;
 }
@@ -202,6 +222,8 @@ int ps_test_redis_restart(ps_test_redis *srv)
         sleep_ms(50);
     }
     fprintf(stderr, "redis test server: could not restart on port %d\n", srv->port);
+    show_log(srv);
+    remove_dir(srv->dir);
     return -1;
 }
 

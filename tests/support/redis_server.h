@@ -1,9 +1,10 @@
 /*
  * redis_server.h — private redis-server processes for the tests.
  *
- * Each server listens on a free port on 127.0.0.1 only, keeps nothing on
- * disk (--save '' --appendonly no) and works in its own temporary
- * directory.  Never the default port, never a shared server.
+ * Each server listens on a free port on 127.0.0.1 only and keeps nothing on
+ * disk (--save '' --appendonly no); it starts in its own temporary
+ * directory, which holds its log until it answers and is removed then.
+ * Never the default port, never a shared server.
  *
  * A server dies with the thread that started it (PR_SET_PDEATHSIG), so a
  * crashed test leaves nothing behind; start servers from the test's main
@@ -19,7 +20,7 @@
 typedef struct ps_test_redis {
     pid_t pid;   /* 0 when not running */
     int port;
-    char dir[256];
+    char dir[256]; /* the start directory (gone while the server runs) */
     /* extra arguments kept for ps_test_redis_restart */
     char *extra[PS_TEST_REDIS_MAX_ARGS + 1];
 } ps_test_redis;
