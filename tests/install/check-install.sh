@@ -9,9 +9,11 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
-LD_LIBRARY_PATH="$work/prefix/lib:$work/prefix/lib/x86_64-linux-gnu" "$work/consumer/consumer_shared"
+LD_LIBRARY_PATH="$(dirname "$(find "$work/prefix" -name libproxystore.so | head -1)")" "$work/consumer/consumer_shared"
 "$work/consumer/consumer_static"
-libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
+pc=$(find "$work/prefix" -name proxystore.pc | head -1)
+[ -n "$pc" ] || { echo "proxystore.pc was not installed" >&2; exit 1; }
+libdir=$(dirname "$pc")
 export PKG_CONFIG_PATH=$libdir
 cc=${CC:-cc}
 # shellcheck disable=SC2046
