@@ -25,7 +25,7 @@
 typedef struct file_entry {
     CXFile file;
     const char *path;
-    bool in_tree;
+    bool in_tree; /* under the root, or the main file */
     const char *text; /* owned by the TU */
     size_t size;
     size_t *line_starts; /* lazily built; nlines + 1 entries */
@@ -36,6 +36,7 @@ typedef struct file_entry {
 struct ps_diag_sink {
     const ps_sink_config *config;
     CXTranslationUnit tu;
+    CXFile main_file; /* the file being checked: always reported */
     file_entry *files;
     size_t nfiles, capfiles;
     ps_finding **findings;
@@ -52,6 +53,11 @@ ps_diag_sink *ps_diag_sink_new(const ps_sink_config *config, CXTranslationUnit t
         return NULL;
     sink->config = config;
     sink->tu = tu;
+    if (tu) {
+        CXString spelling = clang_getTranslationUnitSpelling(tu);
+        sink->main_file = clang_getFile(tu, clang_getCString(spelling));
+        clang_disposeString(spelling);
+    }
     return sink;
 }
 
@@ -148,7 +154,8 @@ static file_entry *file_lookup(ps_diag_sink *sink, CXFile file)
     memset(e, 0, sizeof *e);
     e->file = file;
     e->path = path;
-    e->in_tree = ps_path_is_under(path, sink->config->root);
+    e->in_tree = ps_path_is_under(path, sink->config->root) ||
+                 (sink->main_file && clang_File_isEqual(file, sink->main_file));
     return e;
 }
 
@@ -354,7 +361,7 @@ static ps_diag *report(ps_diag_sink *sink, ps_rule rule, CXSourceLocation at, CX
     file_entry *e = resolve(sink, at, &line, &col);
     if (!e)
         return NULL;
-    if (!e->in_tree && !clang_Location_isFromMainFile(at))
+    if (!e->in_tree)
         return NULL;
     if (sink->tu) {
         CXSourceLocation site = clang_getLocation(sink->tu, e->file, line, col);
@@ -480,12 +487,7 @@ unsigned ps_diag_sink_add_clang_errors(ps_diag_sink *sink)
     if (!sink || !sink->tu)
         return 0;
     unsigned count = 0, n = clang_getNumDiagnostics(sink->tu);
-    CXFile main_file = NULL;
-    {
-        CXString spelling = clang_getTranslationUnitSpelling(sink->tu);
-        main_file = clang_getFile(sink->tu, clang_getCString(spelling));
-        clang_disposeString(spelling);
-    }
+    CXFile main_file = sink->main_file;
     for (unsigned i = 0; i < n; i++) {
         CXDiagnostic d = clang_getDiagnostic(sink->tu, i);
         enum CXDiagnosticSeverity sev = clang_getDiagnosticSeverity(d);

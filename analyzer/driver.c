@@ -58,7 +58,7 @@ typedef struct pool {
     atomic_size_t next;
     pthread_mutex_t progress_lock;
     size_t completed;
-    bool oom;
+    atomic_bool oom; /* a worker could not create its index */
 } pool;
 
 void ps_job_clear(ps_job *job)

@@ -30,6 +30,7 @@ typedef struct run {
     char **input_paths; /* absolute */
     size_t ninputs;
     bool strict;
+    FILE *out; /* -o, or NULL for stdout */
 } run;
 
 static int usage_error(const char *msg)
@@ -205,13 +206,8 @@ static bool wants_color(const ps_cli *cli, FILE *out)
     return isatty(fileno(out)) && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
 }
 
-static int emit(run *r, size_t baselined)
+static int emit(run *r, FILE *out, size_t baselined)
 {
-    FILE *out = stdout;
-    if (r->cli.output && !(out = fopen(r->cli.output, "w"))) {
-        fprintf(stderr, "ps-check: error: %s: cannot write: %m\n", r->cli.output);
-        return PS_EXIT_USAGE;
-    }
     ps_output_options oo = {
         .root = r->root,
         .cwd = r->cwd,
@@ -228,8 +224,6 @@ static int emit(run *r, size_t baselined)
     default: rc = ps_output_text(out, &r->findings, &oo); break;
     }
     if (fflush(out) != 0)
-        rc = -1;
-    if (out != stdout && fclose(out) != 0)
         rc = -1;
     if (rc != 0) {
         fprintf(stderr, "ps-check: error: cannot write the report\n");
@@ -278,6 +272,12 @@ static int execute(run *r, int argc, char **argv)
     if ((rc = collect_jobs(r)) != 0)
         return rc;
 
+    /* Opened before the (long) run, so a bad -o fails at once. */
+    if (r->cli.output && !r->cli.write_baseline && !r->cli.print_commands &&
+        !(r->out = fopen(r->cli.output, "w"))) {
+        fprintf(stderr, "ps-check: error: %s: cannot write: %m\n", r->cli.output);
+        return PS_EXIT_USAGE;
+    }
     if (r->cli.print_commands) {
         for (size_t i = 0; i < r->jobs.len; i++)
             ps_job_print_command(stdout, &r->jobs.items[i]);
@@ -310,7 +310,7 @@ static int execute(run *r, int argc, char **argv)
         return unparsed;
     }
     size_t baselined = ps_baseline_apply(&r->baseline, &r->findings);
-    if ((rc = emit(r, baselined)) != 0)
+    if ((rc = emit(r, r->out ? r->out : stdout, baselined)) != 0)
         return rc;
     if (unparsed)
         return unparsed;
@@ -336,6 +336,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < r.ninputs; i++)
         free(r.input_paths[i]);
     free(r.input_paths);
+    if (r.out && fclose(r.out) != 0 && rc != PS_EXIT_USAGE) {
+        fprintf(stderr, "ps-check: error: %s: cannot write the report\n", r.cli.output);
+        rc = PS_EXIT_USAGE;
+    }
     ps_cli_free(&r.cli);
     free(r.cwd);
     free(r.root);

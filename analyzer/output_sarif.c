@@ -12,8 +12,11 @@
 #include "output.h"
 #include "paths.h"
 
+/* Where the project's documentation is published (CMake PS_CHECK_DOCS_URL,
+ * e.g. https://host/org/repo/blob/main).  Empty: SARIF carries no links, only
+ * the rule texts, rather than links that lead nowhere. */
 #ifndef PS_CHECK_INFO_URI
-#define PS_CHECK_INFO_URI "https://github.com/proxystore/proxystore-c"
+#define PS_CHECK_INFO_URI ""
 #endif
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -156,14 +159,19 @@ static cJSON *rules_json(void)
         free(name);
         add_text(rule, "shortDescription", info->summary);
         add_text(rule, "fullDescription", info->description);
-        char uri[256];
-        snprintf(uri, sizeof uri, "%s/blob/main/docs/rules/%s.md", PS_CHECK_INFO_URI, info->id);
-        cJSON_AddStringToObject(rule, "helpUri", uri);
+        char uri[256] = "";
+        if (PS_CHECK_INFO_URI[0]) {
+            snprintf(uri, sizeof uri, "%s/docs/rules/%s.md", PS_CHECK_INFO_URI, info->id);
+            cJSON_AddStringToObject(rule, "helpUri", uri);
+        }
         cJSON *help = cJSON_AddObjectToObject(rule, "help");
         if (help) {
             cJSON_AddStringToObject(help, "text", info->description);
             char md[1024];
-            snprintf(md, sizeof md, "%s\n\nSee [%s](%s).", info->description, info->id, uri);
+            if (uri[0])
+                snprintf(md, sizeof md, "%s\n\nSee [%s](%s).", info->description, info->id, uri);
+            else
+                snprintf(md, sizeof md, "%s\n\nSee docs/rules/%s.md.", info->description, info->id);
             cJSON_AddStringToObject(help, "markdown", md);
         }
         cJSON *conf = cJSON_AddObjectToObject(rule, "defaultConfiguration");
@@ -301,7 +309,8 @@ int ps_output_sarif(FILE *out, const ps_findings *list, const ps_output_options 
         cJSON_AddStringToObject(driver, "name", "ps-check");
         cJSON_AddStringToObject(driver, "version", PS_CHECK_VERSION);
         cJSON_AddStringToObject(driver, "semanticVersion", PS_CHECK_VERSION);
-        cJSON_AddStringToObject(driver, "informationUri", PS_CHECK_INFO_URI);
+        if (PS_CHECK_INFO_URI[0])
+            cJSON_AddStringToObject(driver, "informationUri", PS_CHECK_INFO_URI);
         cJSON *rules = rules_json();
         if (rules)
             cJSON_AddItemToObject(driver, "rules", rules);

@@ -436,3 +436,95 @@ Test(cli_run, help_version_list_rules)
     run_free(&r);
     scratch_remove(dir);
 }
+
+Test(cli_run, parser_args_from_command_line_and_config)
+{
+    char *dir = scratch_dir();
+    free(write_file(dir, "needs.c", "#ifndef NEEDED\n#error NEEDED is not defined\n#endif\nint x;\n"));
+    run_result r = run_check(dir, "needs.c");
+    cr_assert_eq(r.status, 3, "%s", r.out);
+    cr_assert(strstr(r.out, "needs.c:2:2: error: NEEDED is not defined [clang-parse-error]"), "%s",
+              r.out);
+    run_free(&r);
+    r = run_check(dir, "needs.c", "--", "-DNEEDED");
+    cr_assert_eq(r.status, 0, "%s", r.out);
+    run_free(&r);
+    free(write_file(dir, ".ps-check.json", "{\"args\": [\"-DNEEDED=1\"]}"));
+    r = run_check(dir, "needs.c");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    run_free(&r);
+    scratch_remove(dir);
+}
+
+Test(cli_run, root_decides_which_headers_are_reported)
+{
+    char *dir = scratch_dir();
+    free(write_file(dir, "inc/wrong.h",
+                    "#include <proxystore/annotations.h>\n"
+                    "struct a { int x; };\n"
+                    "struct b { int y; };\n"
+                    "static inline void h(PROXY(struct a) p) {\n"
+                    "    PROXY(struct b) bad_proxy = p; (void)bad_proxy;\n"
+                    "}\n"));
+    free(write_file(dir, "src/main.c", "#include \"wrong.h\"\nint main(void) { return 0; }\n"));
+    run_result r = run_check(dir, "src/main.c", "--", "-Iinc");
+    cr_assert_eq(r.status, 1, "the header is in the tree (the current directory): %s", r.out);
+    cr_assert(strstr(r.out, "inc/wrong.h:5:"), "%s", r.out);
+    run_free(&r);
+    r = run_check(dir, "--root", "src", "src/main.c", "--", "-Iinc");
+    cr_assert_eq(r.status, 0, "the header is outside --root src: %s", r.out);
+    run_free(&r);
+    r = run_check(dir, "--root", "nonexistent", "src/main.c");
+    cr_assert_eq(r.status, 2);
+    run_free(&r);
+    scratch_remove(dir);
+}
+
+Test(cli_run, progress_line_when_asked)
+{
+    char *dir = scratch_dir();
+    free(write_file(dir, "a.c", CLEAN_SOURCE));
+    free(write_file(dir, "b.c", CLEAN_SOURCE));
+    run_result r = run_check(dir, "--progress", "-j1", "a.c", "b.c");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.err, "[1/2] a.c") && strstr(r.err, "[2/2] b.c"), "%s", r.err);
+    run_free(&r);
+    r = run_check(dir, "a.c", "b.c");
+    cr_assert_str_eq(r.err, "", "no progress when stderr is not a terminal");
+    run_free(&r);
+    scratch_remove(dir);
+}
+
+Test(cli_run, print_commands)
+{
+    char *dir = scratch_dir();
+    free(write_file(dir, "a.c", CLEAN_SOURCE));
+    run_result r = run_check(dir, "--print-commands", "a.c", "--", "-DX=a b");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strncmp(r.out, "clang-19 -fsyntax-only -D__PS_CHECK__ -resource-dir ", 52) == 0, "%s",
+              r.out);
+    cr_assert(strstr(r.out, " '-DX=a b' "), "%s", r.out);
+    cr_assert(strstr(r.out, "/a.c\n"), "%s", r.out);
+    run_free(&r);
+    scratch_remove(dir);
+}
+
+Test(cli_run, header_finding_reported_once_for_several_files)
+{
+    char *dir = scratch_dir();
+    free(write_file(dir, "wrong.h",
+                    "#include <proxystore/annotations.h>\n"
+                    "struct a { int x; };\n"
+                    "struct b { int y; };\n"
+                    "static inline void h(PROXY(struct a) p) {\n"
+                    "    PROXY(struct b) bad_proxy = p; (void)bad_proxy;\n"
+                    "}\n"));
+    free(write_file(dir, "one.c", "#include \"wrong.h\"\n"));
+    free(write_file(dir, "two.c", "#include \"wrong.h\"\n"));
+    run_result r = run_check(dir, "-j2", "one.c", "two.c");
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    cr_assert_eq(count_of(r.out, "[ps-target-mismatch]"), 1, "%s", r.out);
+    cr_assert(strstr(r.out, "wrong.h:5:"), "%s", r.out);
+    run_free(&r);
+    scratch_remove(dir);
+}

@@ -158,12 +158,20 @@ Test(sink, dropped_outside_tree_and_in_system_headers, .fini = teardown)
 
 Test(sink, main_file_outside_the_tree_is_kept, .fini = teardown)
 {
-    parse("int bad = 1;\n");
-    /* A sink whose tree is elsewhere: the input file itself still counts. */
+    parse("#include \"local.h\"\n"
+          "int bad = 1;\n"
+          "void f(void) { MAKE_BAD; }\n");
+    /* A sink whose tree is elsewhere: the input file itself still counts,
+     * also where a macro from an (outside) header expands in it. */
     ps_sink_config other = fx.cfg;
     other.root = fx.outside;
     ps_diag_sink *sink = ps_diag_sink_new(&other, fx.tu);
     cr_assert_not_null(ps_diag_report(sink, PS_RULE_LEAK, cursor("bad"), "m"));
+    ps_diag *d = ps_diag_report(sink, PS_RULE_LEAK, cursor("bad_in_macro"), "m");
+    cr_assert_not_null(d);
+    cr_assert_eq(d->loc.line, 3);
+    cr_assert_null(ps_diag_report(sink, PS_RULE_LEAK, cursor("bad_in_header"), "m"),
+                   "the header is outside this sink's tree");
     ps_diag_sink_free(sink);
 }
 
