@@ -7,14 +7,6 @@
 
 #include "check_internal.h"
 
-static void cursor_name(CXCursor c, char *buf, size_t n)
-{
-    CXString s = clang_getCursorSpelling(c);
-    const char *str = clang_getCString(s);
-    ps_fmt(buf, n, "%s", str ? str : "");
-    clang_disposeString(s);
-}
-
 /* Byte offsets of the expansion sites, to tell an attribute written on this
  * declaration from one it inherited from an earlier declaration. */
 static bool attr_is_own(CXCursor attr, CXCursor decl)
@@ -55,29 +47,6 @@ static CXType named_target(CXCursor attr, CXType target)
     return named;
 }
 
-static const char *macro_of(ps_proxy_kind k)
-{
-    switch (k) {
-    case PS_PROXY_TYPED: return "PROXY";
-    case PS_PROXY_OWNED: return "PROXY_OWNED";
-    case PS_PROXY_REF: return "PROXY_REF";
-    case PS_PROXY_REF_MUT: return "PROXY_REF_MUT";
-    case PS_PROXY_OR: return "PROXY_OR";
-    default: return "PROXY";
-    }
-}
-
-static bool is_function(CXType c)
-{
-    return c.kind == CXType_FunctionProto || c.kind == CXType_FunctionNoProto;
-}
-
-static bool decl_kind_takes_annotation(enum CXCursorKind k)
-{
-    return k == CXCursor_VarDecl || k == CXCursor_ParmDecl || k == CXCursor_FieldDecl ||
-           k == CXCursor_FunctionDecl || k == CXCursor_TypedefDecl;
-}
-
 void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl)
 {
     ps_proxy_kind kind;
@@ -87,21 +56,23 @@ void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl)
         return;
     if (!attr_is_own(attr, decl))
         return; /* reported where it was written */
-    char name[256], tspell[256], written[320];
-    cursor_name(decl, name, sizeof name);
-    enum CXCursorKind dk = clang_getCursorKind(decl);
     if (strcmp(aname, "ps.type") == 0)
         return; /* a descriptor's type: any object type is fine */
+    char name[256], tspell[256], written[320];
+    ps_cursor_name(decl, name, sizeof name);
+    enum CXCursorKind dk = clang_getCursorKind(decl);
     if (kind == PS_PROXY_NONE) {
         ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl, "unknown proxy annotation '%s' on '%s'",
                        aname, name);
         return;
     }
-    if (!decl_kind_takes_annotation(dk)) {
+    /* Every other kind an annotation names has its macro. */
+    const char *macro = ps_proxy_kind_macro(kind);
+    if (!ps_decl_kind_is_typed(dk)) {
         ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl,
                        "%s annotation on '%s', which is not a variable, parameter, field, "
                        "function or typedef",
-                       macro_of(kind), name);
+                       macro, name);
         return;
     }
     if (target.kind == CXType_Invalid) {
@@ -110,19 +81,20 @@ void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl)
         return;
     }
     ps_target_spelling(target, tspell, sizeof tspell);
-    ps_fmt(written, sizeof written, "%s(%s)", macro_of(kind), tspell);
+    ps_fmt(written, sizeof written, "%s(%s)", macro, tspell);
     CXType c = clang_getCanonicalType(target);
     if (c.kind == CXType_Void) {
         ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl,
                        "%s: a proxy's target must be an object type, not void", written);
         return;
     }
-    if (is_function(c)) {
+    if (ps_type_is_function(c)) {
         ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl,
                        "%s: a function cannot be a proxy's target", written);
         return;
     }
-    if (c.kind == CXType_Pointer && is_function(clang_getCanonicalType(clang_getPointeeType(c)))) {
+    if (c.kind == CXType_Pointer &&
+        ps_type_is_function(clang_getCanonicalType(clang_getPointeeType(c)))) {
         ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl,
                        "%s: a function pointer cannot be a proxy's target (its value means "
                        "nothing in another process)",
@@ -137,7 +109,7 @@ void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl)
             ps_target_spelling(inner.target, inner_t, sizeof inner_t);
             ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl,
                            "%s: the target is itself a proxy; did you mean %s(%s)?", written,
-                           macro_of(kind), inner_t);
+                           macro, inner_t);
         } else {
             ps_diag_report(ck->sink, PS_RULE_ANNOTATION, decl,
                            "%s: the target is itself a proxy handle; a proxy of a proxy is not "
@@ -192,7 +164,7 @@ void ps_check_untyped_decl(ps_checker *ck, CXCursor decl)
     if (in_library_header(decl))
         return;
     char name[256];
-    cursor_name(decl, name, sizeof name);
+    ps_cursor_name(decl, name, sizeof name);
     if (!name[0])
         return;
     enum CXCursorKind k = clang_getCursorKind(decl);

@@ -25,8 +25,7 @@ void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role)
     CXType object;
     if (oc.kind == CXType_Pointer)
         object = clang_getPointeeType(ot.kind == CXType_Pointer ? ot : oc);
-    else if (oc.kind == CXType_ConstantArray || oc.kind == CXType_IncompleteArray ||
-             oc.kind == CXType_VariableArray)
+    else if (ps_type_is_array(oc))
         object = ot; /* the array itself: a descriptor of it or of its elements fits */
     else
         return;
@@ -36,20 +35,13 @@ void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role)
     ps_descriptor desc = ps_descriptor_of_expr(ck->pt, clang_Cursor_getArgument(call, 1));
     if (!desc.known || ps_descriptor_matches(ck->pt, &desc, object))
         return;
-    char fn[64], dname[256], tspell[256];
-    CXString s = clang_getCursorSpelling(desc.decl);
-    ps_fmt(dname, sizeof dname, "%s", clang_getCString(s));
-    clang_disposeString(s);
-    ps_fmt(fn, sizeof fn, "%s", role == PS_FN_CREATE ? "ps_proxy" : "ps_proxy_array");
+    char dname[256], tspell[256];
+    ps_cursor_name(desc.decl, dname, sizeof dname);
     ps_type_spelling(ot, tspell, sizeof tspell);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_CREATE_MISMATCH, obj,
                                    "%s given an object of type '%s' with descriptor '%s', which "
                                    "describes '%s'",
-                                   fn, tspell, dname, desc.name);
-    /* The library's built-in descriptors need no pointer into its header. */
-    if (diag && !clang_Cursor_isNull(desc.decl) && desc.builtin_kind == CXType_Invalid) {
-        CXCursor def = clang_getCursorDefinition(desc.decl);
-        ps_diag_note(ck->sink, diag, clang_Cursor_isNull(def) ? desc.decl : def,
-                     "descriptor '%s' describes '%s' here", dname, desc.name);
-    }
+                                   role == PS_FN_CREATE ? "ps_proxy" : "ps_proxy_array", tspell,
+                                   dname, desc.name);
+    ps_note_descriptor(ck, diag, &desc);
 }

@@ -32,7 +32,7 @@ void ps_fmt(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-static void cursor_name(CXCursor c, char *buf, size_t n)
+void ps_cursor_name(CXCursor c, char *buf, size_t n)
 {
     CXString s = clang_getCursorSpelling(c);
     const char *str = clang_getCString(s);
@@ -48,7 +48,7 @@ void ps_value_name(CXCursor expr, char *buf, size_t n)
     switch (clang_getCursorKind(expr)) {
     case CXCursor_DeclRefExpr:
     case CXCursor_MemberRefExpr:
-        cursor_name(expr, name, sizeof name);
+        ps_cursor_name(expr, name, sizeof name);
         if (name[0])
             ps_fmt(buf, n, "'%s'", name);
         break;
@@ -56,7 +56,7 @@ void ps_value_name(CXCursor expr, char *buf, size_t n)
         CXCursor callee = ps_callee_decl(expr);
         if (clang_Cursor_isNull(callee))
             break;
-        cursor_name(callee, name, sizeof name);
+        ps_cursor_name(callee, name, sizeof name);
         if (name[0])
             ps_fmt(buf, n, "'%s()'", name);
         break;
@@ -104,11 +104,6 @@ bool ps_extent_is_plain(CXCursor expr)
     return true;
 }
 
-static const char *spell_pt(const ps_ptype *pt, char *buf, size_t n)
-{
-    return ps_ptype_spelling(pt, buf, n);
-}
-
 /* The proxy type a declaration was given, at the declaration's own level:
  * "PROXY(struct matrix)" for p and for arr[3] alike. */
 static const char *spell_base(const ps_ptype *pt, char *buf, size_t n)
@@ -123,7 +118,7 @@ void ps_note_origin(ps_checker *ck, ps_diag *diag, const ps_ptype *pt)
     if (!diag || clang_Cursor_isNull(pt->origin))
         return;
     char name[SPELL], what[SPELL];
-    cursor_name(pt->origin, name, sizeof name);
+    ps_cursor_name(pt->origin, name, sizeof name);
     if (!name[0])
         return;
     enum CXCursorKind k = clang_getCursorKind(pt->origin);
@@ -134,7 +129,7 @@ void ps_note_origin(ps_checker *ck, ps_diag *diag, const ps_ptype *pt)
     CXType t = clang_getCanonicalType(clang_getCursorType(pt->origin));
     if (t.kind == CXType_Pointer)
         t = clang_getCanonicalType(clang_getPointeeType(t));
-    bool returns = t.kind == CXType_FunctionProto || t.kind == CXType_FunctionNoProto;
+    bool returns = ps_type_is_function(t);
     if (k == CXCursor_TypedefDecl && !returns)
         ps_diag_note(ck->sink, diag, pt->origin, "'%s' defined as %s here", name, what);
     else if (returns)
@@ -145,13 +140,13 @@ void ps_note_origin(ps_checker *ck, ps_diag *diag, const ps_ptype *pt)
         ps_diag_note(ck->sink, diag, pt->origin, "'%s' declared as %s here", name, what);
 }
 
-static void note_descriptor(ps_checker *ck, ps_diag *diag, const ps_descriptor *d)
+void ps_note_descriptor(ps_checker *ck, ps_diag *diag, const ps_descriptor *d)
 {
     /* The library's built-in descriptors need no pointer into its header. */
     if (!diag || clang_Cursor_isNull(d->decl) || d->builtin_kind != CXType_Invalid)
         return;
     char name[SPELL];
-    cursor_name(d->decl, name, sizeof name);
+    ps_cursor_name(d->decl, name, sizeof name);
     CXCursor def = clang_getCursorDefinition(d->decl);
     ps_diag_note(ck->sink, diag, clang_Cursor_isNull(def) ? d->decl : def,
                  "descriptor '%s' describes '%s' here", name, d->name);
@@ -163,7 +158,7 @@ static bool param_has_name(const ps_dest *d, char *name, size_t n)
     name[0] = '\0';
     if (clang_Cursor_isNull(d->decl))
         return false;
-    cursor_name(d->decl, name, n);
+    ps_cursor_name(d->decl, name, n);
     /* The C library's reserved parameter names (__dest) say nothing. */
     return name[0] && !(name[0] == '_' && name[1] == '_');
 }
@@ -184,13 +179,13 @@ static void mismatch_message(const ps_checker *ck, const ps_dest *d, const char 
         if (param_has_name(d, name, sizeof name)) {
             ps_fmt(buf, n, "%s passed to parameter '%s' of type %s%s", S, name, D, tail);
         } else {
-            cursor_name(d->callee, fn, sizeof fn);
+            ps_cursor_name(d->callee, fn, sizeof fn);
             ps_fmt(buf, n, "%s passed as argument %u of '%s', of type %s%s", S, d->argno, fn, D,
                      tail);
         }
         break;
     case PS_SITE_RETURN:
-        cursor_name(ck->function, fn, sizeof fn);
+        ps_cursor_name(ck->function, fn, sizeof fn);
         ps_fmt(buf, n, "%s returned from '%s', which returns %s%s", S, fn, D, tail);
         break;
     case PS_SITE_CAST:
@@ -221,12 +216,12 @@ static void use_context(const ps_checker *ck, const ps_dest *d, char *buf, size_
         if (param_has_name(d, name, sizeof name)) {
             ps_fmt(buf, n, "passed to parameter '%s' of type '%s'", name, type);
         } else {
-            cursor_name(d->callee, fn, sizeof fn);
+            ps_cursor_name(d->callee, fn, sizeof fn);
             ps_fmt(buf, n, "passed as argument %u of '%s' (type '%s')", d->argno, fn, type);
         }
         break;
     case PS_SITE_RETURN:
-        cursor_name(ck->function, fn, sizeof fn);
+        ps_cursor_name(ck->function, fn, sizeof fn);
         ps_fmt(buf, n, "returned as '%s' from '%s'", type, fn);
         break;
     case PS_SITE_CAST:
@@ -235,12 +230,11 @@ static void use_context(const ps_checker *ck, const ps_dest *d, char *buf, size_
     }
 }
 
-/* "proxy 'p' (PROXY(struct matrix))" or "PROXY_OR(struct matrix) 'x'". */
-static void describe_value(CXCursor expr, const ps_ptype *pt, char *buf, size_t n)
+void ps_describe_value(CXCursor expr, const ps_ptype *pt, char *buf, size_t n)
 {
     char name[SPELL], what[SPELL];
     ps_value_name(expr, name, sizeof name);
-    spell_pt(pt, what, sizeof what);
+    ps_ptype_spelling(pt, what, sizeof what);
     if (pt->kind == PS_PROXY_OR)
         ps_fmt(buf, n, "%s%s%s", what, name[0] ? " " : "", name);
     else if (name[0])
@@ -293,8 +287,7 @@ static CXType pointee_object(CXType t)
     CXType c = clang_getCanonicalType(t);
     if (c.kind == CXType_Pointer)
         return clang_getPointeeType(t.kind == CXType_Pointer ? t : c);
-    if (c.kind == CXType_ConstantArray || c.kind == CXType_IncompleteArray ||
-        c.kind == CXType_VariableArray)
+    if (ps_type_is_array(c))
         return clang_getArrayElementType(c);
     CXType invalid = {CXType_Invalid, {NULL, NULL}};
     return invalid;
@@ -325,7 +318,7 @@ static bool is_null_constant(CXCursor src)
     return false;
 }
 
-static const char *qualifier_tail(ps_compat c)
+const char *ps_qualifier_tail(ps_compat c)
 {
     return c == PS_COMPAT_DROPS_QUALIFIERS ? ", which discards qualifiers" : "";
 }
@@ -340,8 +333,8 @@ static void check_targets(ps_checker *ck, const ps_dest *d, CXCursor src, const 
     if (c == PS_COMPAT_OK)
         return;
     char S[SPELL], D[SPELL], msg[MSG];
-    mismatch_message(ck, d, spell_pt(sp, S, sizeof S), spell_pt(&d->pt, D, sizeof D),
-                     qualifier_tail(c), msg, sizeof msg);
+    mismatch_message(ck, d, ps_ptype_spelling(sp, S, sizeof S),
+                     ps_ptype_spelling(&d->pt, D, sizeof D), ps_qualifier_tail(c), msg, sizeof msg);
     ps_diag *diag = ps_diag_report(ck->sink, rule, src, "%s", msg);
     ps_note_origin(ck, diag, sp);
     if (!clang_equalCursors(sp->origin, d->pt.origin))
@@ -357,11 +350,11 @@ static void check_created(ps_checker *ck, const ps_dest *d, CXCursor src, const 
     if (!desc.known || ps_descriptor_matches(ck->pt, &desc, d->pt.target))
         return;
     char S[SPELL + 160], D[SPELL], dname[SPELL], msg[MSG];
-    cursor_name(desc.decl, dname, sizeof dname);
+    ps_cursor_name(desc.decl, dname, sizeof dname);
     ps_fmt(S, sizeof S, "a proxy of '%s' (descriptor '%s')", desc.name, dname);
-    mismatch_message(ck, d, S, spell_pt(&d->pt, D, sizeof D), "", msg, sizeof msg);
+    mismatch_message(ck, d, S, ps_ptype_spelling(&d->pt, D, sizeof D), "", msg, sizeof msg);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_CREATE_MISMATCH, src, "%s", msg);
-    note_descriptor(ck, diag, &desc);
+    ps_note_descriptor(ck, diag, &desc);
     ps_note_origin(ck, diag, &d->pt);
 }
 
@@ -379,9 +372,15 @@ static void check_or_plain(ps_checker *ck, const ps_dest *d, CXCursor src, CXCur
         return;
     char S[SPELL], T[SPELL], D[SPELL], msg[MSG];
     ps_fmt(S, sizeof S, "'%s'", ps_type_spelling(st, T, sizeof T));
-    mismatch_message(ck, d, S, spell_pt(&d->pt, D, sizeof D), qualifier_tail(c), msg, sizeof msg);
+    mismatch_message(ck, d, S, ps_ptype_spelling(&d->pt, D, sizeof D), ps_qualifier_tail(c), msg,
+                     sizeof msg);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_OR_MISMATCH, src, "%s", msg);
     ps_note_origin(ck, diag, &d->pt);
+}
+
+static bool is_resolve_role(ps_fn_role role)
+{
+    return role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_OR;
 }
 
 /* Runtime parameters that take any pointer, proxy or not, on purpose. */
@@ -396,7 +395,7 @@ static void report_unresolved(ps_checker *ck, const ps_dest *d, CXCursor src, co
                               CXCursor whole)
 {
     char what[MSG], ctx[MSG];
-    describe_value(src, sp, what, sizeof what);
+    ps_describe_value(src, sp, what, sizeof what);
     if (d->site == PS_SITE_ARG && d->role == PS_FN_FREE) {
         ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_UNRESOLVED_PROXY, src,
                                        "%s passed to 'free'; release a proxy with ps_proxy_free",
@@ -425,7 +424,7 @@ static void report_unresolved_or(ps_checker *ck, const ps_dest *d, CXCursor src,
                                  CXCursor whole)
 {
     char what[MSG], ctx[MSG];
-    describe_value(src, sp, what, sizeof what);
+    ps_describe_value(src, sp, what, sizeof what);
     use_context(ck, d, ctx, sizeof ctx);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_UNRESOLVED_OR, src,
                                    "%s %s without PS_RESOLVE_OR", what, ctx);
@@ -434,6 +433,29 @@ static void report_unresolved_or(ps_checker *ck, const ps_dest *d, CXCursor src,
     if (obj.kind != CXType_Invalid && !sp->bad_target &&
         (is_void(obj) || ps_object_compat(sp->target, obj) == PS_COMPAT_OK))
         fixit_wrap(ck, diag, whole, src, sp);
+}
+
+/* Whether a proxy (or PROXY_OR) value used as a plain pointer is worth a
+ * finding: at the handle's own level, and not in the library's own code,
+ * which handles its own objects. */
+static bool unresolved_use_matters(ps_checker *ck, const ps_ptype *sp)
+{
+    if (sp->kind == PS_PROXY_NONE || sp->depth != 0)
+        return false;
+    return !(sp->kind == PS_PROXY_UNTYPED && ps_proxy_struct_is_complete(ck->pt));
+}
+
+/* A proxy or PROXY_OR value src going into d, a plain pointer; whole is
+ * what a fix-it rewrites (src itself, or a cast around it). */
+static void check_unresolved_use(ps_checker *ck, const ps_dest *d, CXCursor src,
+                                 const ps_ptype *sp, CXCursor whole)
+{
+    if (!unresolved_use_matters(ck, sp))
+        return;
+    if (ps_ptype_is_handle(sp))
+        report_unresolved(ck, d, src, sp, whole);
+    else if (sp->kind == PS_PROXY_OR)
+        report_unresolved_or(ck, d, src, sp, whole);
 }
 
 static void flow_init_list(ps_checker *ck, const ps_dest *dest, CXCursor list);
@@ -477,7 +499,7 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     /* A resolved target going into a U *: is U the proxy's T? */
     if (clang_getCursorKind(s) == CXCursor_CallExpr && dest->pt.kind == PS_PROXY_NONE) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
-        if (role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_OR) {
+        if (is_resolve_role(role)) {
             CXType obj = clang_getPointeeType(dc);
             if (!is_void(obj))
                 ps_check_resolve_into(ck, s, role, clang_getPointeeType(dest->type), s);
@@ -517,8 +539,8 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
         } else {
             /* A PROXY(T) * is neither a T * nor a PROXY(T). */
             char S[SPELL], D[SPELL], msg[MSG];
-            mismatch_message(ck, dest, spell_pt(&sp, S, sizeof S),
-                             spell_pt(&dest->pt, D, sizeof D), "", msg, sizeof msg);
+            mismatch_message(ck, dest, ps_ptype_spelling(&sp, S, sizeof S),
+                             ps_ptype_spelling(&dest->pt, D, sizeof D), "", msg, sizeof msg);
             ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_OR_MISMATCH, s, "%s", msg);
             ps_note_origin(ck, diag, &sp);
         }
@@ -526,14 +548,8 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     case PS_PROXY_UNTYPED:
         return; /* the runtime's own ps_proxy_t * parameters take any proxy */
     case PS_PROXY_NONE:
-        if (sp.kind == PS_PROXY_NONE || sp.depth != 0 || dest_takes_anything(dest))
-            return;
-        if (sp.kind == PS_PROXY_UNTYPED && ps_proxy_struct_is_complete(ck->pt))
-            return; /* the library's own code, handling its own objects */
-        if (ps_ptype_is_handle(&sp))
-            report_unresolved(ck, dest, s, &sp, s);
-        else if (sp.kind == PS_PROXY_OR)
-            report_unresolved_or(ck, dest, s, &sp, s);
+        if (!dest_takes_anything(dest))
+            check_unresolved_use(ck, dest, s, &sp, s);
         return;
     }
 }
@@ -577,12 +593,6 @@ static enum CXVisitorResult collect_field(CXCursor c, CXClientData data)
     return CXVisit_Continue;
 }
 
-static bool is_array(CXType c)
-{
-    return c.kind == CXType_ConstantArray || c.kind == CXType_IncompleteArray ||
-           c.kind == CXType_VariableArray;
-}
-
 /* A designated initializer (`.m = v`, `[2] = v`, `.a.b[1] = v`): libclang
  * shows it as an UnexposedExpr of type void whose last child is the value
  * and whose other children are the designators. */
@@ -616,7 +626,7 @@ static void consume(ps_checker *ck, const ps_dest *dest, const CXCursor *kids, u
         return;
     CXCursor k = kids[*at];
     CXType dc = clang_getCanonicalType(dest->type);
-    bool aggregate = is_array(dc) || dc.kind == CXType_Record;
+    bool aggregate = ps_type_is_array(dc) || dc.kind == CXType_Record;
     CXCursor s = ps_strip_implicit(k);
     if (!aggregate || budget <= 0 || clang_getCursorKind(s) == CXCursor_InitListExpr ||
         clang_equalTypes(clang_getUnqualifiedType(clang_getCanonicalType(clang_getCursorType(s))),
@@ -626,7 +636,7 @@ static void consume(ps_checker *ck, const ps_dest *dest, const CXCursor *kids, u
         (*at)++;
         return;
     }
-    if (is_array(dc)) {
+    if (ps_type_is_array(dc)) {
         ps_dest e = element_dest(dest);
         long long count = dc.kind == CXType_ConstantArray ? clang_getArraySize(dc) : (long long)n;
         for (long long i = 0; i < count && *at < n; i++)
@@ -645,7 +655,7 @@ static void consume(ps_checker *ck, const ps_dest *dest, const CXCursor *kids, u
 
 /* The destination named by a designator chain, from the list's own type. */
 static bool designated_dest(ps_checker *ck, const ps_dest *list_dest, const CXCursor *kids,
-                            unsigned ndesig, ps_dest *out, unsigned *first_field)
+                            unsigned ndesig, ps_dest *out)
 {
     ps_dest cur = *list_dest;
     for (unsigned i = 0; i < ndesig; i++) {
@@ -654,16 +664,33 @@ static bool designated_dest(ps_checker *ck, const ps_dest *list_dest, const CXCu
             CXCursor field = clang_getCursorReferenced(kids[i]);
             if (clang_getCursorKind(field) != CXCursor_FieldDecl || c.kind != CXType_Record)
                 return false;
-            if (i == 0)
-                *first_field = 1;
             cur = field_dest(ck, &cur, field);
-        } else if (is_array(c)) {
+        } else if (ps_type_is_array(c)) {
             cur = element_dest(&cur);
         } else {
             return false;
         }
     }
     *out = cur;
+    return true;
+}
+
+/* When kid is a designated initializer (`.m = v`, `[2] = v`), checks its
+ * value against the place it names and returns true; *field is then the
+ * field the designator starts with (null for an index). */
+static bool flow_designated(ps_checker *ck, const ps_dest *dest, CXCursor kid, CXCursor *field)
+{
+    CXCursor dk[8];
+    unsigned nd;
+    *field = clang_getNullCursor();
+    if (!is_designated(kid, dk, 8, &nd))
+        return false;
+    ps_dest target;
+    if (designated_dest(ck, dest, dk, nd - 1, &target)) {
+        ps_check_flow(ck, &target, dk[nd - 1]);
+        if (clang_getCursorKind(dk[0]) == CXCursor_MemberRef)
+            *field = clang_getCursorReferenced(dk[0]);
+    }
     return true;
 }
 
@@ -685,37 +712,26 @@ static void flow_init_list(ps_checker *ck, const ps_dest *dest, CXCursor list)
         /* A scalar in braces: PROXY(T) p = { q }; */
         if (n >= 1)
             ps_check_flow(ck, dest, kids[0]);
-    } else if (is_array(dc)) {
+    } else if (ps_type_is_array(dc)) {
         ps_dest e = element_dest(dest);
         unsigned at = 0;
         while (at < n) {
-            CXCursor dk[8];
-            unsigned nd;
-            if (is_designated(kids[at], dk, 8, &nd)) {
-                ps_dest target;
-                unsigned dummy = 0;
-                if (designated_dest(ck, dest, dk, nd - 1, &target, &dummy))
-                    ps_check_flow(ck, &target, dk[nd - 1]);
+            CXCursor field;
+            if (flow_designated(ck, dest, kids[at], &field))
                 at++;
-                continue;
-            }
-            consume(ck, &e, kids, n, &at, 8);
+            else
+                consume(ck, &e, kids, n, &at, 8);
         }
     } else if (dc.kind == CXType_Record) {
         field_list fields = {.n = 0};
         clang_Type_visitFields(dc, collect_field, &fields);
         unsigned fi = 0, at = 0;
         while (at < n) {
-            CXCursor dk[8];
-            unsigned nd;
-            if (is_designated(kids[at], dk, 8, &nd)) {
-                ps_dest target;
-                unsigned named = 0;
-                if (designated_dest(ck, dest, dk, nd - 1, &target, &named)) {
-                    ps_check_flow(ck, &target, dk[nd - 1]);
-                    if (named)
-                        fi = field_index(&fields, clang_getCursorReferenced(dk[0])) + 1;
-                }
+            CXCursor field;
+            if (flow_designated(ck, dest, kids[at], &field)) {
+                /* Positional values continue after the named field. */
+                if (!clang_Cursor_isNull(field))
+                    fi = field_index(&fields, field) + 1;
                 at++;
                 continue;
             }
@@ -745,38 +761,29 @@ void ps_check_cast(ps_checker *ck, CXCursor cast)
         return;
     CXCursor s = ps_strip_implicit(operand);
 
-    ps_ptype to = ps_ptype_of_type(ck->pt, t);
-    if (ps_ptype_is_typed_proxy(&to) || to.kind == PS_PROXY_OR) {
-        ps_dest d = {.site = PS_SITE_CAST, .type = t, .pt = to, .decl = clang_getNullCursor(),
-                     .callee = clang_getNullCursor(), .call = clang_getNullCursor()};
+    ps_dest d = ps_dest_none(PS_SITE_CAST);
+    d.type = t;
+    d.pt = ps_ptype_of_type(ck->pt, t);
+    const ps_ptype *to = &d.pt;
+    if (ps_ptype_is_typed_proxy(to) || to->kind == PS_PROXY_OR) {
         ps_check_flow(ck, &d, operand);
         return;
     }
-    if (to.kind == PS_PROXY_UNTYPED)
+    if (to->kind == PS_PROXY_UNTYPED)
         return; /* (ps_proxy_t *)p: the author drops the target on purpose */
     CXType obj = clang_getPointeeType(c);
-    if (is_void(obj) || clang_getCanonicalType(obj).kind == CXType_FunctionProto ||
-        clang_getCanonicalType(obj).kind == CXType_FunctionNoProto)
+    if (is_void(obj) || ps_type_is_function(clang_getCanonicalType(obj)))
         return; /* (void *)p is an explicit opt-out */
 
     if (clang_getCursorKind(s) == CXCursor_CallExpr) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
-        if (role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_OR) {
+        if (is_resolve_role(role)) {
             ps_check_resolve_into(ck, s, role, clang_getPointeeType(t), cast);
             return;
         }
     }
     ps_ptype sp = ps_ptype_of_expr(ck->pt, s);
-    if (sp.kind == PS_PROXY_NONE || sp.depth != 0)
-        return;
-    if (sp.kind == PS_PROXY_UNTYPED && ps_proxy_struct_is_complete(ck->pt))
-        return;
-    ps_dest d = {.site = PS_SITE_CAST, .type = t, .pt = to, .decl = clang_getNullCursor(),
-                 .callee = clang_getNullCursor(), .call = clang_getNullCursor()};
-    if (ps_ptype_is_handle(&sp))
-        report_unresolved(ck, &d, s, &sp, cast);
-    else if (sp.kind == PS_PROXY_OR)
-        report_unresolved_or(ck, &d, s, &sp, cast);
+    check_unresolved_use(ck, &d, s, &sp, cast);
 }
 
 void ps_check_deref(ps_checker *ck, CXCursor deref)
@@ -786,12 +793,10 @@ void ps_check_deref(ps_checker *ck, CXCursor deref)
         return;
     CXCursor s = ps_strip_implicit(k);
     ps_ptype sp = ps_ptype_of_expr(ck->pt, s);
-    if (sp.kind == PS_PROXY_NONE || sp.depth != 0)
-        return;
-    if (sp.kind == PS_PROXY_UNTYPED && ps_proxy_struct_is_complete(ck->pt))
+    if (!unresolved_use_matters(ck, &sp))
         return;
     char what[MSG];
-    describe_value(s, &sp, what, sizeof what);
+    ps_describe_value(s, &sp, what, sizeof what);
     ps_diag *diag;
     if (sp.kind == PS_PROXY_OR)
         diag = ps_diag_report(ck->sink, PS_RULE_UNRESOLVED_OR, s,

@@ -47,6 +47,10 @@ typedef struct ps_dest {
     ps_fn_role role;  /* PS_SITE_ARG: the callee's role, if a runtime function */
 } ps_dest;
 
+/* checks.c: a destination of that site with nothing known yet (no type,
+ * not a proxy, no declaration, callee or call). */
+ps_dest ps_dest_none(ps_site site);
+
 /* check_flow.c */
 void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src);
 /* A proxy (or PROXY_OR) used where its target is: *p. */
@@ -57,10 +61,20 @@ void ps_check_cast(ps_checker *ck, CXCursor cast);
 /* Utilities shared by the rules (check_flow.c). */
 /* snprintf for message pieces: long type names are cut, never overflow. */
 void ps_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A cursor's spelling ("" when it has none). */
+void ps_cursor_name(CXCursor c, char *buf, size_t n);
 /* "'p'", "'j.m'"-like short name of the value an expression reads, or "". */
 void ps_value_name(CXCursor expr, char *buf, size_t n);
+/* The value in messages: "proxy 'p' (PROXY(struct matrix))" or
+ * "PROXY_OR(struct matrix) 'x'". */
+void ps_describe_value(CXCursor expr, const ps_ptype *pt, char *buf, size_t n);
+/* ", which discards qualifiers" for PS_COMPAT_DROPS_QUALIFIERS, else "". */
+const char *ps_qualifier_tail(ps_compat c);
 /* Adds "'p' declared as PROXY(T) here" at the declaration behind pt. */
 void ps_note_origin(ps_checker *ck, ps_diag *diag, const ps_ptype *pt);
+/* Adds "descriptor 'd' describes 'T' here" (not for the library's
+ * built-in descriptors). */
+void ps_note_descriptor(ps_checker *ck, ps_diag *diag, const ps_descriptor *d);
 /* True when the expression is written in the file, not produced by a
  * macro, so a fix-it can rewrite it. */
 bool ps_extent_is_plain(CXCursor expr);

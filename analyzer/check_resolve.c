@@ -10,19 +10,13 @@
 
 #include "check_internal.h"
 
-static bool is_array(CXType c)
-{
-    return c.kind == CXType_ConstantArray || c.kind == CXType_IncompleteArray ||
-           c.kind == CXType_VariableArray;
-}
-
 /* Is a U * a view of a target T?  Same rules as proxies: U may add
  * qualifiers, not drop them. */
 static ps_compat resolve_compat(CXType target, CXType object)
 {
     ps_compat c = ps_target_compat(target, object);
     CXType tc = clang_getCanonicalType(target);
-    if (c == PS_COMPAT_MISMATCH && is_array(tc))
+    if (c == PS_COMPAT_MISMATCH && ps_type_is_array(tc))
         c = ps_target_compat(clang_getArrayElementType(tc), object);
     return c;
 }
@@ -40,15 +34,7 @@ void ps_check_resolve_into(ps_checker *ck, CXCursor call, ps_fn_role role, CXTyp
         if (sp.bad_target)
             return;
         target = sp.target;
-        char pts[256];
-        ps_ptype_spelling(&sp, pts, sizeof pts);
-        ps_value_name(arg, name, sizeof name);
-        if (sp.kind == PS_PROXY_OR)
-            ps_fmt(what, sizeof what, "%s%s%s", pts, name[0] ? " " : "", name);
-        else if (name[0])
-            ps_fmt(what, sizeof what, "proxy %s (%s)", name, pts);
-        else
-            ps_fmt(what, sizeof what, "proxy (%s)", pts);
+        ps_describe_value(arg, &sp, what, sizeof what);
     } else if (role == PS_FN_RESOLVE_OR && sp.kind == PS_PROXY_NONE) {
         /* PS_RESOLVE_OR(U, x) with a plain T *x: the same question. */
         CXType at_type = clang_getCanonicalType(clang_getCursorType(arg));
@@ -69,9 +55,7 @@ void ps_check_resolve_into(ps_checker *ck, CXCursor call, ps_fn_role role, CXTyp
         return;
     ps_type_spelling(object, ospell, sizeof ospell);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_RESOLVE_MISMATCH, at, "%s resolved as '%s'%s",
-                                   what, ospell,
-                                   c == PS_COMPAT_DROPS_QUALIFIERS ? ", which discards qualifiers"
-                                                                   : "");
+                                   what, ospell, ps_qualifier_tail(c));
     if (sp.kind != PS_PROXY_NONE)
         ps_note_origin(ck, diag, &sp);
 }

@@ -17,8 +17,7 @@
 static bool is_pointerish(CXType t)
 {
     CXType c = clang_getCanonicalType(t);
-    return c.kind == CXType_Pointer || c.kind == CXType_ConstantArray ||
-           c.kind == CXType_IncompleteArray || c.kind == CXType_VariableArray;
+    return c.kind == CXType_Pointer || ps_type_is_array(c);
 }
 
 /* Only pointers and aggregates can hold a proxy: `int table[4096] = {...}`
@@ -26,13 +25,12 @@ static bool is_pointerish(CXType t)
 static bool may_hold_proxy(CXType t)
 {
     CXType c = clang_getCanonicalType(t);
-    while (c.kind == CXType_ConstantArray || c.kind == CXType_IncompleteArray ||
-           c.kind == CXType_VariableArray)
+    while (ps_type_is_array(c))
         c = clang_getCanonicalType(clang_getArrayElementType(c));
     return c.kind == CXType_Pointer || c.kind == CXType_Record;
 }
 
-static ps_dest dest_none(ps_site site)
+ps_dest ps_dest_none(ps_site site)
 {
     ps_dest d;
     memset(&d, 0, sizeof d);
@@ -54,7 +52,7 @@ static void check_var(ps_checker *ck, CXCursor var)
     CXCursor init = clang_Cursor_getVarDeclInitializer(var);
     if (clang_Cursor_isNull(init))
         return;
-    ps_dest d = dest_none(PS_SITE_INIT);
+    ps_dest d = ps_dest_none(PS_SITE_INIT);
     d.type = t;
     d.pt = ps_ptype_of_decl(ck->pt, var);
     d.decl = var;
@@ -70,7 +68,7 @@ static void check_assign(ps_checker *ck, CXCursor op)
     CXCursor kids[2];
     if (ps_children(op, kids, 2) != 2)
         return;
-    ps_dest d = dest_none(PS_SITE_ASSIGN);
+    ps_dest d = ps_dest_none(PS_SITE_ASSIGN);
     d.type = clang_getCursorType(kids[0]);
     d.pt = ps_ptype_of_expr(ck->pt, kids[0]);
     CXCursor lhs = ps_strip_implicit(kids[0]);
@@ -102,7 +100,7 @@ static void check_call(ps_checker *ck, CXCursor call)
         }
         if ((unsigned)i >= nparams)
             break; /* variadic arguments go nowhere a type says */
-        ps_dest d = dest_none(PS_SITE_ARG);
+        ps_dest d = ps_dest_none(PS_SITE_ARG);
         d.type = clang_getCursorType(params[i]);
         d.pt = ps_ptype_of_decl(ck->pt, params[i]);
         d.decl = params[i];
@@ -126,7 +124,7 @@ static void check_return(ps_checker *ck, CXCursor ret)
     CXCursor value;
     if (ps_children(ret, &value, 1) != 1)
         return;
-    ps_dest d = dest_none(PS_SITE_RETURN);
+    ps_dest d = ps_dest_none(PS_SITE_RETURN);
     d.type = rt;
     d.pt = ps_ptype_of_decl(ck->pt, ck->function);
     d.callee = ck->function;
@@ -142,7 +140,7 @@ static void check_compound_literal(ps_checker *ck, CXCursor lit)
     unsigned n = ps_children(lit, kids, 2);
     if (n == 0 || n > 2 || clang_getCursorKind(kids[n - 1]) != CXCursor_InitListExpr)
         return;
-    ps_dest d = dest_none(PS_SITE_INIT);
+    ps_dest d = ps_dest_none(PS_SITE_INIT);
     d.type = t;
     d.pt = ps_ptype_of_type(ck->pt, t);
     ps_check_flow(ck, &d, kids[n - 1]);

@@ -120,6 +120,23 @@ static int parse_jobs(const char *s, unsigned *out, char *err, size_t errlen)
     return 0;
 }
 
+/* The option values, indexed by their enum. */
+static const char *const color_names[] = {"auto", "always", "never"};
+static const char *const format_names[] = {"text", "json", "sarif"};
+_Static_assert(PS_COLOR_AUTO == 0 && PS_COLOR_ALWAYS == 1 && PS_COLOR_NEVER == 2,
+               "color_names follows enum ps_color");
+_Static_assert(PS_FORMAT_TEXT == 0 && PS_FORMAT_JSON == 1 && PS_FORMAT_SARIF == 2,
+               "format_names follows enum ps_format");
+
+/* The index of value in names (n of them), or -1. */
+static int name_index(const char *value, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 /* Matches "--name", "--name=value" and "--name value"; *value is NULL when
  * the option has no value and takes_value is false. */
 static bool long_opt(const char *arg, const char *name, bool takes_value, int argc,
@@ -161,12 +178,38 @@ static bool short_opt(const char *arg, char letter, int argc, char *const *argv,
     return true;
 }
 
+/* The options whose value is stored as given (a path): the field the
+ * option at argv[*i] sets, with its value in *value, or NULL when arg is
+ * none of them. */
+static const char **string_option(ps_cli *cli, const char *arg, int argc, char *const *argv,
+                                  int *i, const char **value, bool *missing)
+{
+    const struct {
+        const char *name; /* NULL: the option has only its short form */
+        char letter;      /* 0: no short form */
+        const char **field;
+    } options[] = {
+        {"--config", 0, &cli->config_path},
+        {"--root", 0, &cli->root},
+        {"--baseline", 0, &cli->baseline},
+        {"--write-baseline", 0, &cli->write_baseline},
+        {"--output", 'o', &cli->output},
+        {NULL, 'p', &cli->build_dir},
+    };
+    for (size_t k = 0; k < sizeof options / sizeof *options; k++)
+        if ((options[k].name && long_opt(arg, options[k].name, true, argc, argv, i, value,
+                                         missing)) ||
+            (options[k].letter && short_opt(arg, options[k].letter, argc, argv, i, value, missing)))
+            return options[k].field;
+    return NULL;
+}
+
 int ps_cli_parse(int argc, char *const *argv, ps_cli *cli, char *err, size_t errlen)
 {
     memset(cli, 0, sizeof *cli);
     cli->progress = -1;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
+        const char *a = argv[i], *v = NULL, **field;
         bool missing = false;
         if (strcmp(a, "--") == 0) {
             for (int k = i + 1; k < argc; k++)
@@ -196,29 +239,22 @@ int ps_cli_parse(int argc, char *const *argv, ps_cli *cli, char *err, size_t err
         } else if (strcmp(a, "--no-progress") == 0) {
             cli->progress = 0;
         } else if (long_opt(a, "--color", false, argc, argv, &i, &v, &missing)) {
-            if (!v || strcmp(v, "always") == 0)
-                cli->color = PS_COLOR_ALWAYS;
-            else if (strcmp(v, "never") == 0)
-                cli->color = PS_COLOR_NEVER;
-            else if (strcmp(v, "auto") == 0)
-                cli->color = PS_COLOR_AUTO;
-            else {
+            /* A bare --color means always. */
+            int c = v ? name_index(v, color_names, 3) : PS_COLOR_ALWAYS;
+            if (c < 0) {
                 snprintf(err, errlen, "--color takes auto, always or never, not '%s'", v);
                 return -1;
             }
+            cli->color = (ps_color)c;
         } else if (long_opt(a, "--format", true, argc, argv, &i, &v, &missing)) {
             if (missing)
                 goto missing;
-            if (strcmp(v, "text") == 0)
-                cli->format = PS_FORMAT_TEXT;
-            else if (strcmp(v, "json") == 0)
-                cli->format = PS_FORMAT_JSON;
-            else if (strcmp(v, "sarif") == 0)
-                cli->format = PS_FORMAT_SARIF;
-            else {
+            int f = name_index(v, format_names, 3);
+            if (f < 0) {
                 snprintf(err, errlen, "--format takes text, json or sarif, not '%s'", v);
                 return -1;
             }
+            cli->format = (ps_format)f;
         } else if (long_opt(a, "--enable", true, argc, argv, &i, &v, &missing) ||
                    long_opt(a, "--disable", true, argc, argv, &i, &v, &missing)) {
             if (missing)
@@ -231,31 +267,10 @@ int ps_cli_parse(int argc, char *const *argv, ps_cli *cli, char *err, size_t err
                 goto missing;
             if (parse_jobs(v, &cli->jobs, err, errlen) != 0)
                 return -1;
-        } else if (long_opt(a, "--config", true, argc, argv, &i, &v, &missing)) {
+        } else if ((field = string_option(cli, a, argc, argv, &i, &v, &missing))) {
             if (missing)
                 goto missing;
-            cli->config_path = v;
-        } else if (long_opt(a, "--root", true, argc, argv, &i, &v, &missing)) {
-            if (missing)
-                goto missing;
-            cli->root = v;
-        } else if (long_opt(a, "--baseline", true, argc, argv, &i, &v, &missing)) {
-            if (missing)
-                goto missing;
-            cli->baseline = v;
-        } else if (long_opt(a, "--write-baseline", true, argc, argv, &i, &v, &missing)) {
-            if (missing)
-                goto missing;
-            cli->write_baseline = v;
-        } else if (long_opt(a, "--output", true, argc, argv, &i, &v, &missing) ||
-                   short_opt(a, 'o', argc, argv, &i, &v, &missing)) {
-            if (missing)
-                goto missing;
-            cli->output = v;
-        } else if (short_opt(a, 'p', argc, argv, &i, &v, &missing)) {
-            if (missing)
-                goto missing;
-            cli->build_dir = v;
+            *field = v;
         } else {
             snprintf(err, errlen, "unknown option '%s' (see --help)", a);
             return -1;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "paths.h"
 #include "suppress.h"
 
@@ -135,14 +136,11 @@ static file_entry *file_lookup(ps_diag_sink *sink, CXFile file)
     for (size_t i = 0; i < sink->nfiles; i++)
         if (clang_File_isEqual(sink->files[i].file, file))
             return &sink->files[i];
-    if (sink->nfiles == sink->capfiles) {
-        size_t ncap = sink->capfiles ? sink->capfiles * 2 : 8;
-        file_entry *n = realloc(sink->files, ncap * sizeof *n);
-        if (!n)
-            return NULL;
-        sink->files = n;
-        sink->capfiles = ncap;
-    }
+    file_entry *files =
+        ps_array_reserve(sink->files, &sink->capfiles, sink->nfiles + 1, sizeof *files);
+    if (!files)
+        return NULL;
+    sink->files = files;
     char *abs = file_abs_path(file);
     if (!abs)
         return NULL;
@@ -282,14 +280,11 @@ static ps_finding *add_finding(ps_diag_sink *sink, ps_finding *f)
             goto drop;
         j = (j + 1) & (sink->dedupe_cap - 1);
     }
-    if (sink->nfindings == sink->capfindings) {
-        size_t ncap = sink->capfindings ? sink->capfindings * 2 : 16;
-        ps_finding **n = realloc(sink->findings, ncap * sizeof *n);
-        if (!n)
-            goto drop;
-        sink->findings = n;
-        sink->capfindings = ncap;
-    }
+    ps_finding **findings = ps_array_reserve(sink->findings, &sink->capfindings,
+                                             sink->nfindings + 1, sizeof *findings);
+    if (!findings)
+        goto drop;
+    sink->findings = findings;
     sink->findings[sink->nfindings++] = f;
     sink->dedupe[j] = sink->nfindings;
     return f;
@@ -338,6 +333,25 @@ static unsigned token_end(const char *line, unsigned col)
     return (unsigned)i + 1;
 }
 
+/* A finding at line:col of e, carrying the source line it points at. */
+static ps_finding *finding_in(ps_diag_sink *sink, file_entry *e, ps_rule rule, ps_severity sev,
+                              unsigned line, unsigned col, const char *msg)
+{
+    ps_finding *f = ps_finding_new(rule, sev, e->path, line, col, msg);
+    if (f) {
+        f->line_text = file_line_dup(sink, e, line);
+        f->end_col = token_end(f->line_text, col);
+    }
+    return f;
+}
+
+/* The message vasprintf makes, or NULL when out of memory. */
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *msg;
+    return vasprintf(&msg, fmt, ap) < 0 ? NULL : msg;
+}
+
 static bool suppressed(ps_diag_sink *sink, file_entry *e, unsigned line, ps_rule rule)
 {
     const char *id = ps_rule_info_of(rule)->id;
@@ -349,8 +363,9 @@ static bool suppressed(ps_diag_sink *sink, file_entry *e, unsigned line, ps_rule
     return text && ps_suppress_line_names(text, len, id);
 }
 
+/* extent, when not null, may stretch the primary range past the token. */
 static ps_diag *report(ps_diag_sink *sink, ps_rule rule, CXSourceLocation at, CXSourceRange extent,
-                       bool has_extent, const char *fmt, va_list ap)
+                       const char *fmt, va_list ap)
 {
     if (!sink || (int)rule < 0 || rule >= PS_RULE_COUNT_)
         return NULL;
@@ -359,9 +374,7 @@ static ps_diag *report(ps_diag_sink *sink, ps_rule rule, CXSourceLocation at, CX
         return NULL;
     unsigned line, col;
     file_entry *e = resolve(sink, at, &line, &col);
-    if (!e)
-        return NULL;
-    if (!e->in_tree)
+    if (!e || !e->in_tree)
         return NULL;
     if (sink->tu) {
         CXSourceLocation site = clang_getLocation(sink->tu, e->file, line, col);
@@ -371,16 +384,14 @@ static ps_diag *report(ps_diag_sink *sink, ps_rule rule, CXSourceLocation at, CX
     if (suppressed(sink, e, line, rule))
         return NULL;
 
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
+    char *msg = vformat(fmt, ap);
+    if (!msg)
         return NULL;
-    ps_finding *f = ps_finding_new(rule, sev, e->path, line, col, msg);
+    ps_finding *f = finding_in(sink, e, rule, sev, line, col, msg);
     free(msg);
     if (!f)
         return NULL;
-    f->line_text = file_line_dup(sink, e, line);
-    f->end_col = token_end(f->line_text, col);
-    if (has_extent) {
+    if (!clang_Range_isNull(extent)) {
         unsigned eline, ecol;
         file_entry *ee = resolve(sink, clang_getRangeEnd(extent), &eline, &ecol);
         if (ee == e && eline == line && ecol > col)
@@ -394,8 +405,8 @@ ps_diag *ps_diag_report(ps_diag_sink *sink, ps_rule rule, CXCursor at, const cha
 {
     va_list ap;
     va_start(ap, fmt);
-    ps_diag *d = report(sink, rule, clang_getCursorLocation(at), clang_getCursorExtent(at), true,
-                        fmt, ap);
+    ps_diag *d =
+        report(sink, rule, clang_getCursorLocation(at), clang_getCursorExtent(at), fmt, ap);
     va_end(ap);
     return d;
 }
@@ -405,7 +416,7 @@ ps_diag *ps_diag_report_at(ps_diag_sink *sink, ps_rule rule, CXSourceLocation at
 {
     va_list ap;
     va_start(ap, fmt);
-    ps_diag *d = report(sink, rule, at, clang_getNullRange(), false, fmt, ap);
+    ps_diag *d = report(sink, rule, at, clang_getNullRange(), fmt, ap);
     va_end(ap);
     return d;
 }
@@ -437,14 +448,12 @@ void ps_diag_note(ps_diag_sink *sink, ps_diag *diag, CXCursor at, const char *fm
 {
     if (!sink || !diag)
         return;
-    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int rc = vasprintf(&msg, fmt, ap);
+    char *msg = vformat(fmt, ap);
     va_end(ap);
-    if (rc < 0)
-        return;
-    add_note(sink, diag, clang_getCursorLocation(at), msg);
+    if (msg)
+        add_note(sink, diag, clang_getCursorLocation(at), msg);
     free(msg);
 }
 
@@ -468,6 +477,14 @@ void ps_diag_fixit(ps_diag_sink *sink, ps_diag *diag, CXSourceRange extent, cons
 }
 
 /* ---- clang's own errors ---- */
+
+/* clang-parse-error as configured, but never off: a file that does not
+ * parse was not checked, and saying nothing would hide that. */
+static ps_severity parse_error_severity(const ps_diag_sink *sink)
+{
+    ps_severity sev = sink->config->severity[PS_RULE_PARSE_ERROR];
+    return sev == PS_SEV_OFF ? PS_SEV_ERROR : sev;
+}
 
 static void add_clang_notes(ps_diag_sink *sink, ps_finding *f, CXDiagnostic d)
 {
@@ -503,17 +520,11 @@ unsigned ps_diag_sink_add_clang_errors(ps_diag_sink *sink)
             line = col = 0;
         }
         CXString s = clang_getDiagnosticSpelling(d);
-        const ps_sink_config *cfg = sink->config;
-        ps_severity psev = cfg->severity[PS_RULE_PARSE_ERROR];
-        if (psev == PS_SEV_OFF)
-            psev = PS_SEV_ERROR;
-        ps_finding *f = e ? ps_finding_new(PS_RULE_PARSE_ERROR, psev, e->path, line, col,
-                                           clang_getCString(s))
+        ps_finding *f = e ? finding_in(sink, e, PS_RULE_PARSE_ERROR, parse_error_severity(sink),
+                                       line, col, clang_getCString(s))
                           : NULL;
         clang_disposeString(s);
         if (f) {
-            f->line_text = line ? file_line_dup(sink, e, line) : NULL;
-            f->end_col = token_end(f->line_text, col);
             add_clang_notes(sink, f, d);
             add_finding(sink, f);
         }
@@ -524,18 +535,14 @@ unsigned ps_diag_sink_add_clang_errors(ps_diag_sink *sink)
 
 void ps_diag_sink_add_failure(ps_diag_sink *sink, const char *file, const char *fmt, ...)
 {
-    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int rc = vasprintf(&msg, fmt, ap);
+    char *msg = vformat(fmt, ap);
     va_end(ap);
-    if (rc < 0)
-        return;
-    const char *path = ps_strpool_intern(sink->config->pool, file);
-    ps_severity sev = sink->config->severity[PS_RULE_PARSE_ERROR];
-    ps_finding *f = path ? ps_finding_new(PS_RULE_PARSE_ERROR, sev == PS_SEV_OFF ? PS_SEV_ERROR : sev,
-                                          path, 0, 0, msg)
-                         : NULL;
+    const char *path = msg ? ps_strpool_intern(sink->config->pool, file) : NULL;
+    ps_finding *f =
+        path ? ps_finding_new(PS_RULE_PARSE_ERROR, parse_error_severity(sink), path, 0, 0, msg)
+             : NULL;
     free(msg);
     if (f)
         add_finding(sink, f);

@@ -12,27 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "paths.h"
 
 int ps_findings_take(ps_findings *list, ps_finding **items, size_t n)
 {
-    if (list->len + n > list->cap) {
-        size_t ncap = list->cap ? list->cap : 64;
-        while (ncap < list->len + n)
-            ncap *= 2;
-        ps_finding **ni = realloc(list->items, ncap * sizeof *ni);
-        if (!ni) {
+    if (n) {
+        ps_finding **grown =
+            ps_array_reserve(list->items, &list->cap, list->len + n, sizeof *grown);
+        if (!grown) {
             for (size_t i = 0; i < n; i++)
                 ps_finding_free(items[i]);
             free(items);
             return -1;
         }
-        list->items = ni;
-        list->cap = ncap;
-    }
-    if (n)
+        list->items = grown;
         memcpy(list->items + list->len, items, n * sizeof *items);
-    list->len += n;
+        list->len += n;
+    }
     free(items);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "paths.h"
 
 void ps_job_list_free(ps_job_list *list)
@@ -22,14 +23,10 @@ void ps_job_list_free(ps_job_list *list)
 
 static ps_job *list_push(ps_job_list *list)
 {
-    if (list->len == list->cap) {
-        size_t ncap = list->cap ? list->cap * 2 : 32;
-        ps_job *n = realloc(list->items, ncap * sizeof *n);
-        if (!n)
-            return NULL;
-        list->items = n;
-        list->cap = ncap;
-    }
+    ps_job *items = ps_array_reserve(list->items, &list->cap, list->len + 1, sizeof *items);
+    if (!items)
+        return NULL;
+    list->items = items;
     ps_job *job = &list->items[list->len++];
     memset(job, 0, sizeof *job);
     return job;
@@ -78,15 +75,12 @@ static int walk(ps_job_list *list, const char *dir, const char *cwd, int depth, 
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue; /* ".", "..", and hidden directories such as .git */
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **grown = realloc(names, cap * sizeof *grown);
-            if (!grown) {
-                rc = -1;
-                break;
-            }
-            names = grown;
+        char **grown = ps_array_reserve(names, &cap, n + 1, sizeof *grown);
+        if (!grown) {
+            rc = -1;
+            break;
         }
+        names = grown;
         if (!(names[n] = strdup(e->d_name))) {
             rc = -1;
             break;

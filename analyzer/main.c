@@ -79,7 +79,6 @@ static int resolve_severities(run *r)
 static int load_config(run *r)
 {
     char err[1024];
-    ps_config_init(&r->config);
     if (r->cli.no_config)
         return 0;
     char *path = NULL;
@@ -215,7 +214,6 @@ static int emit(run *r, FILE *out, size_t baselined)
         .files = r->stats.files,
         .files_failed = r->stats.files_failed,
         .baselined = baselined,
-        .success = r->stats.files_failed == 0,
     };
     int rc;
     switch (r->cli.format) {

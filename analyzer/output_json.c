@@ -1,6 +1,7 @@
 /*
  * output_json.c — --format=json.  The schema (docs/cli.md) is versioned;
- * fields are only ever added to it.
+ * fields are only ever added to it.  Also the document tail the JSON
+ * formats share (output.h).
  */
 #include <stdlib.h>
 
@@ -9,9 +10,12 @@
 #include "output.h"
 #include "paths.h"
 
-static const char *rel(const char *file, const char *root)
+/* "file", "line", "column" of a location (findings, notes, fix-its). */
+static void add_position(cJSON *j, const ps_loc *loc, const ps_output_options *o)
 {
-    return file ? ps_path_relative(file, root) : "";
+    cJSON_AddStringToObject(j, "file", loc->file ? ps_path_relative(loc->file, o->root) : "");
+    cJSON_AddNumberToObject(j, "line", loc->line);
+    cJSON_AddNumberToObject(j, "column", loc->col);
 }
 
 static cJSON *finding_json(const ps_finding *f, const ps_output_options *o)
@@ -22,9 +26,7 @@ static cJSON *finding_json(const ps_finding *f, const ps_output_options *o)
         return NULL;
     cJSON_AddStringToObject(j, "rule", ps_rule_info_of(d->rule)->id);
     cJSON_AddStringToObject(j, "severity", ps_severity_name(d->severity));
-    cJSON_AddStringToObject(j, "file", rel(d->loc.file, o->root));
-    cJSON_AddNumberToObject(j, "line", d->loc.line);
-    cJSON_AddNumberToObject(j, "column", d->loc.col);
+    add_position(j, &d->loc, o);
     cJSON_AddNumberToObject(j, "end_column", f->end_col);
     cJSON_AddStringToObject(j, "message", d->message);
     cJSON_AddStringToObject(j, "fingerprint", f->fingerprint);
@@ -36,9 +38,7 @@ static cJSON *finding_json(const ps_finding *f, const ps_output_options *o)
         cJSON *n = cJSON_CreateObject();
         if (!n)
             break;
-        cJSON_AddStringToObject(n, "file", rel(d->notes[i].loc.file, o->root));
-        cJSON_AddNumberToObject(n, "line", d->notes[i].loc.line);
-        cJSON_AddNumberToObject(n, "column", d->notes[i].loc.col);
+        add_position(n, &d->notes[i].loc, o);
         cJSON_AddStringToObject(n, "message", d->notes[i].message);
         cJSON_AddItemToArray(notes, n);
     }
@@ -48,15 +48,36 @@ static cJSON *finding_json(const ps_finding *f, const ps_output_options *o)
         cJSON *x = cJSON_CreateObject();
         if (!x)
             break;
-        cJSON_AddStringToObject(x, "file", rel(fx->begin.file, o->root));
-        cJSON_AddNumberToObject(x, "line", fx->begin.line);
-        cJSON_AddNumberToObject(x, "column", fx->begin.col);
+        add_position(x, &fx->begin, o);
         cJSON_AddNumberToObject(x, "end_line", fx->end.line);
         cJSON_AddNumberToObject(x, "end_column", fx->end.col);
         cJSON_AddStringToObject(x, "text", fx->text);
         cJSON_AddItemToArray(fixits, x);
     }
     return j;
+}
+
+int ps_output_json_document(FILE *out, cJSON *doc, cJSON *parent, const char *key,
+                            const ps_findings *list, const ps_output_options *o,
+                            ps_finding_json_fn finding)
+{
+    cJSON *arr = cJSON_AddArrayToObject(parent, key);
+    for (size_t i = 0; arr && i < list->len; i++) {
+        cJSON *f = finding(list->items[i], o);
+        if (!f) {
+            cJSON_Delete(doc);
+            return -1;
+        }
+        cJSON_AddItemToArray(arr, f);
+    }
+    char *text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    if (!text)
+        return -1;
+    fputs(text, out);
+    fputc('\n', out);
+    free(text);
+    return ferror(out) ? -1 : 0;
 }
 
 int ps_output_json(FILE *out, const ps_findings *list, const ps_output_options *o)
@@ -78,21 +99,5 @@ int ps_output_json(FILE *out, const ps_findings *list, const ps_output_options *
         cJSON_AddNumberToObject(summary, "findings", (double)list->len);
         cJSON_AddNumberToObject(summary, "baselined", (double)o->baselined);
     }
-    cJSON *arr = cJSON_AddArrayToObject(doc, "findings");
-    for (size_t i = 0; arr && i < list->len; i++) {
-        cJSON *f = finding_json(list->items[i], o);
-        if (!f) {
-            cJSON_Delete(doc);
-            return -1;
-        }
-        cJSON_AddItemToArray(arr, f);
-    }
-    char *text = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    if (!text)
-        return -1;
-    fputs(text, out);
-    fputc('\n', out);
-    free(text);
-    return ferror(out) ? -1 : 0;
+    return ps_output_json_document(out, doc, doc, "findings", list, o, finding_json);
 }

@@ -136,6 +136,16 @@ static char *rule_name(const char *id)
     return name;
 }
 
+/* parent[key] = [{}]: the new object, or NULL when out of memory. */
+static cJSON *add_array_of_one(cJSON *parent, const char *key)
+{
+    cJSON *arr = cJSON_AddArrayToObject(parent, key);
+    cJSON *item = arr ? cJSON_CreateObject() : NULL;
+    if (item)
+        cJSON_AddItemToArray(arr, item);
+    return item;
+}
+
 static void add_text(cJSON *parent, const char *key, const char *text)
 {
     cJSON *m = cJSON_AddObjectToObject(parent, key);
@@ -203,21 +213,13 @@ static cJSON *fix_json(const ps_finding *f, const ps_fixit *fx, const ps_output_
     char desc[512];
     snprintf(desc, sizeof desc, "Replace with '%s'", fx->text);
     add_text(fix, "description", desc);
-    cJSON *changes = cJSON_AddArrayToObject(fix, "artifactChanges");
-    cJSON *change = cJSON_CreateObject();
-    if (!changes || !change) {
-        cJSON_Delete(change);
+    cJSON *change = add_array_of_one(fix, "artifactChanges");
+    if (!change)
         return fix;
-    }
-    cJSON_AddItemToArray(changes, change);
     add_artifact(change, fx->begin.file, o);
-    cJSON *repls = cJSON_AddArrayToObject(change, "replacements");
-    cJSON *repl = cJSON_CreateObject();
-    if (!repls || !repl) {
-        cJSON_Delete(repl);
+    cJSON *repl = add_array_of_one(change, "replacements");
+    if (!repl)
         return fix;
-    }
-    cJSON_AddItemToArray(repls, repl);
     const char *text = fx->begin.file == f->diag.loc.file && fx->begin.line == f->diag.loc.line
                            ? f->line_text
                            : NULL;
@@ -243,17 +245,12 @@ static cJSON *result_json(const ps_finding *f, const ps_output_options *o)
     cJSON_AddNumberToObject(res, "ruleIndex", d->rule);
     cJSON_AddStringToObject(res, "level", ps_sarif_level(d->severity));
     add_text(res, "message", d->message);
-    cJSON *locs = cJSON_AddArrayToObject(res, "locations");
-    cJSON *loc = cJSON_CreateObject();
-    if (locs && loc) {
-        cJSON_AddItemToArray(locs, loc);
-        cJSON *phys = physical_location(d->loc.file, d->loc.line, d->loc.col, f->end_col,
-                                        f->line_text, o);
-        if (phys)
-            cJSON_AddItemToObject(loc, "physicalLocation", phys);
-    } else {
-        cJSON_Delete(loc);
-    }
+    cJSON *loc = add_array_of_one(res, "locations");
+    cJSON *phys = loc ? physical_location(d->loc.file, d->loc.line, d->loc.col, f->end_col,
+                                          f->line_text, o)
+                      : NULL;
+    if (phys)
+        cJSON_AddItemToObject(loc, "physicalLocation", phys);
     if (d->nnotes) {
         cJSON *rel = cJSON_AddArrayToObject(res, "relatedLocations");
         for (size_t i = 0; rel && i < d->nnotes; i++) {
@@ -295,14 +292,11 @@ int ps_output_sarif(FILE *out, const ps_findings *list, const ps_output_options 
         return -1;
     cJSON_AddStringToObject(doc, "$schema", SARIF_SCHEMA);
     cJSON_AddStringToObject(doc, "version", "2.1.0");
-    cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
-    cJSON *run = cJSON_CreateObject();
-    if (!runs || !run) {
-        cJSON_Delete(run);
+    cJSON *run = add_array_of_one(doc, "runs");
+    if (!run) {
         cJSON_Delete(doc);
         return -1;
     }
-    cJSON_AddItemToArray(runs, run);
     cJSON *tool = cJSON_AddObjectToObject(run, "tool");
     cJSON *driver = tool ? cJSON_AddObjectToObject(tool, "driver") : NULL;
     if (driver) {
@@ -321,44 +315,19 @@ int ps_output_sarif(FILE *out, const ps_findings *list, const ps_output_options 
     if (srcroot && root_uri)
         cJSON_AddStringToObject(srcroot, "uri", root_uri);
     free(root_uri);
-    cJSON *invs = cJSON_AddArrayToObject(run, "invocations");
-    cJSON *inv = cJSON_CreateObject();
-    if (invs && inv) {
-        cJSON_AddItemToArray(invs, inv);
-        cJSON_AddBoolToObject(inv, "executionSuccessful", o->success);
-        if (o->files_failed) {
-            cJSON *notes = cJSON_AddArrayToObject(inv, "toolExecutionNotifications");
-            cJSON *n = cJSON_CreateObject();
-            if (notes && n) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "%zu of %zu files could not be parsed", o->files_failed,
-                         o->files);
-                add_text(n, "message", msg);
-                cJSON_AddStringToObject(n, "level", "error");
-                cJSON_AddItemToArray(notes, n);
-            } else {
-                cJSON_Delete(n);
-            }
+    cJSON *inv = add_array_of_one(run, "invocations");
+    if (inv) {
+        /* Usage errors never get this far: a run fails when a file did not parse. */
+        cJSON_AddBoolToObject(inv, "executionSuccessful", o->files_failed == 0);
+        cJSON *n = o->files_failed ? add_array_of_one(inv, "toolExecutionNotifications") : NULL;
+        if (n) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%zu of %zu files could not be parsed", o->files_failed,
+                     o->files);
+            add_text(n, "message", msg);
+            cJSON_AddStringToObject(n, "level", "error");
         }
-    } else {
-        cJSON_Delete(inv);
     }
     cJSON_AddStringToObject(run, "columnKind", "unicodeCodePoints");
-    cJSON *results = cJSON_AddArrayToObject(run, "results");
-    for (size_t i = 0; results && i < list->len; i++) {
-        cJSON *r = result_json(list->items[i], o);
-        if (!r) {
-            cJSON_Delete(doc);
-            return -1;
-        }
-        cJSON_AddItemToArray(results, r);
-    }
-    char *text = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    if (!text)
-        return -1;
-    fputs(text, out);
-    fputc('\n', out);
-    free(text);
-    return ferror(out) ? -1 : 0;
+    return ps_output_json_document(out, doc, run, "results", list, o, result_json);
 }

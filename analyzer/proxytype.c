@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 /* Walks deeper than this are not types a program writes. */
 #define PS_MAX_TYPE_DEPTH 32
 
@@ -185,12 +187,12 @@ static CXType unqualified_canonical(CXType t)
     return clang_getUnqualifiedType(clang_getCanonicalType(t));
 }
 
-static bool is_function_type(CXType t)
+bool ps_type_is_function(CXType t)
 {
     return t.kind == CXType_FunctionProto || t.kind == CXType_FunctionNoProto;
 }
 
-static bool is_array_type(CXType t)
+bool ps_type_is_array(CXType t)
 {
     return t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray ||
            t.kind == CXType_VariableArray || t.kind == CXType_DependentSizedArray;
@@ -261,7 +263,7 @@ static int walk_depth(ps_ptctx *ctx, CXType t, bool or_handle, bool through_func
             return depth;
         if (t.kind == CXType_Pointer) {
             CXType p = clang_getCanonicalType(clang_getPointeeType(t));
-            if (is_function_type(p)) {
+            if (ps_type_is_function(p)) {
                 if (!through_functions)
                     return -1;
                 t = clang_getCanonicalType(clang_getResultType(p));
@@ -269,10 +271,10 @@ static int walk_depth(ps_ptctx *ctx, CXType t, bool or_handle, bool through_func
             }
             t = p;
             depth++;
-        } else if (is_array_type(t)) {
+        } else if (ps_type_is_array(t)) {
             t = clang_getCanonicalType(clang_getArrayElementType(t));
             depth++;
-        } else if (is_function_type(t) && through_functions) {
+        } else if (ps_type_is_function(t) && through_functions) {
             t = clang_getCanonicalType(clang_getResultType(t));
         } else {
             return -1;
@@ -389,10 +391,10 @@ bool ps_target_is_bad(ps_ptctx *ctx, CXType target)
     if (target.kind == CXType_Invalid)
         return true;
     CXType c = clang_getCanonicalType(target);
-    if (c.kind == CXType_Void || is_function_type(c))
+    if (c.kind == CXType_Void || ps_type_is_function(c))
         return true;
     if (c.kind == CXType_Pointer &&
-        is_function_type(clang_getCanonicalType(clang_getPointeeType(c))))
+        ps_type_is_function(clang_getCanonicalType(clang_getPointeeType(c))))
         return true;
     return ps_handle_depth(ctx, c) >= 0 || is_proxy_record(ctx, clang_getUnqualifiedType(c));
 }
@@ -418,7 +420,7 @@ static ps_ptype ptype_from_annotation(ps_ptctx *ctx, const annotation *a, CXCurs
     return pt;
 }
 
-static bool is_typed_decl_kind(enum CXCursorKind k)
+bool ps_decl_kind_is_typed(enum CXCursorKind k)
 {
     return k == CXCursor_VarDecl || k == CXCursor_ParmDecl || k == CXCursor_FieldDecl ||
            k == CXCursor_FunctionDecl || k == CXCursor_TypedefDecl;
@@ -503,7 +505,7 @@ static ps_ptype compute_decl_ptype(ps_ptctx *ctx, CXCursor decl)
 
 ps_ptype ps_ptype_of_decl(ps_ptctx *ctx, CXCursor decl)
 {
-    if (!is_typed_decl_kind(clang_getCursorKind(decl)))
+    if (!ps_decl_kind_is_typed(clang_getCursorKind(decl)))
         return ptype_none();
     decl_entry *e = entry_of(ctx, decl);
     if (!e)
@@ -567,28 +569,28 @@ CXCursor ps_callee_decl(CXCursor call)
 
 typedef struct param_list {
     CXCursor *v;
-    unsigned n, cap;
+    size_t n, cap;
     bool oom;
 } param_list;
+
+static bool param_push(param_list *l, CXCursor param)
+{
+    CXCursor *v = ps_array_reserve(l->v, &l->cap, l->n + 1, sizeof *v);
+    if (!v) {
+        l->oom = true;
+        return false;
+    }
+    l->v = v;
+    l->v[l->n++] = param;
+    return true;
+}
 
 static enum CXChildVisitResult collect_param(CXCursor c, CXCursor parent, CXClientData data)
 {
     (void)parent;
     if (clang_getCursorKind(c) != CXCursor_ParmDecl)
         return CXChildVisit_Continue;
-    param_list *l = data;
-    if (l->n == l->cap) {
-        unsigned ncap = l->cap ? l->cap * 2 : 4;
-        CXCursor *n = realloc(l->v, ncap * sizeof *n);
-        if (!n) {
-            l->oom = true;
-            return CXChildVisit_Break;
-        }
-        l->v = n;
-        l->cap = ncap;
-    }
-    l->v[l->n++] = c;
-    return CXChildVisit_Continue;
+    return param_push(data, c) ? CXChildVisit_Continue : CXChildVisit_Break;
 }
 
 /* The typedef a function (pointer) type was declared with, if any. */
@@ -599,9 +601,9 @@ static CXCursor function_typedef(CXType t)
             CXCursor td = clang_getTypeDeclaration(t);
             CXType u = clang_getTypedefDeclUnderlyingType(td);
             CXType c = clang_getCanonicalType(u);
-            if (is_function_type(c) ||
+            if (ps_type_is_function(c) ||
                 (c.kind == CXType_Pointer &&
-                 is_function_type(clang_getCanonicalType(clang_getPointeeType(c)))))
+                 ps_type_is_function(clang_getCanonicalType(clang_getPointeeType(c)))))
                 return td;
             t = u;
         } else if (t.kind == CXType_Elaborated) {
@@ -620,19 +622,9 @@ static param_list gather_params(CXCursor callee)
     param_list l = {NULL, 0, 0, false};
     if (clang_getCursorKind(callee) == CXCursor_FunctionDecl) {
         int n = clang_Cursor_getNumArguments(callee);
-        for (int i = 0; i < n; i++) {
-            if (l.n == l.cap) {
-                unsigned ncap = l.cap ? l.cap * 2 : 4;
-                CXCursor *nv = realloc(l.v, ncap * sizeof *nv);
-                if (!nv) {
-                    l.oom = true;
-                    return l;
-                }
-                l.v = nv;
-                l.cap = ncap;
-            }
-            l.v[l.n++] = clang_Cursor_getArgument(callee, (unsigned)i);
-        }
+        for (int i = 0; i < n; i++)
+            if (!param_push(&l, clang_Cursor_getArgument(callee, (unsigned)i)))
+                return l;
     } else {
         clang_visitChildren(callee, collect_param, &l);
     }
@@ -660,7 +652,7 @@ const CXCursor *ps_callee_params(ps_ptctx *ctx, CXCursor callee, unsigned *n)
             return NULL;
         }
         e->params = l.v;
-        e->nparams = l.n;
+        e->nparams = (unsigned)l.n;
         e->flags |= F_PARAMS_DONE;
     }
     *n = e->nparams;
@@ -744,7 +736,7 @@ static ps_ptype pointer_operand_origin(ps_ptctx *ctx, CXCursor expr, int budget)
         return ptype_none();
     for (int i = 0; i < 2; i++) {
         CXType t = clang_getCanonicalType(clang_getCursorType(kids[i]));
-        if (t.kind == CXType_Pointer || is_array_type(t))
+        if (t.kind == CXType_Pointer || ps_type_is_array(t))
             return expr_origin(ctx, kids[i], budget);
     }
     return ptype_none();
@@ -858,7 +850,7 @@ ps_ptype ps_ptype_of_expr(ps_ptctx *ctx, CXCursor expr)
     CXType t = clang_getCursorType(expr);
     CXType c = clang_getCanonicalType(t);
     /* The fast exit: only pointers and arrays can be, or hold, proxies. */
-    if (c.kind != CXType_Pointer && !is_array_type(c))
+    if (c.kind != CXType_Pointer && !ps_type_is_array(c))
         return ptype_none();
     int hd = walk_depth(ctx, c, false, false);
     int od = hd >= 0 ? -1 : walk_depth(ctx, c, true, false);
@@ -892,7 +884,7 @@ static ps_compat compat_canonical(CXType from, CXType to, int budget)
 {
     if (budget <= 0)
         return PS_COMPAT_MISMATCH;
-    if (is_array_type(from) && is_array_type(to)) {
+    if (ps_type_is_array(from) && ps_type_is_array(to)) {
         if (from.kind == CXType_ConstantArray && to.kind == CXType_ConstantArray &&
             clang_getArraySize(from) != clang_getArraySize(to))
             return PS_COMPAT_MISMATCH;
@@ -917,12 +909,17 @@ ps_compat ps_object_compat(CXType obj, CXType target)
     if (c != PS_COMPAT_MISMATCH)
         return c;
     CXType t = clang_getCanonicalType(target);
-    if (is_array_type(t))
+    if (ps_type_is_array(t))
         return ps_target_compat(obj, clang_getArrayElementType(t));
     return c;
 }
 
 /* ------------------------------------------------------------ descriptors */
+
+static bool is_word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 /* Collapses blanks, dropping those next to punctuation: "double [4]" and
  * "double[4]" compare equal, "unsigned  char" becomes "unsigned char". */
@@ -936,15 +933,8 @@ static void normalize_name(const char *in, char *out, size_t n)
             pending_space = j > 0;
             continue;
         }
-        bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_';
-        if (pending_space && word && j > 0) {
-            char prev = out[j - 1];
-            bool prev_word = (prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z') ||
-                             (prev >= '0' && prev <= '9') || prev == '_';
-            if (prev_word && j + 2 < n)
-                out[j++] = ' ';
-        }
+        if (pending_space && is_word_char(c) && j > 0 && is_word_char(out[j - 1]) && j + 2 < n)
+            out[j++] = ' ';
         pending_space = false;
         out[j++] = c;
     }
@@ -1063,15 +1053,21 @@ static void descriptor_from_initializer(CXCursor init, ps_descriptor *d)
         d->known = false;
 }
 
+static ps_descriptor descriptor_unknown(CXCursor decl)
+{
+    ps_descriptor d;
+    memset(&d, 0, sizeof d);
+    d.decl = decl;
+    d.type.kind = CXType_Invalid;
+    d.builtin_kind = d.builtin_alt_kind = CXType_Invalid;
+    return d;
+}
+
 static ps_descriptor descriptor_of_expr(ps_ptctx *ctx, CXCursor expr, int budget);
 
 static ps_descriptor descriptor_of_var(ps_ptctx *ctx, CXCursor var, int budget)
 {
-    ps_descriptor d;
-    memset(&d, 0, sizeof d);
-    d.decl = var;
-    d.type.kind = CXType_Invalid;
-    d.builtin_kind = d.builtin_alt_kind = CXType_Invalid;
+    ps_descriptor d = descriptor_unknown(var);
     CXCursor def = clang_getCursorDefinition(var);
     if (clang_Cursor_isNull(def))
         def = var;
@@ -1116,11 +1112,7 @@ static ps_descriptor descriptor_of_var(ps_ptctx *ctx, CXCursor var, int budget)
 
 static ps_descriptor descriptor_of_expr(ps_ptctx *ctx, CXCursor expr, int budget)
 {
-    ps_descriptor d;
-    memset(&d, 0, sizeof d);
-    d.type.kind = CXType_Invalid;
-    d.decl = clang_getNullCursor();
-    d.builtin_kind = d.builtin_alt_kind = CXType_Invalid;
+    ps_descriptor d = descriptor_unknown(clang_getNullCursor());
     expr = ps_strip_implicit(expr);
     if (clang_getCursorKind(expr) == CXCursor_UnaryOperator &&
         clang_getCursorUnaryOperatorKind(expr) == CXUnaryOperator_AddrOf) {
@@ -1222,7 +1214,7 @@ bool ps_descriptor_matches(ps_ptctx *ctx, const ps_descriptor *d, CXType obj)
     /* An array of what the descriptor describes (descriptors of arrays
      * describe one element). */
     CXType c = clang_getCanonicalType(obj);
-    if (is_array_type(c))
+    if (ps_type_is_array(c))
         return descriptor_matches_one(d, clang_getArrayElementType(obj.kind == c.kind ? obj : c));
     return false;
 }
@@ -1252,7 +1244,7 @@ char *ps_target_spelling(CXType target, char *buf, size_t n)
     return buf;
 }
 
-static const char *kind_macro(ps_proxy_kind k)
+const char *ps_proxy_kind_macro(ps_proxy_kind k)
 {
     switch (k) {
     case PS_PROXY_TYPED:
@@ -1272,7 +1264,7 @@ static const char *kind_macro(ps_proxy_kind k)
 
 char *ps_ptype_spelling(const ps_ptype *pt, char *buf, size_t n)
 {
-    const char *macro = kind_macro(pt->kind);
+    const char *macro = ps_proxy_kind_macro(pt->kind);
     char target[256];
     int len;
     if (macro)

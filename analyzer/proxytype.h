@@ -155,6 +155,17 @@ bool ps_annotation_of_attr(CXCursor attr, ps_proxy_kind *kind, CXType *target, c
 /* Is target unusable as a proxy's target (void, a function, a proxy)? */
 bool ps_target_is_bad(ps_ptctx *ctx, CXType target);
 
+/* "PROXY", "PROXY_OR", ...: the macro that writes an annotated kind; NULL
+ * for PS_PROXY_NONE and PS_PROXY_UNTYPED. */
+const char *ps_proxy_kind_macro(ps_proxy_kind k);
+/* The declarations that have a proxy type (and may carry an annotation):
+ * variables, parameters, fields, functions and typedefs. */
+bool ps_decl_kind_is_typed(enum CXCursorKind k);
+/* Type kinds, by t's own kind (pass a canonical type to see through
+ * typedefs). */
+bool ps_type_is_array(CXType t);
+bool ps_type_is_function(CXType t);
+
 /* Children of a cursor (immediate): fills up to max, returns how many exist. */
 unsigned ps_children(CXCursor c, CXCursor *out, unsigned max);
 /* Strips parentheses and implicit conversions (UnexposedExpr with one child). */

@@ -1,13 +1,15 @@
 /*
  * parse_snippet.h — parses a C snippet the way ps-check does (with
  * __PS_CHECK__, the annotation and runtime headers, clang's resource
- * directory), for tests of the analyzer's internals.
+ * directory), for tests of the analyzer's internals, and finds cursors
+ * by name in a translation unit.
  */
 #ifndef PS_TEST_PARSE_SNIPPET_H
 #define PS_TEST_PARSE_SNIPPET_H
 
 #include <clang-c/Index.h>
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <string.h>
 
 typedef struct snippet {
@@ -51,37 +53,57 @@ static inline void snippet_free(snippet *s)
     clang_disposeIndex(s->index);
 }
 
+typedef enum find_mode {
+    FIND_FIRST,        /* the first cursor in the TU, headers included */
+    FIND_LAST_IN_MAIN, /* the last one in the main file: definitions come after prototypes */
+} find_mode;
+
 typedef struct find_state {
     const char *name;
+    bool (*kind_ok)(enum CXCursorKind);
+    find_mode mode;
     CXCursor found;
     bool any;
 } find_state;
 
-static enum CXChildVisitResult snippet_find_visit(CXCursor c, CXCursor parent, CXClientData data)
+static enum CXChildVisitResult find_visit(CXCursor c, CXCursor parent, CXClientData data)
 {
     (void)parent;
     find_state *st = data;
-    enum CXCursorKind k = clang_getCursorKind(c);
-    if (k == CXCursor_VarDecl || k == CXCursor_ParmDecl || k == CXCursor_FieldDecl ||
-        k == CXCursor_FunctionDecl || k == CXCursor_TypedefDecl) {
-        CXString s = clang_getCursorSpelling(c);
-        bool hit = strcmp(clang_getCString(s), st->name) == 0;
-        clang_disposeString(s);
-        if (hit && clang_Location_isFromMainFile(clang_getCursorLocation(c))) {
-            st->found = c; /* the last one: definitions come after prototypes */
-            st->any = true;
-        }
-    }
-    return CXChildVisit_Recurse;
+    if (!st->kind_ok(clang_getCursorKind(c)))
+        return CXChildVisit_Recurse;
+    CXString s = clang_getCursorSpelling(c);
+    bool hit = strcmp(clang_getCString(s), st->name) == 0;
+    clang_disposeString(s);
+    if (!hit || (st->mode == FIND_LAST_IN_MAIN &&
+                 !clang_Location_isFromMainFile(clang_getCursorLocation(c))))
+        return CXChildVisit_Recurse;
+    st->found = c;
+    st->any = true;
+    return st->mode == FIND_FIRST ? CXChildVisit_Break : CXChildVisit_Recurse;
+}
+
+/* The cursor named name whose kind kind_ok accepts, in tu; fails the test
+ * when there is none. */
+static inline CXCursor find_cursor(CXTranslationUnit tu, const char *name,
+                                   bool (*kind_ok)(enum CXCursorKind), find_mode mode)
+{
+    find_state st = {name, kind_ok, mode, clang_getNullCursor(), false};
+    clang_visitChildren(clang_getTranslationUnitCursor(tu), find_visit, &st);
+    cr_assert(st.any, "no cursor named %s", name);
+    return st.found;
+}
+
+static inline bool is_decl_kind(enum CXCursorKind k)
+{
+    return k == CXCursor_VarDecl || k == CXCursor_ParmDecl || k == CXCursor_FieldDecl ||
+           k == CXCursor_FunctionDecl || k == CXCursor_TypedefDecl;
 }
 
 /* The declaration named name in the snippet (the last one of that name). */
 static inline CXCursor snippet_decl(const snippet *s, const char *name)
 {
-    find_state st = {name, clang_getNullCursor(), false};
-    clang_visitChildren(clang_getTranslationUnitCursor(s->tu), snippet_find_visit, &st);
-    cr_assert(st.any, "no declaration named %s", name);
-    return st.found;
+    return find_cursor(s->tu, name, is_decl_kind, FIND_LAST_IN_MAIN);
 }
 
 /* The initializer of the variable named name. */

@@ -1,6 +1,7 @@
 /*
- * run_check.h — scratch directories and a way to run the ps-check binary
- * in them, for the command-line tests.
+ * run_check.h — scratch directories, and running the ps-check binary in
+ * them with its exit status and output captured (and checked), for the
+ * command-line and fixture tests.
  */
 #ifndef PS_TEST_RUN_CHECK_H
 #define PS_TEST_RUN_CHECK_H
@@ -138,6 +139,47 @@ static inline void run_free(run_result *r)
     free(r->out);
     free(r->err);
 }
+
+/* Runs ps-check like run_check_argv and fails the test unless it exits
+ * with status; the result is the caller's (run_free). */
+static inline run_result run_expect_argv(const char *dir, int status, const char *const *args)
+{
+    run_result r = run_check_argv(dir, args);
+    if (r.status != status) {
+        char line[1024] = "ps-check";
+        for (const char *const *a = args; *a; a++)
+            snprintf(line + strlen(line), sizeof line - strlen(line), " %s", *a);
+        cr_assert_eq(r.status, status, "%s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", line,
+                     r.status, status, r.out, r.err);
+    }
+    return r;
+}
+
+#define run_expect(dir, status, ...)                                                               \
+    run_expect_argv((dir), (status), (const char *const[]){__VA_ARGS__, NULL})
+
+enum run_stream { RUN_STDOUT, RUN_STDERR };
+
+/* run_expect, and (unless text is NULL) the stream must contain text. */
+static inline void expect_run_argv(const char *dir, int status, enum run_stream stream,
+                                   const char *text, const char *const *args)
+{
+    run_result r = run_expect_argv(dir, status, args);
+    const char *got = stream == RUN_STDOUT ? r.out : r.err;
+    const char *name = stream == RUN_STDOUT ? "stdout" : "stderr";
+    if (text)
+        cr_assert(strstr(got, text), "%s lacks '%s':\n%s", name, text, got);
+    run_free(&r);
+}
+
+/* Run ps-check in dir with the trailing arguments; it must exit with
+ * status and, for expect_stdout and expect_stderr, print text there. */
+#define expect_exit(dir, status, ...)                                                              \
+    expect_run_argv((dir), (status), RUN_STDOUT, NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define expect_stdout(dir, status, text, ...)                                                      \
+    expect_run_argv((dir), (status), RUN_STDOUT, (text), (const char *const[]){__VA_ARGS__, NULL})
+#define expect_stderr(dir, status, text, ...)                                                      \
+    expect_run_argv((dir), (status), RUN_STDERR, (text), (const char *const[]){__VA_ARGS__, NULL})
 
 /* Counts non-overlapping occurrences of needle in hay. */
 static inline int count_of(const char *hay, const char *needle)

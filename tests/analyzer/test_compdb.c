@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compdb.h"
+#include "reject_cases.h"
 #include "run_check.h"
 
 static char *joined(const ps_job *job)
@@ -165,11 +166,23 @@ Test(compdb_load, arguments_and_command_entries)
     scratch_remove(dir);
 }
 
+/* Loads text as dir/compile_commands.json. */
+static int reject_compdb(const char *text, char *err, size_t errlen, void *dir)
+{
+    free(write_file(dir, "compile_commands.json", text));
+    ps_job *jobs = (ps_job *)1;
+    size_t n = 7;
+    int rc = ps_compdb_load(dir, &jobs, &n, err, errlen);
+    if (rc != 0) {
+        cr_assert_null(jobs, "a refused database gives no jobs: %s", text);
+        cr_assert_eq(n, 0);
+    }
+    return rc;
+}
+
 Test(compdb_load, failures)
 {
-    static const struct {
-        const char *text, *message;
-    } cases[] = {
+    static const reject_case cases[] = {
         {"[]", "empty (no entries)"},
         {"", "empty file"},
         {"{\"file\": \"a.c\"}", "expected a JSON array"},
@@ -182,17 +195,7 @@ Test(compdb_load, failures)
         {"[3]", "entry 1 is not an object"},
     };
     char *dir = scratch_dir();
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *path = write_file(dir, "compile_commands.json", cases[i].text);
-        ps_job *jobs = (ps_job *)1;
-        size_t n = 7;
-        char err[512] = "";
-        cr_assert_eq(ps_compdb_load(dir, &jobs, &n, err, sizeof err), -1, "case %zu loaded", i);
-        cr_assert(strstr(err, cases[i].message), "case %zu: '%s'", i, err);
-        cr_assert_null(jobs);
-        cr_assert_eq(n, 0);
-        free(path);
-    }
+    EXPECT_REJECTED(cases, reject_compdb, dir);
     ps_job *jobs;
     size_t n;
     char err[512];

@@ -17,15 +17,15 @@
 #include <criterion/parameterized.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "run_check.h"
 
 #define FIXTURES_DIR PS_SOURCE_DIR "/fixtures"
 #define MAX_PATH 1024
@@ -263,29 +263,11 @@ static size_t compare(item_list *expected, item_list *actual, char *report, size
 
 /* ------------------------------------------------------------ running ps-check */
 
-static char *slurp_fd(int fd)
+/* Runs ps-check on file, in dir, with the fixture's own options (extra). */
+static run_result run_fixture(const char *dir, const char *file, const char *extra)
 {
-    struct stat st;
-    cr_assert_eq(fstat(fd, &st), 0);
-    char *buf = malloc((size_t)st.st_size + 1);
-    cr_assert_not_null(buf);
-    ssize_t got = pread(fd, buf, (size_t)st.st_size, 0);
-    cr_assert_geq(got, 0);
-    buf[got] = '\0';
-    return buf;
-}
-
-static int run_check(const char *dir, const char *file, const char *extra, char **out, char **err)
-{
-    char tmpl_out[] = "/tmp/ps-fixture-out-XXXXXX", tmpl_err[] = "/tmp/ps-fixture-err-XXXXXX";
-    int fo = mkstemp(tmpl_out), fe = mkstemp(tmpl_err);
-    cr_assert(fo >= 0 && fe >= 0);
-    unlink(tmpl_out);
-    unlink(tmpl_err);
-
-    char *argv[64];
+    const char *argv[64];
     int k = 0;
-    argv[k++] = PS_CHECK_EXE;
     char *extra_copy = strdup(extra);
     for (char *tok = strtok(extra_copy, " "); tok && k < 40; tok = strtok(NULL, " "))
         argv[k++] = tok;
@@ -294,30 +276,16 @@ static int run_check(const char *dir, const char *file, const char *extra, char 
     argv[k++] = "--no-progress";
     argv[k++] = "-j";
     argv[k++] = "1";
-    argv[k++] = (char *)file;
+    argv[k++] = file;
     argv[k++] = "--";
     argv[k++] = "-I";
     argv[k++] = PS_SOURCE_DIR "/runtime/include";
     argv[k++] = "-I";
     argv[k++] = PS_SOURCE_DIR "/annotations";
     argv[k] = NULL;
-
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        if (chdir(dir) != 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(127);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    run_result r = run_check_argv(dir, argv);
     free(extra_copy);
-    *out = slurp_fd(fo);
-    *err = slurp_fd(fe);
-    close(fo);
-    close(fe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
 }
 
 /* ------------------------------------------------------------ the fixtures */
@@ -396,8 +364,9 @@ ParameterizedTest(fixture_param *param, fixtures, match_expectations, .timeout =
     const char *dir = dirname(dir_buf);
     const char *name = basename(file_buf);
 
-    char *out = NULL, *err = NULL;
-    int status = run_check(dir, name, fx.args, &out, &err);
+    run_result run = run_fixture(dir, name, fx.args);
+    int status = run.status;
+    const char *out = run.out, *err = run.err;
     cr_expect(status == 0 || status == 1,
               "%s: ps-check exited with %d (0 or 1 expected)\nstdout:\n%s\nstderr:\n%s",
               param->path, status, out, err);
@@ -418,8 +387,7 @@ ParameterizedTest(fixture_param *param, fixtures, match_expectations, .timeout =
     free(report);
     list_free(&actual);
     list_free(&fx.expected);
-    free(out);
-    free(err);
+    run_free(&run);
 }
 
 /* ------------------------------------------------------------ the runner itself */

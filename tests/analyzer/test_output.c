@@ -48,10 +48,21 @@ static char *render(int (*fn)(FILE *, const ps_findings *, const ps_output_optio
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     ps_output_options o = {.root = ROOT, .cwd = ROOT, .color = color, .files = 2,
-                           .files_failed = 1, .success = false};
+                           .files_failed = 1};
     cr_assert_eq(fn(out, list, &o), 0);
     fclose(out);
     return buf;
+}
+
+/* render() of a JSON format, parsed. */
+static cJSON *render_doc(int (*fn)(FILE *, const ps_findings *, const ps_output_options *),
+                         const ps_findings *list)
+{
+    char *text = render(fn, list, false);
+    cJSON *doc = cJSON_Parse(text);
+    cr_assert_not_null(doc, "%s", text);
+    free(text);
+    return doc;
 }
 
 Test(output_text, compiler_style_with_snippets_notes_and_fixits)
@@ -86,9 +97,7 @@ Test(output_json, schema)
 {
     ps_findings list;
     sample(&list);
-    char *text = render(ps_output_json, &list, false);
-    cJSON *doc = cJSON_Parse(text);
-    cr_assert_not_null(doc, "%s", text);
+    cJSON *doc = render_doc(ps_output_json, &list);
     cr_assert_eq(cJSON_GetObjectItem(doc, "version")->valueint, 1);
     cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "tool"), "name")->valuestring,
                      "ps-check");
@@ -108,7 +117,6 @@ Test(output_json, schema)
     cJSON *fix = cJSON_GetArrayItem(cJSON_GetObjectItem(f, "fixits"), 0);
     cr_assert_eq(cJSON_GetObjectItem(fix, "end_column")->valueint, 22);
     cJSON_Delete(doc);
-    free(text);
     ps_findings_clear(&list);
 }
 
@@ -142,9 +150,7 @@ Test(output_sarif, required_structure)
 {
     ps_findings list;
     sample(&list);
-    char *text = render(ps_output_sarif, &list, false);
-    cJSON *doc = cJSON_Parse(text);
-    cr_assert_not_null(doc, "%s", text);
+    cJSON *doc = render_doc(ps_output_sarif, &list);
     cr_assert(strstr(str(doc, "$schema"), "sarif-2.1.0"));
     cr_assert_str_eq(str(doc, "version"), "2.1.0");
     cr_assert_eq(cJSON_GetArraySize(get(doc, "runs")), 1);
@@ -219,7 +225,6 @@ Test(output_sarif, required_structure)
     cr_assert_eq(num(r, "fixes.0.artifactChanges.0.replacements.0.deletedRegion.startColumn"), 9);
     cr_assert(str(r, "fixes.0.description.text")[0]);
     cJSON_Delete(doc);
-    free(text);
     ps_findings_clear(&list);
 }
 
@@ -233,13 +238,11 @@ Test(output_sarif, columns_count_characters)
     items[0]->end_col = 9;
     cr_assert_eq(ps_findings_take(&list, items, 1), 0);
     ps_findings_finish(&list, ROOT);
-    char *text = render(ps_output_sarif, &list, false);
-    cJSON *doc = cJSON_Parse(text);
+    cJSON *doc = render_doc(ps_output_sarif, &list);
     cr_assert_eq(num(doc, "runs.0.results.0.locations.0.physicalLocation.region.startColumn"), 7);
     cr_assert_eq(num(doc, "runs.0.results.0.locations.0.physicalLocation.region.endColumn"), 8);
     cr_assert_str_eq(str(doc, "runs.0.columnKind"), "unicodeCodePoints");
     cJSON_Delete(doc);
-    free(text);
     ps_findings_clear(&list);
 }
 
@@ -249,7 +252,7 @@ Test(output_sarif, empty_run_is_successful)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    ps_output_options o = {.root = "/", .cwd = "/", .files = 1, .success = true};
+    ps_output_options o = {.root = "/", .cwd = "/", .files = 1};
     cr_assert_eq(ps_output_sarif(out, &list, &o), 0);
     fclose(out);
     cJSON *doc = cJSON_Parse(buf);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse_snippet.h"
 #include "run_check.h"
 #include "sink.h"
 
@@ -72,35 +73,15 @@ static void teardown(void)
     memset(&fx, 0, sizeof fx);
 }
 
-typedef struct finder {
-    const char *name;
-    CXCursor found;
-} finder;
-
-static enum CXChildVisitResult find_visit(CXCursor c, CXCursor parent, CXClientData data)
+static bool is_var_or_ref(enum CXCursorKind k)
 {
-    (void)parent;
-    finder *f = data;
-    enum CXCursorKind k = clang_getCursorKind(c);
-    if (k == CXCursor_VarDecl || k == CXCursor_DeclRefExpr) {
-        CXString s = clang_getCursorSpelling(c);
-        bool hit = strcmp(clang_getCString(s), f->name) == 0;
-        clang_disposeString(s);
-        if (hit) {
-            f->found = c;
-            return CXChildVisit_Break;
-        }
-    }
-    return CXChildVisit_Recurse;
+    return k == CXCursor_VarDecl || k == CXCursor_DeclRefExpr;
 }
 
 /* The first declaration of, or reference to, name. */
 static CXCursor cursor(const char *name)
 {
-    finder f = {name, clang_getNullCursor()};
-    clang_visitChildren(clang_getTranslationUnitCursor(fx.tu), find_visit, &f);
-    cr_assert_not(clang_Cursor_isNull(f.found), "no cursor named %s", name);
-    return f.found;
+    return find_cursor(fx.tu, name, is_var_or_ref, FIND_FIRST);
 }
 
 static ps_finding *report(ps_rule rule, const char *name)
