@@ -15,9 +15,7 @@ ps_status ps_resolved_from_blob(const char *key, ps_blob *blob, const ps_type *t
 {
     *out = NULL;
     ps_object_info info;
-    ps_status st = ps_object_header_decode(blob->data, blob->len, key, &info);
-    if (st == PS_OK)
-        st = ps_object_check_type(&info, type, key);
+    ps_status st = ps_object_read_header(blob->data, blob->len, key, type, &info);
     ps_resolved *r = NULL;
     if (st == PS_OK && !(r = ps_calloc(1, sizeof *r)))
         st = PS_ERR_NO_MEMORY;
@@ -47,32 +45,23 @@ ps_status ps_resolved_from_blob(const char *key, ps_blob *blob, const ps_type *t
         if (r->owned) {
             memcpy(r->owned, payload, info.payload_len);
             r->obj = r->owned;
+        } else {
+            st = PS_ERR_NO_MEMORY;
         }
     } else {
         void *obj = NULL;
-        ps_error_clear();
-        ps_status ds = type->deserialize(payload, info.payload_len, &obj);
-        if (ds == PS_OK && obj) {
+        if ((st = ps_type_deserialize(type, key, payload, info.payload_len, &obj)) == PS_OK) {
             r->obj = obj;
             r->made_by = type;
             r->deserialize = type->deserialize;
             r->free_obj = type->free_obj;
-        } else {
-            if (ds == PS_OK)
-                ps_error_set(PS_ERR_SERIALIZE, "deserializing object '%s' as '%s' gave no object", key, type->name);
-            else if (ps_last_error_code() == PS_OK)
-                ps_error_set(PS_ERR_SERIALIZE, "deserializing object '%s' as '%s' failed (%s)", key,
-                             type->name, ps_status_name(ds));
-            else
-                ps_error_wrap("deserializing object '%s' as '%s'", key, type->name);
         }
     }
     ps_blob_release(blob);
-    if (!r->obj) {
-        ps_status code = ps_last_error_code();
+    if (st != PS_OK) {
         free(r->key);
         free(r);
-        return code == PS_OK ? PS_ERR_SERIALIZE : code;
+        return st;
     }
     *out = r;
     return PS_OK;
@@ -126,7 +115,9 @@ ps_status ps_cache_init(ps_cache *cache, size_t capacity)
     while (n < 2 * capacity && n < ((size_t)1 << 30))
         n *= 2;
     cache->buckets = ps_calloc(n, sizeof *cache->buckets);
-    if (!cache->buckets) {
+    cache->stamps = cache->buckets ? ps_calloc(n, sizeof *cache->stamps) : NULL;
+    if (!cache->stamps) {
+        free(cache->buckets);
         pthread_mutex_destroy(&cache->lock);
         return PS_ERR_NO_MEMORY;
     }
@@ -192,6 +183,7 @@ void ps_cache_destroy(ps_cache *cache)
         r = next;
     }
     free(cache->buckets);
+    free(cache->stamps);
     pthread_mutex_destroy(&cache->lock);
     memset(cache, 0, sizeof *cache);
 }
@@ -213,19 +205,37 @@ ps_resolved *ps_cache_lookup(ps_cache *cache, const char *key, const ps_type *ty
     return r;
 }
 
-void ps_cache_insert(ps_cache *cache, ps_resolved *r)
+/* Release ordering: a resolve that reads the new stamp also sees the put or
+ * evict that preceded the bump. */
+static void bump_locked(ps_cache *cache, const char *key)
 {
-    if (cache->capacity == 0 || r->cached)
-        return;
+    __atomic_add_fetch(&cache->stamps[bucket_of(cache, key)], 1, __ATOMIC_RELEASE);
+}
+
+unsigned ps_cache_fill_stamp(ps_cache *cache, const char *key)
+{
+    if (cache->capacity == 0)
+        return 0;
+    return __atomic_load_n(&cache->stamps[bucket_of(cache, key)], __ATOMIC_ACQUIRE);
+}
+
+static bool insert(ps_cache *cache, ps_resolved *r, const unsigned *stamp)
+{
+    if (cache->capacity == 0)
+        return false;
     ps_resolved *dropped[2] = {NULL, NULL};
     pthread_mutex_lock(&cache->lock);
+    size_t b = bucket_of(cache, r->key);
+    if (r->cached || (stamp && cache->stamps[b] != *stamp)) {
+        pthread_mutex_unlock(&cache->lock);
+        return false;
+    }
     ps_resolved *old = find(cache, r->key);
     if (old) {
         detach(cache, old);
         dropped[0] = old;
     }
     ps_resolved_ref(r);
-    size_t b = bucket_of(cache, r->key);
     r->hash_next = cache->buckets[b];
     cache->buckets[b] = r;
     lru_push_front(cache, r);
@@ -240,6 +250,17 @@ void ps_cache_insert(ps_cache *cache, ps_resolved *r)
     /* Releasing may unmap or free a large object: not under the lock. */
     ps_resolved_release(dropped[0]);
     ps_resolved_release(dropped[1]);
+    return true;
+}
+
+void ps_cache_insert(ps_cache *cache, ps_resolved *r)
+{
+    insert(cache, r, NULL);
+}
+
+bool ps_cache_insert_fresh(ps_cache *cache, ps_resolved *r, unsigned stamp)
+{
+    return insert(cache, r, &stamp);
 }
 
 void ps_cache_remove(ps_cache *cache, const char *key)
@@ -250,8 +271,26 @@ void ps_cache_remove(ps_cache *cache, const char *key)
     ps_resolved *r = find(cache, key);
     if (r)
         detach(cache, r);
+    bump_locked(cache, key); /* even if absent: a resolve may be filling it */
     pthread_mutex_unlock(&cache->lock);
     ps_resolved_release(r);
+}
+
+bool ps_cache_drop(ps_cache *cache, const ps_resolved *r)
+{
+    if (cache->capacity == 0)
+        return false;
+    pthread_mutex_lock(&cache->lock);
+    ps_resolved *found = find(cache, r->key);
+    bool same = found == r;
+    if (same) {
+        detach(cache, found);
+        bump_locked(cache, found->key);
+    }
+    pthread_mutex_unlock(&cache->lock);
+    if (same)
+        ps_resolved_release(found);
+    return same;
 }
 
 size_t ps_cache_count(ps_cache *cache)

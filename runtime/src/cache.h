@@ -50,12 +50,23 @@ void ps_resolved_release(ps_resolved *r);
 /* Whether r can stand for an object read as type (NULL: raw plain data). */
 bool ps_resolved_fits(const ps_resolved *r, const ps_type *type);
 
+/*
+ * A resolve that misses reads the connector without the cache lock, so a
+ * put or evict of the same key can land between its read and its insert;
+ * inserting then would cache the old object (or an evicted one) after the
+ * put or evict dropped the key.  Each bucket therefore has a stamp that every
+ * remove of a key in it bumps: a resolve takes the stamp before it reads
+ * (ps_cache_fill_stamp) and inserts only if the stamp is unchanged
+ * (ps_cache_insert_fresh).  A bump for another key of the same bucket only
+ * costs that one resolve its caching.
+ */
 typedef struct ps_cache {
     pthread_mutex_t lock;
     size_t capacity; /* entries; 0 disables the cache */
     size_t size;
     size_t nbuckets;
     ps_resolved **buckets;
+    unsigned *stamps;         /* per bucket; bumped under the lock, read atomically */
     ps_resolved *head, *tail; /* most and least recently used */
 } ps_cache;
 
@@ -67,8 +78,16 @@ ps_resolved *ps_cache_lookup(ps_cache *cache, const char *key, const ps_type *ty
 /* Add r (the cache takes its own reference), replacing any entry for the
  * same key and pushing out the least recently used beyond capacity. */
 void ps_cache_insert(ps_cache *cache, ps_resolved *r);
+/* The stamp of key's bucket, taken before reading key from the connector. */
+unsigned ps_cache_fill_stamp(ps_cache *cache, const char *key);
+/* ps_cache_insert, unless key was removed since stamp was taken; true if
+ * inserted. */
+bool ps_cache_insert_fresh(ps_cache *cache, ps_resolved *r, unsigned stamp);
 /* Forget key (its entry lives on while referenced elsewhere). */
 void ps_cache_remove(ps_cache *cache, const char *key);
+/* Forget r if it is still the entry for its key (a stale entry found out by
+ * its reader); true if it was. */
+bool ps_cache_drop(ps_cache *cache, const ps_resolved *r);
 size_t ps_cache_count(ps_cache *cache);
 
 #endif /* PS_CACHE_H */

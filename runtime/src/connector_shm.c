@@ -68,6 +68,7 @@ typedef struct shm_connector {
     int dirfd;            /* /dev/shm */
     char name[SHM_NAME_MAX + 1];
     char prefix[3 + SHM_NAME_MAX + 2]; /* "ps-NAME+" */
+    char where[SHM_NAME_MAX + 16];     /* "shm store 'NAME'", for messages */
     /* Owned segments, a chained hash table.  The lock also covers each
      * publish (rename) and evict, so the table always records the inode the
      * name held when this connector last wrote it. */
@@ -231,6 +232,7 @@ static ps_status shm_open_url(const ps_url *url, ps_connector **out)
     c->base.ops = &ps_shm_connector;
     snprintf(c->name, sizeof c->name, "%s", url->host);
     snprintf(c->prefix, sizeof c->prefix, "ps-%s+", url->host);
+    snprintf(c->where, sizeof c->where, "shm store '%s'", url->host);
     c->nbuckets = 64;
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
     if (!c->buckets) {
@@ -282,8 +284,7 @@ static void shm_close(ps_connector *conn)
 static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     shm_connector *c = as_shm(conn);
-    char where[SHM_NAME_MAX + 16];
-    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    const char *where = c->where;
     ps_status st = ps_conn_check_key(key, where);
     if (st != PS_OK)
         return st;
@@ -338,8 +339,7 @@ static ps_status shm_get(ps_connector *conn, const char *key, ps_blob *out)
 {
     shm_connector *c = as_shm(conn);
     memset(out, 0, sizeof *out);
-    char where[SHM_NAME_MAX + 16];
-    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    const char *where = c->where;
     ps_status st = ps_conn_check_key(key, where);
     if (st != PS_OK)
         return st;
@@ -351,7 +351,9 @@ static ps_status shm_get(ps_connector *conn, const char *key, ps_blob *out)
     int fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
-            return ps_error_set(PS_ERR_NOT_FOUND, "%s: no object under key '%s'", where, key);
+            return ps_error_set(PS_ERR_NOT_FOUND, "%s: no object under key '%s' (never put, evicted, or "
+                                "gone with the store that put it: shm objects last until their producer "
+                                "closes)", where, key);
         return ps_error_errno(PS_ERR_IO, "%s: get '%s': cannot open segment %s/%s",
                               where, key, SHM_DIR, name);
     }
@@ -392,8 +394,7 @@ static ps_status shm_exists(ps_connector *conn, const char *key, bool *exists_ou
 {
     shm_connector *c = as_shm(conn);
     *exists_out = false;
-    char where[SHM_NAME_MAX + 16];
-    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    const char *where = c->where;
     ps_status st = ps_conn_check_key(key, where);
     if (st != PS_OK)
         return st;
@@ -413,8 +414,7 @@ static ps_status shm_exists(ps_connector *conn, const char *key, bool *exists_ou
 static ps_status shm_evict(ps_connector *conn, const char *key)
 {
     shm_connector *c = as_shm(conn);
-    char where[SHM_NAME_MAX + 16];
-    snprintf(where, sizeof where, "shm store '%s'", c->name);
+    const char *where = c->where;
     ps_status st = ps_conn_check_key(key, where);
     if (st != PS_OK)
         return st;

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "key.h"
 #include "proxy.h"
+#include "url.h"
 
 #define PS_DESCRIPTOR_MAX 4096
 #define DESCRIPTOR_MAGIC "psproxy/"
@@ -96,42 +97,17 @@ static ps_status bad(const char *fmt, const char *arg)
     return ps_error_set(PS_ERR_BAD_DESCRIPTOR, fmt, arg);
 }
 
-static int hex_digit(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode value [s, s+len) of field name. */
+/* Percent-decode value [s, s+len) of field name.  The raw text is printable
+ * ASCII without spaces; escapes may stand for any byte but NUL. */
 static ps_status decode(const char *name, const char *s, size_t len, char **out)
 {
-    char *o = ps_malloc(len + 1);
-    if (!o)
-        return PS_ERR_NO_MEMORY;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
-            int h = i + 2 < len ? hex_digit((unsigned char)s[i + 1]) : -1;
-            int l = h >= 0 ? hex_digit((unsigned char)s[i + 2]) : -1;
-            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-                free(o);
-                return bad("descriptor field '%s' has a bad percent escape", name);
-            }
-            o[n++] = (char)(h * 16 + l);
-            i += 2;
-        } else if (c < 0x21 || c > 0x7e) {
-            free(o);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
             return bad("descriptor field '%s' holds a control or non-ASCII byte", name);
-        } else {
-            o[n++] = (char)c;
-        }
-    }
-    o[n] = '\0';
-    *out = o;
-    return PS_OK;
+    ps_status st = ps_percent_decode(s, len, out);
+    if (st == PS_ERR_BAD_URL)
+        return bad("descriptor field '%s' has a bad percent escape", name);
+    return st;
 }
 
 static ps_status parse_size(const char *name, const char *v, size_t *out)
@@ -217,7 +193,7 @@ static ps_status check_values(parsed *d)
         return bad("descriptor field 'hash' must be 16 hex digits, not '%.40s'", h);
     uint64_t hash = 0;
     for (int i = 0; i < 16; i++) {
-        int v = hex_digit((unsigned char)h[i]);
+        int v = ps_hex_digit((unsigned char)h[i]);
         if (v < 0)
             return bad("descriptor field 'hash' must be 16 hex digits, not '%.40s'", h);
         hash = hash << 4 | (uint64_t)v;

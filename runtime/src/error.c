@@ -11,6 +11,8 @@
 
 static _Thread_local ps_status last_code = PS_OK;
 static _Thread_local char last_message[PS_ERROR_MSG_MAX];
+static _Thread_local unsigned long recorded; /* errors recorded so far */
+_Static_assert(sizeof(((ps_saved_error *)0)->message) == PS_ERROR_MSG_MAX, "saved errors hold a whole message");
 
 /* Formatted into a scratch buffer first: an argument may be the current
  * message itself (re-reporting an error under another code). */
@@ -28,6 +30,7 @@ ps_status ps_error_set(ps_status code, const char *fmt, ...)
     set_message(fmt, ap);
     va_end(ap);
     last_code = code;
+    recorded++;
     return code;
 }
 
@@ -41,6 +44,7 @@ ps_status ps_error_errno(ps_status code, const char *fmt, ...)
     size_t used = strlen(last_message);
     snprintf(last_message + used, sizeof last_message - used, ": %s", strerror(saved));
     last_code = code;
+    recorded++;
     errno = saved;
     return code;
 }
@@ -62,6 +66,23 @@ void ps_error_clear(void)
 {
     last_code = PS_OK;
     last_message[0] = '\0';
+}
+
+unsigned long ps_error_mark(void) { return recorded; }
+
+bool ps_error_since(unsigned long mark) { return recorded != mark; }
+
+void ps_error_save(ps_saved_error *saved)
+{
+    saved->code = last_code;
+    memcpy(saved->message, last_message, sizeof saved->message);
+}
+
+ps_status ps_error_restore(const ps_saved_error *saved)
+{
+    last_code = saved->code;
+    memcpy(last_message, saved->message, sizeof last_message);
+    return last_code;
 }
 
 ps_status ps_last_error_code(void) { return last_code; }

@@ -13,6 +13,8 @@
 #ifndef PS_ERROR_H
 #define PS_ERROR_H
 
+#include <stdbool.h>
+
 #include "proxystore/proxystore.h"
 
 ps_status ps_error_set(ps_status code, const char *fmt, ...)
@@ -23,6 +25,20 @@ ps_status ps_error_errno(ps_status code, const char *fmt, ...)
  * keeping the code; returns the code. */
 ps_status ps_error_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ps_error_clear(void);
+/* Whether an error was recorded on this thread since ps_error_mark() gave
+ * mark: how a caller of a user's hook tells an error the library reported
+ * inside the hook from a bare failing return, without clearing the error
+ * the caller's own caller may still read. */
+unsigned long ps_error_mark(void);
+bool ps_error_since(unsigned long mark);
+
+/* An error kept across cleanup calls that may record their own. */
+typedef struct ps_saved_error {
+    ps_status code;
+    char message[512];
+} ps_saved_error;
+void ps_error_save(ps_saved_error *saved);
+ps_status ps_error_restore(const ps_saved_error *saved);
 
 /* Allocation helpers that record PS_ERR_NO_MEMORY on failure. */
 void *ps_malloc(size_t size);

@@ -104,6 +104,44 @@ ps_status ps_type_validate(const ps_type *type)
     return PS_OK;
 }
 
+/* ----------------------------------------------------------------- hooks */
+
+ps_status ps_type_serialize(const ps_type *type, const void *obj, ps_buffer *out)
+{
+    size_t before = out->len;
+    unsigned long mark = ps_error_mark();
+    ps_status st = type->serialize(obj, out);
+    if (st == PS_OK && out->data && out->len >= before)
+        return PS_OK;
+    if (ps_error_since(mark) && ps_last_error_code() != PS_OK)
+        return ps_error_wrap("serializing a '%s'", type->name);
+    if (st != PS_OK)
+        return ps_error_set(PS_ERR_SERIALIZE, "serializing a '%s' failed (its hook returned %s)", type->name,
+                            ps_status_name(st));
+    return ps_error_set(PS_ERR_SERIALIZE, "serializing a '%s' failed (its hook shrank the buffer it was "
+                        "given)", type->name);
+}
+
+ps_status ps_type_deserialize(const ps_type *type, const char *key, const void *bytes, size_t len,
+                              void **obj_out)
+{
+    void *obj = NULL;
+    unsigned long mark = ps_error_mark();
+    ps_status st = type->deserialize(bytes, len, &obj);
+    *obj_out = NULL;
+    if (st == PS_OK && obj) {
+        *obj_out = obj;
+        return PS_OK;
+    }
+    if (st == PS_OK)
+        return ps_error_set(PS_ERR_SERIALIZE, "deserializing object '%s' as '%s' gave no object", key,
+                            type->name);
+    if (ps_error_since(mark) && ps_last_error_code() != PS_OK)
+        return ps_error_wrap("deserializing object '%s' as '%s'", key, type->name);
+    return ps_error_set(PS_ERR_SERIALIZE, "deserializing object '%s' as '%s' failed (its hook returned %s)",
+                        key, type->name, ps_status_name(st));
+}
+
 /* ---------------------------------------------------------------- header */
 
 static void put16(unsigned char *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
@@ -170,6 +208,11 @@ ps_status ps_object_header_decode(const void *data, size_t len, const char *key,
     out->payload_hash = get64(p + 40);
     memcpy(out->type_name, p + 48, PS_OBJECT_NAME_BYTES);
     out->type_name[PS_OBJECT_NAME_BYTES] = '\0';
+    /* The name is only ever shown in messages: damaged bytes must not put
+     * control characters into them. */
+    for (char *c = out->type_name; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
 
     if (out->flags != PS_OBJECT_POD && out->flags != PS_OBJECT_CUSTOM)
         return ps_error_set(PS_ERR_BAD_DATA, "object '%s' has unknown flags 0x%x", key, out->flags);
@@ -217,6 +260,13 @@ ps_status ps_object_check_type(const ps_object_info *info, const ps_type *type, 
                             "%s '%s' (element size %zu)", key, stored_kind, info->type_name, ellipsis,
                             info->elem_size, pod ? "plain data" : "custom-serialized", norm, type->size);
     return PS_OK;
+}
+
+ps_status ps_object_read_header(const void *data, size_t len, const char *key, const ps_type *type,
+                                ps_object_info *out)
+{
+    ps_status st = ps_object_header_decode(data, len, key, out);
+    return st == PS_OK ? ps_object_check_type(out, type, key) : st;
 }
 
 /* ---------------------------------------------------------------- buffers */

@@ -78,6 +78,21 @@ ps_status ps_object_header_decode(const void *data, size_t len, const char *key,
  * size, kind).  A NULL type accepts any plain-data object as raw bytes. */
 ps_status ps_object_check_type(const ps_object_info *info, const ps_type *type, const char *key);
 
+/* Run a custom type's hooks.  Every caller reports a failing hook the same
+ * way, and the status returned is the code recorded: an error the library
+ * recorded inside the hook (ps_buffer_append out of memory, say) is kept with
+ * context added; a hook that fails without one gives PS_ERR_SERIALIZE naming
+ * the status it returned; a deserialize that succeeds without an object is
+ * PS_ERR_SERIALIZE too.  ps_type_serialize appends to out. */
+ps_status ps_type_serialize(const ps_type *type, const void *obj, ps_buffer *out);
+ps_status ps_type_deserialize(const ps_type *type, const char *key, const void *bytes, size_t len,
+                              void **obj_out);
+
+/* Both checks a reader makes before touching a stored object's payload:
+ * ps_object_header_decode, then ps_object_check_type. */
+ps_status ps_object_read_header(const void *data, size_t len, const char *key, const ps_type *type,
+                                ps_object_info *out);
+
 /* Reserve room for n more bytes. */
 ps_status ps_buffer_reserve(ps_buffer *buf, size_t n);
 void ps_buffer_free(ps_buffer *buf);

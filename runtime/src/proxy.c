@@ -9,13 +9,13 @@
 #include "error.h"
 #include "key.h"
 #include "prefetch.h"
-#include "proxy_set.h"
+#include "live_set.h"
 
 ps_status ps_proxy_check(const ps_proxy_t *p, const char *fn)
 {
     if (!p)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: no proxy given", fn);
-    if (!ps_proxy_set_contains(p))
+    if (!ps_live_set_contains(&ps_live_proxies, p))
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: %p is not a live proxy (freed already, or "
                             "never a proxy)", fn, (const void *)p);
     return PS_OK;
@@ -41,7 +41,7 @@ ps_proxy_t *ps_proxy_make(ps_store *store, const ps_type *type, const char *key,
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->changed, NULL);
     p->state = PROXY_UNRESOLVED;
-    if (ps_proxy_set_add(p) != PS_OK) {
+    if (ps_live_set_add(&ps_live_proxies, p) != PS_OK) {
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->changed);
         free(p);
@@ -92,7 +92,7 @@ ps_proxy_t *ps_proxy_from_key(ps_store *store, const char *key, const ps_type *t
     /* The facts a proxy answers come from the stored header, so the object
      * is read now; a missing key or another type fails here, not later. */
     ps_resolved *r;
-    if (ps_store_resolve(store, key, type, &r) != PS_OK)
+    if (ps_store_resolve(store, key, type, &r, NULL) != PS_OK)
         return NULL;
     ps_proxy_facts facts;
     facts_from_info(&facts, type, &r->info);
@@ -108,22 +108,31 @@ ps_proxy_t *ps_proxy_from_key(ps_store *store, const char *key, const ps_type *t
 
 /* ---------------------------------------------------------------- resolve */
 
-/* Read the target into a shared entry; the proxy's lock is not held. */
+/* Read the target into a shared entry; the proxy's lock is not held.  An
+ * entry from the cache that is not the proxy's object may be stale (another
+ * process or store replaced the object since it was cached): it is dropped
+ * and the object read from the connector once more before giving up. */
 static ps_status fetch(ps_proxy_t *p, ps_resolved **out)
 {
-    ps_resolved *r;
-    ps_status st = ps_store_resolve(p->store, p->key, p->type, &r);
-    if (st != PS_OK)
-        return st;
-    if (r->info.payload_hash != p->hash || r->info.payload_len != p->size) {
+    for (int attempt = 0;; attempt++) {
+        ps_resolved *r;
+        bool from_cache;
+        ps_status st = ps_store_resolve(p->store, p->key, p->type, &r, &from_cache);
+        if (st != PS_OK)
+            return st;
+        if (r->info.payload_hash == p->hash && r->info.payload_len == p->size) {
+            *out = r;
+            return PS_OK;
+        }
+        bool stale = from_cache && attempt == 0 && ps_cache_drop(&p->store->cache, r);
+        ps_object_info found = r->info;
         ps_resolved_release(r);
-        return ps_error_set(PS_ERR_BAD_DATA, "object '%s' changed since the proxy was made (payload hash "
-                            "%016llx, %zu bytes; the proxy expects %016llx, %zu bytes)", p->key,
-                            (unsigned long long)r->info.payload_hash, r->info.payload_len,
-                            (unsigned long long)p->hash, p->size);
+        if (!stale)
+            return ps_error_set(PS_ERR_BAD_DATA, "object '%s' changed since the proxy was made (payload hash "
+                                "%016llx, %zu bytes; the proxy expects %016llx, %zu bytes)", p->key,
+                                (unsigned long long)found.payload_hash, found.payload_len,
+                                (unsigned long long)p->hash, p->size);
     }
-    *out = r;
-    return PS_OK;
 }
 
 /* Leave FETCHING with the outcome and wake whoever waits. */
@@ -154,8 +163,11 @@ static void *resolve_checked(ps_proxy_t *p)
 
     ps_resolved *r = NULL;
     ps_status st = fetch(p, &r);
+    /* Read obj before finish_fetch hands r to the proxy (and to a thread
+     * that may be waiting to free it). */
+    void *obj = st == PS_OK ? r->obj : NULL;
     finish_fetch(p, st == PS_OK ? r : NULL);
-    return st == PS_OK ? r->obj : NULL;
+    return obj;
 }
 
 void *ps_resolve(ps_proxy_t *proxy)
@@ -169,6 +181,10 @@ void *ps_resolve_as(ps_proxy_t *proxy, const char *type_name, size_t elem_size)
 {
     if (ps_proxy_check(proxy, "ps_resolve_as") != PS_OK)
         return NULL;
+    if (!type_name) {
+        ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_resolve_as: no type name given");
+        return NULL;
+    }
     char want[PS_TYPE_NAME_MAX + 1];
     if (ps_type_name_normalize(type_name, want) != PS_OK)
         return NULL;
@@ -183,12 +199,12 @@ void *ps_resolve_as(ps_proxy_t *proxy, const char *type_name, size_t elem_size)
 
 bool ps_is_proxy(const void *x)
 {
-    return ps_proxy_set_contains(x);
+    return ps_live_set_contains(&ps_live_proxies, x);
 }
 
 void *ps_resolve_or(void *x, const char *type_name, size_t elem_size)
 {
-    if (!ps_proxy_set_contains(x))
+    if (!ps_live_set_contains(&ps_live_proxies, x))
         return x;
     return ps_resolve_as(x, type_name, elem_size);
 }
@@ -204,6 +220,17 @@ static void prefetch_job(void *arg)
     finish_fetch(p, r);
 }
 
+/* In a forked child, for a prefetch that was queued at the fork: nobody
+ * will fetch, and no other thread exists to hold the proxy's lock, which is
+ * made anew in case a parent thread held it at the fork. */
+static void prefetch_cancelled_by_fork(void *arg)
+{
+    ps_proxy_t *p = arg;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->changed, NULL);
+    p->state = PROXY_UNRESOLVED;
+}
+
 ps_status ps_resolve_async(ps_proxy_t *proxy)
 {
     ps_status st = ps_proxy_check(proxy, "ps_resolve_async");
@@ -216,7 +243,7 @@ ps_status ps_resolve_async(ps_proxy_t *proxy)
     pthread_mutex_unlock(&proxy->lock);
     if (!start)
         return PS_OK;
-    st = ps_prefetch_submit(prefetch_job, proxy);
+    st = ps_prefetch_submit(prefetch_job, prefetch_cancelled_by_fork, proxy);
     if (st != PS_OK)
         finish_fetch(proxy, NULL);
     return st;
@@ -228,7 +255,7 @@ void ps_proxy_free(ps_proxy_t *proxy)
 {
     if (!proxy)
         return;
-    if (!ps_proxy_set_remove(proxy)) {
+    if (!ps_live_set_remove(&ps_live_proxies, proxy)) {
         ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_proxy_free: %p is not a live proxy (freed twice?)",
                      (void *)proxy);
         return;
@@ -251,12 +278,11 @@ ps_status ps_proxy_evict(ps_proxy_t *proxy)
         return st;
     st = ps_store_evict_key(proxy->store, proxy->key);
     /* The handle is released even if the evict failed; keep its error. */
-    ps_status code = ps_last_error_code();
-    char message[512];
-    snprintf(message, sizeof message, "%s", ps_last_error_message());
+    ps_saved_error saved;
+    ps_error_save(&saved);
     ps_proxy_free(proxy);
     if (st != PS_OK)
-        ps_error_set(code, "%s", message);
+        ps_error_restore(&saved);
     return st;
 }
 

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "key.h"
+#include "live_set.h"
 #include "prefetch.h"
 #include "store.h"
 
@@ -77,8 +78,11 @@ static ps_status url_clash(const ps_store *s, const char *url)
                         s->url, url);
 }
 
-/* Open a new store and register it; registry_lock held. */
-static ps_store *create_locked(const char *name, const char *url, size_t cache_size)
+/* A new store with its connector open, not yet registered.  No lock is
+ * held: opening a connector may wait for a server (a Redis connect or PING
+ * takes up to its timeout), and every other open, close and lookup in the
+ * process would wait with it. */
+static ps_store *store_new(const char *name, const char *url, size_t cache_size)
 {
     ps_store *s = ps_calloc(1, sizeof *s);
     if (!s)
@@ -91,18 +95,75 @@ static ps_store *create_locked(const char *name, const char *url, size_t cache_s
         ps_cache_destroy(&s->cache);
         goto fail;
     }
-    s->opens = 1;
-    s->refs = 1; /* held by the opens together */
     s->owner = getpid();
-    s->next = registry_head;
-    registry_head = s;
-    pthread_once(&exit_hook_once, install_exit_hook);
     return s;
 fail:
     free(s->name);
     free(s->url);
     free(s);
     return NULL;
+}
+
+/* A store that lost the race to register its name: nothing was put through
+ * it, so closing its connector deletes nothing. */
+static void store_discard(ps_store *s)
+{
+    ps_cache_destroy(&s->cache);
+    s->conn->ops->close(s->conn);
+    free(s->name);
+    free(s->url);
+    free(s);
+}
+
+/* Register fresh under its name; registry_lock held. */
+static ps_status register_locked(ps_store *fresh)
+{
+    if (ps_live_set_add(&ps_live_stores, fresh) != PS_OK)
+        return PS_ERR_NO_MEMORY;
+    fresh->opens = 1;
+    fresh->refs = 1; /* held by the opens together */
+    fresh->next = registry_head;
+    registry_head = fresh;
+    pthread_once(&exit_hook_once, install_exit_hook);
+    return PS_OK;
+}
+
+/* The store registered as name with url — found, or opened and registered —
+ * with an open (ps_store_open) or a reference (ps_store_attach) taken.  Two
+ * threads opening a new name at once both open a connector; the first to
+ * register wins and the other discards its own. */
+static ps_store *find_or_open(const char *name, const char *url, size_t cache_size, bool as_open)
+{
+    ps_store *fresh = NULL;
+    for (;;) {
+        pthread_mutex_lock(&registry_lock);
+        ps_store *s = find_locked(name);
+        if (s && strcmp(s->url, url) != 0) {
+            url_clash(s, url);
+            s = NULL;
+        } else if (s) {
+            if (as_open)
+                __atomic_add_fetch(&s->opens, 1, __ATOMIC_RELAXED);
+            else
+                ps_store_ref(s);
+        } else if (fresh) {
+            if (register_locked(fresh) == PS_OK) {
+                s = fresh;
+                fresh = NULL;
+                if (!as_open)
+                    ps_store_ref(s);
+            }
+        } else {
+            pthread_mutex_unlock(&registry_lock);
+            if (!(fresh = store_new(name, url, cache_size)))
+                return NULL;
+            continue;
+        }
+        pthread_mutex_unlock(&registry_lock);
+        if (fresh)
+            store_discard(fresh);
+        return s;
+    }
 }
 
 ps_store *ps_store_open(const char *name, const char *url, const ps_store_options *opts)
@@ -116,37 +177,14 @@ ps_store *ps_store_open(const char *name, const char *url, const ps_store_option
     size_t cache_size = PS_STORE_DEFAULT_CACHE;
     if (opts && opts->cache_size >= 0)
         cache_size = (size_t)opts->cache_size;
-
-    pthread_mutex_lock(&registry_lock);
-    ps_store *s = find_locked(name);
-    if (s && strcmp(s->url, url) != 0) {
-        url_clash(s, url);
-        s = NULL;
-    } else if (s) {
-        __atomic_add_fetch(&s->opens, 1, __ATOMIC_RELAXED);
-    } else {
-        s = create_locked(name, url, cache_size);
-    }
-    pthread_mutex_unlock(&registry_lock);
-    return s;
+    return find_or_open(name, url, cache_size, true);
 }
 
 ps_store *ps_store_attach(const char *name, const char *url)
 {
     if (ps_store_name_check(name) != PS_OK)
         return NULL;
-    pthread_mutex_lock(&registry_lock);
-    ps_store *s = find_locked(name);
-    if (s && strcmp(s->url, url) != 0) {
-        url_clash(s, url);
-        s = NULL;
-    } else if (!s) {
-        s = create_locked(name, url, PS_STORE_DEFAULT_CACHE);
-    }
-    if (s)
-        ps_store_ref(s);
-    pthread_mutex_unlock(&registry_lock);
-    return s;
+    return find_or_open(name, url, PS_STORE_DEFAULT_CACHE, false);
 }
 
 ps_store *ps_store_lookup(const char *name)
@@ -193,6 +231,7 @@ void ps_store_unref(ps_store *store)
 {
     if (!store || __atomic_sub_fetch(&store->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    ps_live_set_remove(&ps_live_stores, store);
     /* Cached entries may hold connector blobs: release them first. */
     ps_cache_destroy(&store->cache);
     store->conn->ops->close(store->conn);
@@ -201,10 +240,23 @@ void ps_store_unref(ps_store *store)
     free(store);
 }
 
+ps_status ps_store_live(const ps_store *store, const char *fn)
+{
+    const char *sep = fn ? ": " : "";
+    fn = fn ? fn : "";
+    if (!store)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s%sno store given", fn, sep);
+    if (!ps_live_set_contains(&ps_live_stores, store))
+        return ps_error_set(PS_ERR_CLOSED, "%s%sstore handle %p is not an open store (closed by every "
+                            "opener and released, or never a store)", fn, sep, (const void *)store);
+    return PS_OK;
+}
+
 ps_status ps_store_usable(const ps_store *store)
 {
-    if (!store)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no store given");
+    ps_status st = ps_store_live(store, NULL);
+    if (st != PS_OK)
+        return st;
     if (__atomic_load_n(&store->opens, __ATOMIC_RELAXED) <= 0)
         return ps_error_set(PS_ERR_CLOSED, "store '%s' is closed", store->name);
     return PS_OK;
@@ -212,10 +264,10 @@ ps_status ps_store_usable(const ps_store *store)
 
 const char *ps_store_name(const ps_store *store)
 {
-    return store ? store->name : NULL;
+    return ps_store_live(store, "ps_store_name") == PS_OK ? store->name : NULL;
 }
 
 const char *ps_store_url(const ps_store *store)
 {
-    return store ? store->url : NULL;
+    return ps_store_live(store, "ps_store_url") == PS_OK ? store->url : NULL;
 }

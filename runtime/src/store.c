@@ -54,15 +54,9 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, enco
     if (st != PS_OK)
         return st;
     e->custom.len = PS_OBJECT_HEADER_SIZE;
-    ps_error_clear();
-    st = type->serialize(obj, &e->custom);
-    if (st != PS_OK || e->custom.len < PS_OBJECT_HEADER_SIZE || !e->custom.data) {
-        if (ps_last_error_code() == PS_OK)
-            ps_error_set(PS_ERR_SERIALIZE, "serializing a '%s' failed (%s)", type->name, ps_status_name(st));
-        else
-            ps_error_wrap("serializing a '%s'", type->name);
+    if ((st = ps_type_serialize(type, obj, &e->custom)) != PS_OK) {
         ps_buffer_free(&e->custom);
-        return st == PS_OK ? PS_ERR_SERIALIZE : st;
+        return st;
     }
     const unsigned char *payload = e->custom.data + PS_OBJECT_HEADER_SIZE;
     size_t len = e->custom.len - PS_OBJECT_HEADER_SIZE;
@@ -84,9 +78,7 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
 {
     *obj_out = NULL;
     ps_object_info info;
-    ps_status st = ps_object_header_decode(blob->data, blob->len, key, &info);
-    if (st == PS_OK)
-        st = ps_object_check_type(&info, type, key);
+    ps_status st = ps_object_read_header(blob->data, blob->len, key, type, &info);
     if (st != PS_OK) {
         ps_blob_release(blob);
         return st;
@@ -100,16 +92,7 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
         else
             st = PS_ERR_NO_MEMORY;
     } else {
-        ps_error_clear();
-        st = type->deserialize(payload, info.payload_len, &obj);
-        if (st != PS_OK || !obj) {
-            if (ps_last_error_code() == PS_OK)
-                ps_error_set(PS_ERR_SERIALIZE, "deserializing object '%s' as '%s' failed", key, type->name);
-            else
-                ps_error_wrap("deserializing object '%s' as '%s'", key, type->name);
-            st = st == PS_OK ? PS_ERR_SERIALIZE : st;
-            obj = NULL;
-        }
+        st = ps_type_deserialize(type, key, payload, info.payload_len, &obj);
     }
     ps_blob_release(blob);
     if (st != PS_OK)
@@ -118,23 +101,6 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
     if (count_out)
         *count_out = info.count;
     return PS_OK;
-}
-
-/* Keep an error across cleanup calls that may set their own. */
-typedef struct saved_error {
-    ps_status code;
-    char message[512];
-} saved_error;
-
-static void error_save(saved_error *s)
-{
-    s->code = ps_last_error_code();
-    snprintf(s->message, sizeof s->message, "%s", ps_last_error_message());
-}
-
-static ps_status error_restore(const saved_error *s)
-{
-    return ps_error_set(s->code, "%s", s->message);
 }
 
 /* ------------------------------------------------------------ single ops */
@@ -258,14 +224,14 @@ static ps_status check_keys(size_t n, const char *const keys[])
 /* Best-effort removal of objects a failed batch already wrote. */
 static void undo_puts(ps_store *store, size_t n, const char *const keys[])
 {
-    saved_error saved;
-    error_save(&saved);
+    ps_saved_error saved;
+    ps_error_save(&saved);
     if (store->conn->ops->evict_batch)
         store->conn->ops->evict_batch(store->conn, n, keys);
     else
         for (size_t i = 0; i < n; i++)
             store->conn->ops->evict(store->conn, keys[i]);
-    error_restore(&saved);
+    ps_error_restore(&saved);
 }
 
 ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, const void *const objs[],
@@ -434,20 +400,24 @@ ps_status ps_store_evict_batch(ps_store *store, size_t n, const char *const keys
 
 /* -------------------------------------------------------------- resolving */
 
-ps_status ps_store_resolve(ps_store *store, const char *key, const ps_type *type, ps_resolved **out)
+ps_status ps_store_resolve(ps_store *store, const char *key, const ps_type *type, ps_resolved **out,
+                           bool *from_cache)
 {
     uint64_t start = ps_now_ns();
     *out = NULL;
     ps_resolved *r = ps_cache_lookup(&store->cache, key, type);
     ps_metrics_cache(&store->metrics, r != NULL);
+    if (from_cache)
+        *from_cache = r != NULL;
     ps_status st = PS_OK;
     if (!r) {
+        unsigned stamp = ps_cache_fill_stamp(&store->cache, key);
         ps_blob blob = {0};
         st = store->conn->ops->get(store->conn, key, &blob);
         if (st == PS_OK)
             st = ps_resolved_from_blob(key, &blob, type, &r);
         if (st == PS_OK)
-            ps_cache_insert(&store->cache, r);
+            ps_cache_insert_fresh(&store->cache, r, stamp);
     }
     ps_metrics_record(&store->metrics, PS_OP_RESOLVE, 1, r ? r->info.payload_len : 0, start, st != PS_OK);
     *out = r;
@@ -458,8 +428,11 @@ ps_status ps_store_resolve(ps_store *store, const char *key, const ps_type *type
 
 ps_status ps_store_metrics(ps_store *store, ps_metrics *out)
 {
-    if (!store || !out)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_metrics: no store or no output given");
+    ps_status st = ps_store_live(store, "ps_store_metrics");
+    if (st != PS_OK)
+        return st;
+    if (!out)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_metrics: no output given");
     ps_metrics_snapshot(&store->metrics, out);
     return PS_OK;
 }

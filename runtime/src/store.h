@@ -5,13 +5,18 @@
  * Lifetime: a store has two counts.  `opens` counts ps_store_open calls not
  * yet closed; while it is positive the store is in the registry under its
  * name.  `refs` counts everything that keeps the object alive: the opens
- * (together, as one reference), each live proxy, each queued prefetch.  When
- * the last open is closed the name is free again (a new open creates a new
- * store); the connector is closed and the store freed when refs reaches 0.
+ * (together, as one reference) and each live proxy (a prefetch in flight
+ * holds its proxy, which ps_proxy_free waits for).  When the last open is
+ * closed the name is free again (a new open creates a new store); the
+ * connector is closed and the store freed when refs reaches 0.
  *
- * Locking: the registry lock guards names and `opens`; the cache has its own
- * lock; metrics are atomic counters.  Connector I/O runs under no store lock
- * (connectors are thread-safe).
+ * A store object is recorded in ps_live_stores (live_set.h) from its
+ * registration until it is freed, so a handle used after its last close is
+ * refused rather than read.
+ *
+ * Locking: the registry lock guards names and `opens` (never held while a
+ * connector opens); the cache has its own lock; metrics are atomic counters.
+ * Connector I/O runs under no store lock (connectors are thread-safe).
  */
 #ifndef PS_STORE_H
 #define PS_STORE_H
@@ -41,7 +46,12 @@ ps_status ps_store_name_check(const char *name);
 
 void ps_store_ref(ps_store *store);
 void ps_store_unref(ps_store *store);
-/* PS_OK if the store may be used (not NULL, not closed by every opener). */
+/* PS_OK if store is a store object that still exists (open, or closed but
+ * kept by its proxies); else PS_ERR_CLOSED (PS_ERR_INVALID_ARGUMENT for
+ * NULL), with fn (may be NULL) in the message, without reading through the
+ * pointer. */
+ps_status ps_store_live(const ps_store *store, const char *fn);
+/* PS_OK if the store may be used (live, and not closed by every opener). */
 ps_status ps_store_usable(const ps_store *store);
 /* The store registered under name with url, opening it if there is none;
  * a reference, not an open, is taken (ps_store_unref releases it).  The open
@@ -56,8 +66,9 @@ ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *t
 /* Evict key even from a store every opener has closed (a proxy's store). */
 ps_status ps_store_evict_key(ps_store *store, const char *key);
 /* The object under key as type (NULL: raw plain data) as a shared resolved
- * entry, from the cache or the connector; counted as a resolve. */
+ * entry, from the cache or the connector; counted as a resolve.  from_cache
+ * (may be NULL) tells which. */
 ps_status ps_store_resolve(ps_store *store, const char *key, const ps_type *type,
-                           ps_resolved **out);
+                           ps_resolved **out, bool *from_cache);
 
 #endif /* PS_STORE_H */

@@ -8,7 +8,7 @@
 
 #include "error.h"
 
-static int hex_value(int c)
+int ps_hex_digit(int c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -16,29 +16,38 @@ static int hex_value(int c)
     return -1;
 }
 
+ps_status ps_percent_decode(const char *s, size_t len, char **out)
+{
+    *out = NULL;
+    char *o = ps_malloc(len + 1);
+    if (!o)
+        return PS_ERR_NO_MEMORY;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '%') {
+            o[n++] = s[i];
+            continue;
+        }
+        int h = i + 2 < len ? ps_hex_digit((unsigned char)s[i + 1]) : -1;
+        int l = h >= 0 ? ps_hex_digit((unsigned char)s[i + 2]) : -1;
+        if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+            free(o);
+            return PS_ERR_BAD_URL;
+        }
+        o[n++] = (char)(h * 16 + l);
+        i += 2;
+    }
+    o[n] = '\0';
+    *out = o;
+    return PS_OK;
+}
+
 /* A percent-decoded copy of [s, s+len); NULL with an error on a bad escape. */
 static char *decode(const char *s, size_t len, const char *url, const char *what)
 {
-    char *out = ps_malloc(len + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%') {
-            int h = i + 1 < len ? hex_value((unsigned char)s[i + 1]) : -1;
-            int l = i + 2 < len ? hex_value((unsigned char)s[i + 2]) : -1;
-            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-                free(out);
-                ps_error_set(PS_ERR_BAD_URL, "bad percent escape in the %s of URL '%s'", what, url);
-                return NULL;
-            }
-            out[o++] = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
+    char *out;
+    if (ps_percent_decode(s, len, &out) == PS_ERR_BAD_URL)
+        ps_error_set(PS_ERR_BAD_URL, "bad percent escape in the %s of URL '%s'", what, url);
     return out;
 }
 
@@ -85,6 +94,11 @@ static ps_status parse_query(const char *q, const char *text, ps_url *out)
             out->nparams++;
             if (!param->key || !param->value)
                 return ps_last_error_code();
+            /* Which of two values would a connector take?  Neither. */
+            for (size_t i = 0; i + 1 < out->nparams; i++)
+                if (strcmp(out->params[i].key, param->key) == 0)
+                    return ps_error_set(PS_ERR_BAD_URL, "URL '%s' gives parameter '%s' twice", text,
+                                        param->key);
         }
         p = *end ? end + 1 : end;
     }
@@ -136,7 +150,10 @@ static ps_status parse_into(const char *text, ps_url *out)
         const char *close = memchr(hostport, ']', (size_t)(auth_end - hostport));
         if (!close)
             return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has an unclosed '[' in its host", text);
-        colon = close + 1 < auth_end && close[1] == ':' ? close + 1 : NULL;
+        if (close + 1 < auth_end && close[1] != ':')
+            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has '%.*s' after its bracketed host, where only "
+                                "':PORT' may follow", text, (int)(auth_end - close - 1), close + 1);
+        colon = close + 1 < auth_end ? close + 1 : NULL;
         if (!(out->host = decode(hostport + 1, (size_t)(close - hostport - 1), text, "host")))
             return ps_last_error_code();
     } else {
@@ -199,10 +216,12 @@ ps_status ps_url_param_size(const ps_url *url, const char *key, size_t fallback,
         *out = fallback;
         return PS_OK;
     }
+    /* Digits first: strtoull would also take leading spaces, a sign, and
+     * "-1" as its two's complement. */
     errno = 0;
     char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (end == v || errno || *v == '-')
+    unsigned long long n = isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : 0;
+    if (!isdigit((unsigned char)*v) || errno)
         return ps_error_set(PS_ERR_BAD_URL, "parameter %s=%s in URL '%s' is not a size", key, v, url->text);
     unsigned long long mult = 1;
     switch (*end) {

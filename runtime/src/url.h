@@ -39,4 +39,12 @@ const char *ps_url_param_get(const ps_url *url, const char *key);
  * absent: *out = fallback.  Malformed: PS_ERR_BAD_URL. */
 ps_status ps_url_param_size(const ps_url *url, const char *key, size_t fallback, size_t *out);
 
+/* Percent-decoding as URLs and proxy descriptors use it: "%XX" is the byte
+ * XX, anything else is itself.  A '%' without two hex digits, or "%00", is
+ * PS_ERR_BAD_URL with no error recorded (each caller names the problem in
+ * its own terms); PS_ERR_NO_MEMORY is recorded. */
+ps_status ps_percent_decode(const char *s, size_t len, char **out);
+/* The value of a hex digit, or -1. */
+int ps_hex_digit(int c);
+
 #endif /* PS_URL_H */
