@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -551,8 +552,8 @@ Test(redis, failed_chunk_write_leaves_nothing)
  * whole version or an error, never a mix. */
 typedef struct race {
     ps_connector *c;
-    volatile bool stop;
-    int versions;
+    atomic_bool stop; /* written by the writer thread, polled by the reader */
+    int versions;      /* read only after the join */
 } race;
 
 #define RACE_SIZE (6 * 1024 + 100)
@@ -569,7 +570,7 @@ static void *race_writer(void *arg)
         r->versions = v;
     }
     free(buf);
-    r->stop = true;
+    atomic_store(&r->stop, true);
     return NULL;
 }
 
@@ -583,7 +584,7 @@ Test(redis, readers_never_see_a_mix_of_versions)
     pthread_t t;
     pthread_create(&t, NULL, race_writer, &r);
     int consistent = 0;
-    while (!r.stop) {
+    while (!atomic_load(&r.stop)) {
         ps_blob b = {0};
         ps_status st = r.c->ops->get(r.c, "race", &b);
         if (st != PS_OK) {
