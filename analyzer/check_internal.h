@@ -25,6 +25,7 @@ typedef struct ps_checker {
     const ps_check_options *opts;
     ps_ptctx *pt;
     CXCursor function; /* the function whose body is being walked, or null */
+    bool function_has_proxy; /* it declares a variable or parameter holding a proxy */
 } ps_checker;
 
 typedef enum ps_site {
@@ -86,6 +87,9 @@ void ps_check_resolve_into(ps_checker *ck, CXCursor call, ps_fn_role role, CXTyp
 
 /* check_create.c: ps_proxy & co. given an object of another type. */
 void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role);
+
+/* check_lifetime.c: the flow-sensitive rules over one function definition. */
+void ps_check_lifetime(ps_checker *ck, CXCursor function);
 
 /* check_annotation.c */
 void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl);

@@ -146,11 +146,30 @@ static void check_compound_literal(ps_checker *ck, CXCursor lit)
     ps_check_flow(ck, &d, kids[n - 1]);
 }
 
+/* The flow rules build a CFG, so only for functions that declare a
+ * variable or parameter holding a proxy (a cached type lookup here). */
+static void note_proxy_variable(ps_checker *ck, CXCursor decl)
+{
+    if (!ck->function_has_proxy && !clang_Cursor_isNull(ck->function) &&
+        ps_decl_handle_depth(ck->pt, decl, false) == 0)
+        ck->function_has_proxy = true;
+}
+
+/* Called when the walk leaves a top-level declaration. */
+static void finish_function(ps_checker *ck)
+{
+    if (ck->function_has_proxy && clang_isCursorDefinition(ck->function))
+        ps_check_lifetime(ck, ck->function);
+    ck->function_has_proxy = false;
+    ck->function = clang_getNullCursor();
+}
+
 static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData data)
 {
     ps_checker *ck = data;
     enum CXCursorKind k = clang_getCursorKind(c);
     if (clang_getCursorKind(parent) == CXCursor_TranslationUnit) {
+        finish_function(ck);
         if (clang_Location_isInSystemHeader(clang_getCursorLocation(c)))
             return CXChildVisit_Continue;
         ck->function = k == CXCursor_FunctionDecl ? c : clang_getNullCursor();
@@ -162,8 +181,12 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
     case CXCursor_VarDecl:
         check_var(ck, c);
         ps_check_untyped_decl(ck, c);
+        note_proxy_variable(ck, c);
         break;
     case CXCursor_ParmDecl:
+        note_proxy_variable(ck, c);
+        ps_check_untyped_decl(ck, c);
+        break;
     case CXCursor_FieldDecl:
     case CXCursor_FunctionDecl:
     case CXCursor_TypedefDecl:
@@ -209,9 +232,11 @@ void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
     ck.sink = sink;
     ck.opts = opts;
     ck.function = clang_getNullCursor();
+    ck.function_has_proxy = false;
     ck.pt = ps_ptctx_new(tu);
     if (!ck.pt)
         return; /* out of memory: no findings rather than a crash */
     clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &ck);
+    finish_function(&ck);
     ps_ptctx_free(ck.pt);
 }

@@ -59,34 +59,38 @@ static const ps_rule_info rule_table[PS_RULE_COUNT_] = {
         PS_SEV_WARNING, false},
     [PS_RULE_USE_AFTER_FREE] = {
         "ps-use-after-free",
-        "An owned proxy is used after it was released",
-        "On some path an owned proxy is resolved, passed or copied after ps_proxy_free (or "
-        "the end of its lifetime) released it and evicted its target.",
+        "A proxy is used after it was released",
+        "A proxy variable is resolved, passed, returned or copied after ps_proxy_free or "
+        "ps_proxy_evict released it on every path reaching the use. Its handle and resolved "
+        "copy are freed memory by then.",
         PS_SEV_ERROR, true},
     [PS_RULE_DOUBLE_FREE] = {
         "ps-double-free",
-        "An owned proxy is released twice",
-        "On some path an owned proxy is released a second time; its target was already "
-        "evicted by the first release.",
+        "A proxy is released twice",
+        "ps_proxy_free or ps_proxy_evict is called on a proxy variable that every path "
+        "reaching the call has already released.",
         PS_SEV_ERROR, true},
     [PS_RULE_LEAK] = {
         "ps-leak",
-        "An owned proxy is neither released nor moved on some path",
-        "On some path out of the function an owned proxy is not released, returned, or "
-        "moved elsewhere, so its target stays in the store.",
+        "A proxy created here is neither released nor moved on some path",
+        "On some path to a return or the end of the function, a proxy this function created "
+        "(ps_proxy, ps_proxy_array, ps_proxy_from_key, ps_proxy_deserialize) is not released, "
+        "returned, stored or handed to code that may keep it, so its handle and target stay.",
         PS_SEV_WARNING, true},
     [PS_RULE_DANGLING_TARGET] = {
         "ps-dangling-target",
         "A pointer from a resolved proxy is used after the proxy is released",
         "A pointer obtained by resolving a proxy points into the proxy's cached target, "
-        "which the release frees; using it afterwards reads freed memory.",
+        "which the release frees; it is used after every path reaching the use released "
+        "the proxy.",
         PS_SEV_ERROR, true},
     [PS_RULE_BORROW] = {
         "ps-borrow",
-        "A borrow rule is broken",
+        "A borrow rule is broken (reserved: not checked yet)",
         "Exclusive and shared borrows of one proxy are live at once, an owner is released "
-        "while borrowed, a borrow outlives its owner, or a shared borrow is written through.",
-        PS_SEV_ERROR, true},
+        "while borrowed, a borrow outlives its owner, or a shared borrow is written through. "
+        "This rule is not implemented yet and reports nothing.",
+        PS_SEV_ERROR, false},
     [PS_RULE_PARSE_ERROR] = {
         "clang-parse-error",
         "The file could not be parsed",

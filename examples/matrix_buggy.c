@@ -35,3 +35,20 @@ void buggy(ps_store *store, struct matrix *local)
     ps_proxy_free(q);
     ps_proxy_free(p);
 }
+
+/* Lifetime mistakes: a proxy's target read after the proxy is released,
+ * a proxy leaked on an early return, released twice, used after release. */
+double buggy_lifetime(ps_store *store, struct matrix *local)
+{
+    PROXY(struct matrix) p = ps_proxy(store, &matrix_type, local);
+    const struct matrix *view = PS_RESOLVE(struct matrix, p);
+    ps_proxy_free(p);
+    double first = view->cell[0][0];                /* the target went with the proxy */
+
+    PROXY(struct matrix) q = ps_proxy(store, &matrix_type, local);
+    if (first > 0)
+        return first;                               /* q is never released on this path */
+    ps_proxy_free(q);
+    ps_proxy_free(q);                               /* released twice */
+    return matrix_trace(p);                         /* p was released above */
+}

@@ -71,15 +71,19 @@ int main(int argc, char **argv)
     if (!p)
         return fail("proxy");
     char *descriptor = ps_proxy_serialize(p);
-    if (!descriptor)
+    if (!descriptor) {
+        ps_proxy_free(p);
         return fail("serialize");
+    }
     printf("descriptor (%zu bytes for a %zu-byte matrix):\n  %s\n", strlen(descriptor),
            ps_proxy_size(p), descriptor);
 
     /* Consumer: rebuild the proxy from the descriptor and resolve it. */
     PROXY(struct matrix) q = ps_proxy_deserialize(descriptor, &matrix_type);
-    if (!q)
+    if (!q) {
+        ps_proxy_free(p);
         return fail("deserialize");
+    }
     printf("target %s, %zu bytes, hash %016llx\n", ps_proxy_type_name(q), ps_proxy_size(q),
            (unsigned long long)ps_proxy_hash(q));
     printf("trace via proxy:     %.1f\n", matrix_trace(q));

@@ -397,6 +397,7 @@ Test(fixtures, every_rule_has_fixtures)
     static const char *const rules[] = {
         "ps-target-mismatch", "ps-unresolved-proxy", "ps-or-mismatch", "ps-unresolved-or",
         "ps-resolve-mismatch", "ps-create-mismatch", "ps-annotation", "ps-untyped-proxy",
+        "ps-use-after-free", "ps-double-free", "ps-leak", "ps-dangling-target",
         "mypy-plugin",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {

@@ -112,12 +112,12 @@ Test(sink, macro_argument_and_macro_body_locations, .fini = teardown)
           "    DECLARE(bad_arg);\n"
           "    MAKE_BAD;\n"
           "}\n");
-    ps_finding *f = report(PS_RULE_BORROW, "bad_arg");
+    ps_finding *f = report(PS_RULE_TARGET_MISMATCH, "bad_arg");
     cr_assert_not_null(f);
     cr_assert_eq(f->diag.loc.line, 3);
     cr_assert_eq(f->diag.loc.col, 13, "where the argument is spelled, not the macro name");
     cr_assert(strstr(f->diag.loc.file, "/main.c"));
-    ps_finding *g = report(PS_RULE_BORROW, "bad_in_macro");
+    ps_finding *g = report(PS_RULE_TARGET_MISMATCH, "bad_in_macro");
     cr_assert_not_null(g);
     cr_assert_eq(g->diag.loc.line, 4, "a name from the macro body: the expansion site");
     cr_assert_eq(g->diag.loc.col, 5);
@@ -159,14 +159,14 @@ Test(sink, main_file_outside_the_tree_is_kept, .fini = teardown)
 Test(sink, rule_off_and_suppressions, .fini = teardown)
 {
     parse("int a1 = 0; // ps-check-ignore: ps-leak\n"
-          "/* ps-check-ignore: ps-borrow, ps-leak */\n"
+          "/* ps-check-ignore: ps-double-free, ps-leak */\n"
           "int a2 = 0;\n"
           "\n"
           "int a3 = 0; // ps-check-ignore: ps-borrow\n"
           "int a4 = 0;\n");
     cr_assert_null(report(PS_RULE_LEAK, "a1"), "same line");
     cr_assert_null(report(PS_RULE_LEAK, "a2"), "line before");
-    cr_assert_null(report(PS_RULE_BORROW, "a2"));
+    cr_assert_null(report(PS_RULE_DOUBLE_FREE, "a2"), "both rules of a list");
     cr_assert_not_null(report(PS_RULE_LEAK, "a3"), "another rule's suppression");
     cr_assert_not_null(report(PS_RULE_LEAK, "a4"), "only one line below");
     fx.cfg.severity[PS_RULE_DOUBLE_FREE] = PS_SEV_OFF;

@@ -452,8 +452,11 @@ static void *worker(void *argp)
         free(shared);
 
         ps_proxy_t *p = ps_proxy_from_key(store, a->shared_key, &ps_type_bytes);
-        if (!p || memcmp(ps_resolve(p), a->shared, a->shared_len) != 0)
+        if (!p || memcmp(ps_resolve(p), a->shared, a->shared_len) != 0) {
+            if (p)
+                ps_proxy_free(p);
             FAIL("resolve of the shared object: %s", ps_last_error_message());
+        }
         ps_proxy_free(p);
 
         bool exists = false;

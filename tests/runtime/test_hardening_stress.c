@@ -132,12 +132,18 @@ static void *prefetch_then_free(void *arg)
         ps_proxy_t *p = ps_proxy(s, &block_type, &b);
         if (!p)
             return "ps_proxy failed";
-        if (ps_resolve_async(p) != PS_OK)
+        if (ps_resolve_async(p) != PS_OK) {
+            ps_proxy_free(p);
             return "ps_resolve_async failed";
-        if (i % 3 == 1 && ps_resolve_async(p) != PS_OK)
+        }
+        if (i % 3 == 1 && ps_resolve_async(p) != PS_OK) {
+            ps_proxy_free(p);
             return "a second ps_resolve_async failed";
-        if (i % 3 == 2 && !block_ok(ps_resolve(p), i))
+        }
+        if (i % 3 == 2 && !block_ok(ps_resolve(p), i)) {
+            ps_proxy_free(p);
             return "a prefetched proxy resolved to the wrong object";
+        }
         if (i % 2)
             ps_proxy_free(p); /* maybe while the prefetch is queued or running */
         else if (ps_proxy_evict(p) != PS_OK)
@@ -240,8 +246,10 @@ static void *resolve_and_read(void *arg)
         /* Other threads push this entry out of the one-entry cache while
          * it is read here: the proxy's reference must keep it valid. */
         for (int again = 0; again < 4; again++)
-            if (!block_ok(b, k))
+            if (!block_ok(b, k)) {
+                ps_proxy_free(p);
                 return "an object in use was freed or changed under its reader";
+            }
         ps_proxy_free(p);
     }
     return NULL;
@@ -284,8 +292,10 @@ static void *deserialize_and_resolve(void *arg)
         ps_proxy_t *p = ps_proxy_deserialize(c->desc, &block_type);
         if (!p)
             return "ps_proxy_deserialize failed";
-        if (!block_ok(ps_resolve(p), 11))
+        if (!block_ok(ps_resolve(p), 11)) {
+            ps_proxy_free(p);
             return "a deserialized proxy resolved to the wrong object";
+        }
         ps_proxy_free(p);
     }
     return NULL;

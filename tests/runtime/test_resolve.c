@@ -150,7 +150,7 @@ Test(resolve, double_free_is_reported)
     int v = 3;
     ps_proxy_t *p = ps_proxy(store, &ps_type_int32, &v);
     ps_proxy_free(p);
-    ps_proxy_free(p);
+    ps_proxy_free(p); // ps-check-ignore: ps-double-free (the runtime's detection is under test)
     cr_assert_eq(ps_last_error_code(), PS_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(ps_last_error_message(), "freed twice"), "%s", ps_last_error_message());
 }
