@@ -966,6 +966,53 @@ static ps_status expect_ok(rd_connector *rc, const redisReply *r, const char *wh
     return server_error(rc, r, what, key);
 }
 
+/* Read n replies that must each be +OK or an integer.  All n are read even
+ * after a bad one, so the link stays in step; the first bad one is the
+ * result. */
+static ps_status expect_ok_replies(rd_connector *rc, rd_link *l, size_t n, const char *what, const char *key)
+{
+    ps_status first = PS_OK;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r;
+        ps_status st = link_read(rc, l, &r);
+        if (st != PS_OK)
+            return st;
+        if (first == PS_OK)
+            first = expect_ok(rc, r, what, key);
+        freeReplyObject(r);
+    }
+    return first;
+}
+
+/* Send cmd once for each of the n keys (GET, EXISTS: one argument). */
+static ps_status send_per_key(rd_connector *rc, rd_link *l, const char *cmd, size_t n, const char *const keys[])
+{
+    for (size_t i = 0; i < n; i++) {
+        pl_command(&l->pl, 2);
+        pl_arg_str(&l->pl, cmd);
+        pl_head_key(&l->pl, rc, keys[i]);
+        ps_status st = link_maybe_flush(rc, l);
+        if (st != PS_OK)
+            return st;
+    }
+    return link_flush(rc, l);
+}
+
+/* The checks of every batch entry point with n > 0: the arrays are given
+ * (out_given: the output array, where the operation has one) and each key
+ * is one this connector can hold. */
+static ps_status check_batch(const char *op, size_t n, const char *const keys[], bool out_given)
+{
+    if (!keys || !out_given)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis %s: NULL array", op);
+    for (size_t i = 0; i < n; i++) {
+        ps_status st = check_key(keys[i]);
+        if (st != PS_OK)
+            return st;
+    }
+    return PS_OK;
+}
+
 /* --------------------------------------------------------------- put */
 
 typedef struct rd_put {
@@ -1079,16 +1126,8 @@ static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
     if (st != PS_OK)
         return st;
     /* Every chunk must be in before the object may appear. */
-    ps_status first = PS_OK;
-    for (size_t i = 0; i < queued; i++) {
-        redisReply *r;
-        if ((st = link_read(rc, l, &r)) != PS_OK)
-            return st;
-        if (first == PS_OK)
-            first = expect_ok(rc, r, "HSET (a chunk of)", o->key);
-        freeReplyObject(r);
-    }
-    if (first != PS_OK) {
+    ps_status first = expect_ok_replies(rc, l, queued, "HSET (a chunk of)", o->key);
+    if (first != PS_OK) { /* drop_temp skips a broken link */
         drop_temp(rc, l, o->key, gen);
         return first;
     }
@@ -1214,8 +1253,9 @@ static ps_status rd_put_batch_(ps_connector *conn, size_t n, const char *const k
 
 /* --------------------------------------------------------------- get */
 
-/* What a GET of a head found. */
-typedef enum { HEAD_MISSING, HEAD_WHOLE, HEAD_HASH, HEAD_ERROR } head_kind;
+/* What a GET or HGET of a head found.  VALUE_OTHER_TYPE is the server's
+ * WRONGTYPE: to GET, a hash (a chunked object); to HGET, a string. */
+typedef enum { VALUE_MISSING, VALUE_FOUND, VALUE_OTHER_TYPE, VALUE_ERROR } value_kind;
 
 static ps_status bad_value(rd_connector *rc, const char *key, frame_result fr, const unsigned char *frame,
                            const char *what)
@@ -1226,87 +1266,85 @@ static ps_status bad_value(rd_connector *rc, const char *key, frame_result fr, c
     return ps_error_set(PS_ERR_BAD_DATA, "%s: the value under %s/%s %s", rc->where, rc->prefix, key, what);
 }
 
-/* Read the reply to GET head: a whole object into *out; HEAD_HASH for a
- * chunked object (GET's WRONGTYPE).  HEAD_ERROR: the error is set; the link
- * is broken only if the stream is. */
-static head_kind read_head(rd_connector *rc, rd_link *l, const char *key, ps_blob *out)
+/* Read the reply to cmd on key up to the first *taken = min(*len, cap) of
+ * its *len value bytes, into start.  VALUE_FOUND leaves the rest of the
+ * value and CRLF to read.  VALUE_ERROR: the error is set; the link is broken
+ * only if the stream is. */
+static value_kind read_value_start(rd_connector *rc, rd_link *l, const char *cmd, const char *key,
+                                   unsigned char *start, size_t cap, size_t *len, size_t *taken)
 {
     bulk_reply kind;
-    size_t len = 0;
     char err[256];
-    if (in_bulk_header(rc, l, &kind, &len, err, sizeof err) != PS_OK)
-        return HEAD_ERROR;
+    if (in_bulk_header(rc, l, &kind, len, err, sizeof err) != PS_OK)
+        return VALUE_ERROR;
     if (kind == BULK_NIL)
-        return HEAD_MISSING;
+        return VALUE_MISSING;
     if (kind == BULK_ERROR) {
         if (strncmp(err, "WRONGTYPE", 9) == 0)
-            return HEAD_HASH;
+            return VALUE_OTHER_TYPE;
         redisReply r = {.type = REDIS_REPLY_ERROR, .str = err, .len = strlen(err)};
-        server_error(rc, &r, "GET", key);
-        return HEAD_ERROR;
+        server_error(rc, &r, cmd, key);
+        return VALUE_ERROR;
     }
+    *taken = *len < cap ? *len : cap;
+    return in_take(rc, l, (char *)start, *taken) == PS_OK ? VALUE_FOUND : VALUE_ERROR;
+}
+
+/* Read the reply to GET head: a whole object into *out; VALUE_OTHER_TYPE
+ * for a chunked object. */
+static value_kind read_head(rd_connector *rc, rd_link *l, const char *key, ps_blob *out)
+{
     unsigned char frame[RD_FRAME];
-    size_t first = len < RD_FRAME ? len : RD_FRAME;
-    if (in_take(rc, l, (char *)frame, first) != PS_OK)
-        return HEAD_ERROR;
+    size_t len = 0, first = 0;
+    value_kind k = read_value_start(rc, l, "GET", key, frame, sizeof frame, &len, &first);
+    if (k != VALUE_FOUND)
+        return k;
     rd_frame f;
     frame_result fr = frame_decode(frame, first, &f);
     if (fr == FRAME_OK && f.kind == RD_KIND_WHOLE && f.len == len - RD_FRAME) {
         char *buf = object_buffer(rc, len - RD_FRAME);
         if (!buf) {
             in_discard(rc, l, len - first);
-            return HEAD_ERROR;
+            return VALUE_ERROR;
         }
         if (in_take(rc, l, buf, len - RD_FRAME) != PS_OK || in_bulk_end(rc, l) != PS_OK) {
             free(buf);
-            return HEAD_ERROR;
+            return VALUE_ERROR;
         }
         *out = (ps_blob){buf, len - RD_FRAME, release_buffer, buf};
-        return HEAD_WHOLE;
+        return VALUE_FOUND;
     }
     /* Not an object we can read: skip its bytes, keep the stream. */
     if (in_discard(rc, l, len - first) != PS_OK)
-        return HEAD_ERROR;
+        return VALUE_ERROR;
     if (fr == FRAME_OK && f.kind == RD_KIND_WHOLE) {
         ps_error_set(PS_ERR_BAD_DATA, "%s: the object %s/%s is truncated (%zu of %llu bytes)", rc->where,
                      rc->prefix, key, len - RD_FRAME, (unsigned long long)f.len);
-        return HEAD_ERROR;
+        return VALUE_ERROR;
     }
     bad_value(rc, key, fr, frame, "is not a ProxyStore object");
-    return HEAD_ERROR;
+    return VALUE_ERROR;
 }
 
-typedef enum { MAN_OK, MAN_MISSING, MAN_NOT_HASH, MAN_ERROR } manifest_kind;
-
-/* Read the reply to HGET head m. */
-static manifest_kind read_manifest(rd_connector *rc, rd_link *l, const char *key, rd_frame *f)
+/* Read the reply to HGET head m into *f; VALUE_OTHER_TYPE when the head is
+ * not a hash. */
+static value_kind read_manifest(rd_connector *rc, rd_link *l, const char *key, rd_frame *f)
 {
-    bulk_reply kind;
-    size_t len = 0;
-    char err[256];
-    if (in_bulk_header(rc, l, &kind, &len, err, sizeof err) != PS_OK)
-        return MAN_ERROR;
-    if (kind == BULK_NIL)
-        return MAN_MISSING;
-    if (kind == BULK_ERROR) {
-        if (strncmp(err, "WRONGTYPE", 9) == 0)
-            return MAN_NOT_HASH;
-        redisReply r = {.type = REDIS_REPLY_ERROR, .str = err, .len = strlen(err)};
-        server_error(rc, &r, "HGET (the manifest of)", key);
-        return MAN_ERROR;
-    }
     unsigned char m[RD_MANIFEST] = {0};
-    size_t first = len < RD_MANIFEST ? len : RD_MANIFEST;
-    if (in_take(rc, l, (char *)m, first) != PS_OK || in_discard(rc, l, len - first) != PS_OK)
-        return MAN_ERROR;
+    size_t len = 0, first = 0;
+    value_kind k = read_value_start(rc, l, "HGET (the manifest of)", key, m, sizeof m, &len, &first);
+    if (k == VALUE_FOUND && in_discard(rc, l, len - first) != PS_OK)
+        k = VALUE_ERROR;
+    if (k != VALUE_FOUND)
+        return k;
     frame_result fr = frame_decode(m, first, f);
     if (fr == FRAME_OK && f->kind == RD_KIND_CHUNKED && len == RD_MANIFEST) {
         manifest_decode(m, f);
         if (manifest_consistent(f))
-            return MAN_OK;
+            return VALUE_FOUND;
     }
     bad_value(rc, key, fr, m, "has a malformed chunk manifest");
-    return MAN_ERROR;
+    return VALUE_ERROR;
 }
 
 /* Fetch a chunked object's chunks into one buffer, each received in place.
@@ -1402,10 +1440,10 @@ static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_b
         if (st != PS_OK)
             return st;
         rd_frame f = {0};
-        manifest_kind mk = read_manifest(rc, l, key, &f);
-        if (mk == MAN_ERROR)
+        value_kind mk = read_manifest(rc, l, key, &f);
+        if (mk == VALUE_ERROR)
             return ps_last_error_code();
-        if (mk == MAN_MISSING) {
+        if (mk == VALUE_MISSING) {
             /* No manifest: the key is gone, or a hash that is not ours. */
             redisReply *r;
             if ((st = send_one(rc, l, "EXISTS", key, NULL)) != PS_OK || (st = link_read(rc, l, &r)) != PS_OK)
@@ -1419,7 +1457,7 @@ static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_b
             return ps_error_set(PS_ERR_BAD_DATA, "%s: the value under %s/%s is not a ProxyStore object",
                                 rc->where, rc->prefix, key);
         }
-        if (mk == MAN_NOT_HASH) { /* rewritten as a whole object meanwhile, or not ours */
+        if (mk == VALUE_OTHER_TYPE) { /* rewritten as a whole object meanwhile, or not ours */
             redisReply *r;
             if ((st = send_one(rc, l, "TYPE", key, NULL)) != PS_OK || (st = link_read(rc, l, &r)) != PS_OK)
                 return st;
@@ -1438,11 +1476,11 @@ static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_b
                                     rc->where, rc->prefix, key);
             if ((st = send_one(rc, l, "GET", key, NULL)) != PS_OK)
                 return st;
-            head_kind k = read_head(rc, l, key, out);
-            if (k == HEAD_ERROR)
+            value_kind k = read_head(rc, l, key, out);
+            if (k == VALUE_ERROR)
                 return ps_last_error_code();
-            if (k != HEAD_HASH) {
-                *missing = k == HEAD_MISSING;
+            if (k != VALUE_OTHER_TYPE) { /* whole, or gone */
+                *missing = k == VALUE_MISSING;
                 return PS_OK;
             }
         }
@@ -1466,27 +1504,21 @@ typedef struct rd_get_batch {
 static ps_status op_get_batch(rd_connector *rc, rd_link *l, void *arg)
 {
     rd_get_batch *b = arg;
-    ps_status st = PS_OK;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->n; i++)
         b->out[i] = (ps_blob){0};
-        pl_command(&l->pl, 2);
-        pl_arg(&l->pl, "GET", 3);
-        pl_head_key(&l->pl, rc, b->keys[i]);
-        if ((st = link_maybe_flush(rc, l)) != PS_OK)
-            return st;
-    }
-    if ((st = link_flush(rc, l)) != PS_OK)
+    ps_status st = send_per_key(rc, l, "GET", b->n, b->keys);
+    if (st != PS_OK)
         return st;
     ps_status first = PS_OK;
     size_t *hashes = NULL; /* indexes of chunked objects, fetched after */
     size_t nhashes = 0;
     for (size_t i = 0; i < b->n && !l->broken; i++) {
-        head_kind k = read_head(rc, l, b->keys[i], &b->out[i]);
-        if (k == HEAD_ERROR && first == PS_OK)
+        value_kind k = read_head(rc, l, b->keys[i], &b->out[i]);
+        if (k == VALUE_ERROR && first == PS_OK)
             first = ps_last_error_code();
-        if (k == HEAD_MISSING && b->missing_is_error && first == PS_OK)
+        if (k == VALUE_MISSING && b->missing_is_error && first == PS_OK)
             first = not_found(rc, b->keys[i]);
-        if (k == HEAD_HASH && first == PS_OK) {
+        if (k == VALUE_OTHER_TYPE && first == PS_OK) { /* chunked */
             if (!hashes && !(hashes = ps_malloc(b->n * sizeof *hashes)))
                 first = PS_ERR_NO_MEMORY;
             else
@@ -1526,20 +1558,13 @@ static ps_status rd_get_(ps_connector *conn, const char *key, ps_blob *out)
 
 static ps_status rd_get_batch_(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[])
 {
-    rd_connector *rc = (rd_connector *)conn;
-    if (n == 0)
-        return PS_OK;
-    if (!keys || !out)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis get_batch: NULL array");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; out && i < n; i++)
         out[i] = (ps_blob){0};
-    for (size_t i = 0; i < n; i++) {
-        ps_status st = check_key(keys[i]);
-        if (st != PS_OK)
-            return st;
-    }
+    ps_status st = PS_OK;
+    if (n == 0 || (st = check_batch("get_batch", n, keys, out != NULL)) != PS_OK)
+        return st;
     rd_get_batch b = {n, keys, out, false};
-    return rd_run(rc, op_get_batch, &b);
+    return rd_run((rd_connector *)conn, op_get_batch, &b);
 }
 
 /* ------------------------------------------------------------ exists */
@@ -1553,15 +1578,8 @@ typedef struct rd_exists_batch {
 static ps_status op_exists_batch(rd_connector *rc, rd_link *l, void *arg)
 {
     rd_exists_batch *b = arg;
-    ps_status st = PS_OK;
-    for (size_t i = 0; i < b->n; i++) {
-        pl_command(&l->pl, 2);
-        pl_arg(&l->pl, "EXISTS", 6);
-        pl_head_key(&l->pl, rc, b->keys[i]);
-        if ((st = link_maybe_flush(rc, l)) != PS_OK)
-            return st;
-    }
-    if ((st = link_flush(rc, l)) != PS_OK)
+    ps_status st = send_per_key(rc, l, "EXISTS", b->n, b->keys);
+    if (st != PS_OK)
         return st;
     ps_status first = PS_OK;
     for (size_t i = 0; i < b->n; i++) {
@@ -1579,19 +1597,13 @@ static ps_status op_exists_batch(rd_connector *rc, rd_link *l, void *arg)
 
 static ps_status rd_exists_batch_(ps_connector *conn, size_t n, const char *const keys[], bool out[])
 {
-    rd_connector *rc = (rd_connector *)conn;
-    if (n == 0)
-        return PS_OK;
-    if (!keys || !out)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis exists_batch: NULL array");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; out && i < n; i++)
         out[i] = false;
-        ps_status st = check_key(keys[i]);
-        if (st != PS_OK)
-            return st;
-    }
+    ps_status st = PS_OK;
+    if (n == 0 || (st = check_batch("exists_batch", n, keys, out != NULL)) != PS_OK)
+        return st;
     rd_exists_batch b = {n, keys, out};
-    return rd_run(rc, op_exists_batch, &b);
+    return rd_run((rd_connector *)conn, op_exists_batch, &b);
 }
 
 static ps_status rd_exists_(ps_connector *conn, const char *key, bool *exists_out)
@@ -1629,32 +1641,16 @@ static ps_status op_evict_batch(rd_connector *rc, rd_link *l, void *arg)
     }
     if ((st = link_flush(rc, l)) != PS_OK)
         return st;
-    ps_status first = PS_OK;
-    for (size_t i = 0; i < commands; i++) {
-        redisReply *r;
-        if ((st = link_read(rc, l, &r)) != PS_OK)
-            return st;
-        if (first == PS_OK)
-            first = expect_ok(rc, r, "UNLINK", b->n == 1 ? b->keys[0] : NULL);
-        freeReplyObject(r);
-    }
-    return first;
+    return expect_ok_replies(rc, l, commands, "UNLINK", b->n == 1 ? b->keys[0] : NULL);
 }
 
 static ps_status rd_evict_batch_(ps_connector *conn, size_t n, const char *const keys[])
 {
-    rd_connector *rc = (rd_connector *)conn;
-    if (n == 0)
-        return PS_OK;
-    if (!keys)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis evict_batch: NULL array");
-    for (size_t i = 0; i < n; i++) {
-        ps_status st = check_key(keys[i]);
-        if (st != PS_OK)
-            return st;
-    }
+    ps_status st = PS_OK;
+    if (n == 0 || (st = check_batch("evict_batch", n, keys, true)) != PS_OK)
+        return st;
     rd_evict_batch b = {n, keys};
-    return rd_run(rc, op_evict_batch, &b);
+    return rd_run((rd_connector *)conn, op_evict_batch, &b);
 }
 
 static ps_status rd_evict_(ps_connector *conn, const char *key)

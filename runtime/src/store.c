@@ -221,16 +221,33 @@ static ps_status check_keys(size_t n, const char *const keys[])
     return PS_OK;
 }
 
+/* Every batch entry point starts here: a closed store fails, an empty
+ * batch succeeds at once (no connector call, no metrics).  True when *st is
+ * the answer. */
+static bool batch_done_early(ps_store *store, size_t n, ps_status *st)
+{
+    *st = ps_store_usable(store);
+    return *st != PS_OK || n == 0;
+}
+
+/* The connector's evict_batch, or its evict key by key: up to the first
+ * failure, or through every key when best_effort. */
+static ps_status evict_keys(ps_connector *conn, size_t n, const char *const keys[], bool best_effort)
+{
+    if (conn->ops->evict_batch)
+        return conn->ops->evict_batch(conn, n, keys);
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n && (st == PS_OK || best_effort); i++)
+        st = conn->ops->evict(conn, keys[i]);
+    return st;
+}
+
 /* Best-effort removal of objects a failed batch already wrote. */
 static void undo_puts(ps_store *store, size_t n, const char *const keys[])
 {
     ps_saved_error saved;
     ps_error_save(&saved);
-    if (store->conn->ops->evict_batch)
-        store->conn->ops->evict_batch(store->conn, n, keys);
-    else
-        for (size_t i = 0; i < n; i++)
-            store->conn->ops->evict(store->conn, keys[i]);
+    evict_keys(store->conn, n, keys, true);
     ps_error_restore(&saved);
 }
 
@@ -238,11 +255,9 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
                              const size_t counts[], char (*keys_out)[PS_KEY_MAX])
 {
     uint64_t start = ps_now_ns();
-    ps_status st = ps_store_usable(store);
-    if (st != PS_OK)
+    ps_status st;
+    if (batch_done_early(store, n, &st))
         return st;
-    if (n == 0)
-        return PS_OK;
     encoded *enc = NULL;
     const char **keys = NULL;
     const ps_iov **parts = NULL;
@@ -301,11 +316,9 @@ ps_status ps_store_get_batch(ps_store *store, const ps_type *type, size_t n, con
                              void *objs_out[], size_t counts_out[])
 {
     uint64_t start = ps_now_ns();
-    ps_status st = ps_store_usable(store);
-    if (st != PS_OK)
+    ps_status st;
+    if (batch_done_early(store, n, &st))
         return st;
-    if (n == 0)
-        return PS_OK;
     uint64_t bytes = 0;
     ps_blob *blobs = NULL;
     if (!objs_out) {
@@ -359,11 +372,9 @@ done:
 ps_status ps_store_exists_batch(ps_store *store, size_t n, const char *const keys[], bool exists_out[])
 {
     uint64_t start = ps_now_ns();
-    ps_status st = ps_store_usable(store);
-    if (st != PS_OK)
+    ps_status st;
+    if (batch_done_early(store, n, &st))
         return st;
-    if (n == 0)
-        return PS_OK;
     if (!exists_out)
         st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_exists_batch: no output array given");
     else if ((st = check_keys(n, keys)) == PS_OK) {
@@ -380,17 +391,11 @@ ps_status ps_store_exists_batch(ps_store *store, size_t n, const char *const key
 ps_status ps_store_evict_batch(ps_store *store, size_t n, const char *const keys[])
 {
     uint64_t start = ps_now_ns();
-    ps_status st = ps_store_usable(store);
-    if (st != PS_OK)
+    ps_status st;
+    if (batch_done_early(store, n, &st))
         return st;
-    if (n == 0)
-        return PS_OK;
     if ((st = check_keys(n, keys)) == PS_OK) {
-        if (store->conn->ops->evict_batch)
-            st = store->conn->ops->evict_batch(store->conn, n, keys);
-        else
-            for (size_t i = 0; i < n && st == PS_OK; i++)
-                st = store->conn->ops->evict(store->conn, keys[i]);
+        st = evict_keys(store->conn, n, keys, false);
         for (size_t i = 0; i < n; i++)
             ps_cache_remove(&store->cache, keys[i]);
     }

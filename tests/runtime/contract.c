@@ -15,6 +15,7 @@
 
 #include <proxystore/proxystore.h>
 
+#include "test_record.h"
 #include "test_urls.h"
 
 #ifndef PS_CONTRACT_KIND
@@ -199,95 +200,40 @@ Test(contract, type_mismatch)
 
 /* ----------------------------------------------------------- custom types */
 
-struct record {
-    char *name;
-    size_t n;
-    int32_t *values;
-};
-
-static ps_status record_serialize(const void *obj, ps_buffer *out)
+static void record_init(struct ps_test_record *r, const char *label, size_t n)
 {
-    const struct record *r = obj;
-    uint64_t name_len = strlen(r->name), n = r->n;
-    ps_status st = ps_buffer_append(out, &name_len, sizeof name_len);
-    if (st == PS_OK)
-        st = ps_buffer_append(out, r->name, name_len);
-    if (st == PS_OK)
-        st = ps_buffer_append(out, &n, sizeof n);
-    if (st == PS_OK)
-        st = ps_buffer_append(out, r->values, n * sizeof *r->values);
-    return st;
-}
-
-static void record_free(void *obj)
-{
-    struct record *r = obj;
-    if (r) {
-        free(r->name);
-        free(r->values);
-        free(r);
-    }
-}
-
-static ps_status record_deserialize(const void *bytes, size_t len, void **obj_out)
-{
-    const unsigned char *p = bytes;
-    uint64_t name_len, n;
-    if (len < 8)
-        return PS_ERR_SERIALIZE;
-    memcpy(&name_len, p, 8);
-    if (name_len > len - 8 || len - 8 - name_len < 8)
-        return PS_ERR_SERIALIZE;
-    memcpy(&n, p + 8 + name_len, 8);
-    if (n > (len - 16 - name_len) / 4 || (len - 16 - name_len) != n * 4)
-        return PS_ERR_SERIALIZE;
-    struct record *r = calloc(1, sizeof *r);
-    r->name = calloc(name_len + 1, 1);
-    r->values = malloc(n * 4 + 1);
-    memcpy(r->name, p + 8, name_len);
-    r->n = n;
-    memcpy(r->values, p + 16 + name_len, n * 4);
-    *obj_out = r;
-    return PS_OK;
-}
-
-static const ps_type record_type = {"struct record", sizeof(struct record), _Alignof(struct record), 0,
-                                    record_serialize, record_deserialize, record_free};
-
-static void record_init(struct record *r, const char *name, size_t n)
-{
-    r->name = strdup(name);
-    r->n = n;
+    r->label = strdup(label);
+    r->nvalues = n;
     r->values = malloc(n * sizeof *r->values + 1);
     for (size_t i = 0; i < n; i++)
-        r->values[i] = (int32_t)(i * i) - 3;
+        r->values[i] = (double)(i * i) - 3;
 }
 
-static void record_assert_equal(const struct record *a, const struct record *b)
+static void record_assert_equal(const struct ps_test_record *a, const struct ps_test_record *b)
 {
-    cr_assert_str_eq(a->name, b->name);
-    cr_assert_eq(a->n, b->n);
-    cr_assert_arr_eq(a->values, b->values, a->n * sizeof *a->values);
+    cr_assert_str_eq(a->label, b->label);
+    cr_assert_eq(a->nvalues, b->nvalues);
+    cr_assert_arr_eq(a->values, b->values, a->nvalues * sizeof *a->values);
 }
 
 Test(contract, custom_type)
 {
-    struct record r;
+    struct ps_test_record r;
     record_init(&r, "temperatures", 300);
     char key[PS_KEY_MAX];
-    cr_assert_eq(ps_store_put(store, &record_type, &r, 1, key), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(ps_store_put(store, &ps_test_record_type, &r, 1, key), PS_OK, "%s", ps_last_error_message());
     size_t count = 0;
-    struct record *got = ps_store_get(store, key, &record_type, &count);
+    struct ps_test_record *got = ps_store_get(store, key, &ps_test_record_type, &count);
     cr_assert_not_null(got, "%s", ps_last_error_message());
     cr_assert_eq(count, 1);
     record_assert_equal(&r, got);
-    ps_object_free(&record_type, got);
+    ps_object_free(&ps_test_record_type, got);
     /* a custom object is no plain data */
     cr_assert_null(ps_store_get(store, key, &ps_type_bytes, NULL));
     cr_assert_eq(ps_last_error_code(), PS_ERR_TYPE_MISMATCH);
     /* custom types are stored one object at a time */
-    cr_assert_eq(ps_store_put(store, &record_type, &r, 2, key), PS_ERR_INVALID_ARGUMENT);
-    free(r.name);
+    cr_assert_eq(ps_store_put(store, &ps_test_record_type, &r, 2, key), PS_ERR_INVALID_ARGUMENT);
+    free(r.label);
     free(r.values);
 }
 
@@ -350,21 +296,21 @@ Test(contract, batches)
 
 Test(contract, custom_batch)
 {
-    struct record a, b;
+    struct ps_test_record a, b;
     record_init(&a, "a", 3);
     record_init(&b, "bee", 1000);
     const void *objs[] = {&a, &b};
     char keys[2][PS_KEY_MAX];
-    cr_assert_eq(ps_store_put_batch(store, &record_type, 2, objs, NULL, keys), PS_OK, "%s",
+    cr_assert_eq(ps_store_put_batch(store, &ps_test_record_type, 2, objs, NULL, keys), PS_OK, "%s",
                  ps_last_error_message());
     const char *ask[] = {keys[0], keys[1]};
     void *got[2];
-    cr_assert_eq(ps_store_get_batch(store, &record_type, 2, ask, got, NULL), PS_OK);
+    cr_assert_eq(ps_store_get_batch(store, &ps_test_record_type, 2, ask, got, NULL), PS_OK);
     record_assert_equal(&a, got[0]);
     record_assert_equal(&b, got[1]);
-    ps_object_free(&record_type, got[0]);
-    ps_object_free(&record_type, got[1]);
-    free(a.name), free(a.values), free(b.name), free(b.values);
+    ps_object_free(&ps_test_record_type, got[0]);
+    ps_object_free(&ps_test_record_type, got[1]);
+    free(a.label), free(a.values), free(b.label), free(b.values);
 }
 
 /* ---------------------------------------------------------- large objects */
@@ -596,23 +542,23 @@ Test(contract, proxy_descriptor_round_trip)
 
 Test(contract, custom_proxy_round_trip)
 {
-    struct record r;
+    struct ps_test_record r;
     record_init(&r, "proxied", 77);
-    ps_proxy_t *p = ps_proxy(store, &record_type, &r);
+    ps_proxy_t *p = ps_proxy(store, &ps_test_record_type, &r);
     cr_assert_not_null(p, "%s", ps_last_error_message());
     char *desc = ps_proxy_serialize(p);
     cr_assert_not_null(desc);
     cr_assert_null(ps_proxy_deserialize(desc, NULL), "custom targets need their descriptor");
     cr_assert_eq(ps_last_error_code(), PS_ERR_TYPE_MISMATCH);
-    ps_proxy_t *q = ps_proxy_deserialize(desc, &record_type);
+    ps_proxy_t *q = ps_proxy_deserialize(desc, &ps_test_record_type);
     cr_assert_not_null(q, "%s", ps_last_error_message());
-    struct record *got = PS_RESOLVE(struct record, q);
+    struct ps_test_record *got = PS_RESOLVE(struct ps_test_record, q);
     cr_assert_not_null(got, "%s", ps_last_error_message());
     record_assert_equal(&r, got);
     ps_proxy_free(q);
     ps_proxy_free(p);
     free(desc);
-    free(r.name);
+    free(r.label);
     free(r.values);
 }
 

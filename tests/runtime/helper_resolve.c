@@ -37,14 +37,14 @@ static size_t first_mismatch(const char *tag, uint64_t seed, const void *data, s
 
 /* The custom record: fields as made by xp_record_make, and the hash of its
  * serialized form. */
-static int check_record(uint64_t seed, const struct xp_record *got, uint64_t *hash_out)
+static int check_record(uint64_t seed, const struct ps_test_record *got, uint64_t *hash_out)
 {
-    struct xp_record *want = xp_record_make(seed);
+    struct ps_test_record *want = xp_record_make(seed);
     int ok = want && strcmp(got->label, want->label) == 0 && got->nvalues == want->nvalues &&
              memcmp(got->values, want->values, want->nvalues * sizeof(double)) == 0;
-    xp_record_free(want);
+    ps_test_record_free(want);
     ps_buffer buf = {0};
-    if (xp_record_serialize(got, &buf) != PS_OK)
+    if (ps_test_record_serialize(got, &buf) != PS_OK)
         ok = 0;
     *hash_out = XXH3_64bits(buf.data, buf.len);
     free(buf.data);

@@ -25,6 +25,8 @@
 
 #include <proxystore/proxystore.h>
 
+#include "test_record.h"
+
 enum { XP_EXIT_OK = 0, XP_EXIT_MISMATCH = 1, XP_EXIT_ERROR = 2 };
 
 /* A plain-data struct element, to cover arrays of structs. */
@@ -55,84 +57,17 @@ static inline struct xp_point xp_point_at(uint64_t seed, size_t i)
     return p;
 }
 
-/* A type with pointers, moved by its own serializer. */
-struct xp_record {
-    char *label;
-    size_t nvalues;
-    double *values;
-};
-
-static inline void xp_record_free(void *obj)
+/* The record for seed; free with ps_test_record_free.  NULL if out of memory. */
+static inline struct ps_test_record *xp_record_make(uint64_t seed)
 {
-    struct xp_record *r = obj;
-    if (r) {
-        free(r->label);
-        free(r->values);
-        free(r);
-    }
-}
-
-/* Layout: u64 label length, label bytes, u64 nvalues, values. */
-static inline ps_status xp_record_serialize(const void *obj, ps_buffer *out)
-{
-    const struct xp_record *r = obj;
-    uint64_t len = strlen(r->label), n = r->nvalues;
-    ps_status st = ps_buffer_append(out, &len, sizeof len);
-    if (st == PS_OK)
-        st = ps_buffer_append(out, r->label, len);
-    if (st == PS_OK)
-        st = ps_buffer_append(out, &n, sizeof n);
-    if (st == PS_OK)
-        st = ps_buffer_append(out, r->values, n * sizeof *r->values);
-    return st;
-}
-
-static inline ps_status xp_record_deserialize(const void *bytes, size_t len, void **obj_out)
-{
-    const unsigned char *p = bytes;
-    uint64_t llen, n;
-    if (len < sizeof llen)
-        return PS_ERR_SERIALIZE;
-    memcpy(&llen, p, sizeof llen);
-    if (llen > len - sizeof llen || len - sizeof llen - llen < sizeof n)
-        return PS_ERR_SERIALIZE;
-    memcpy(&n, p + sizeof llen + llen, sizeof n);
-    size_t rest = len - sizeof llen - llen - sizeof n;
-    if (n > rest / sizeof(double) || n * sizeof(double) != rest)
-        return PS_ERR_SERIALIZE;
-    struct xp_record *r = calloc(1, sizeof *r);
-    if (!r)
-        return PS_ERR_NO_MEMORY;
-    r->label = malloc(llen + 1);
-    r->values = malloc(n ? n * sizeof(double) : 1);
-    if (!r->label || !r->values) {
-        xp_record_free(r);
-        return PS_ERR_NO_MEMORY;
-    }
-    memcpy(r->label, p + sizeof llen, llen);
-    r->label[llen] = '\0';
-    memcpy(r->values, p + sizeof llen + llen + sizeof n, n * sizeof(double));
-    r->nvalues = n;
-    *obj_out = r;
-    return PS_OK;
-}
-
-static const ps_type xp_record_type = {
-    "struct xp_record", sizeof(struct xp_record), _Alignof(struct xp_record), 0,
-    xp_record_serialize, xp_record_deserialize, xp_record_free,
-};
-
-/* The record for seed; free with xp_record_free.  NULL if out of memory. */
-static inline struct xp_record *xp_record_make(uint64_t seed)
-{
-    struct xp_record *r = calloc(1, sizeof *r);
+    struct ps_test_record *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->label = malloc(48);
     r->nvalues = 1000 + seed % 100;
     r->values = malloc(r->nvalues * sizeof(double));
     if (!r->label || !r->values) {
-        xp_record_free(r);
+        ps_test_record_free(r);
         return NULL;
     }
     snprintf(r->label, 48, "record %llu", (unsigned long long)seed);
@@ -151,7 +86,7 @@ static inline const ps_type *xp_type_of(const char *tag)
     if (strcmp(tag, "point") == 0)
         return &xp_point_type;
     if (strcmp(tag, "record") == 0)
-        return &xp_record_type;
+        return &ps_test_record_type;
     return NULL;
 }
 

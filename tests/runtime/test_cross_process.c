@@ -15,7 +15,6 @@
 #endif
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -29,6 +28,7 @@
 #include <xxhash.h>
 
 #include "helper_resolve.h"
+#include "dir_entries.h"
 #include "test_urls.h"
 
 #define CONSUMER PS_TEST_BINARY_DIR "/helper_resolve"
@@ -144,13 +144,7 @@ static void remove_leftover_segments(void)
     for (int i = 0; i < nshm_names; i++) {
         char prefix[80];
         snprintf(prefix, sizeof prefix, "ps-%.63s+", shm_names[i]);
-        DIR *d = opendir("/dev/shm");
-        struct dirent *e;
-        while (d && (e = readdir(d)))
-            if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
-                unlinkat(dirfd(d), e->d_name, 0);
-        if (d)
-            closedir(d);
+        ps_test_remove_entries("/dev/shm", prefix);
     }
 }
 
@@ -214,14 +208,14 @@ static void produce_array(producer *p, script *s, const char *tag, uint64_t seed
 
 static void produce_record(producer *p, script *s, uint64_t seed)
 {
-    struct xp_record *r = xp_record_make(seed);
+    struct ps_test_record *r = xp_record_make(seed);
     cr_assert_not_null(r);
     ps_buffer buf = {0};
-    cr_assert_eq(xp_record_serialize(r, &buf), PS_OK);
+    cr_assert_eq(ps_test_record_serialize(r, &buf), PS_OK);
     uint64_t hash = XXH3_64bits(buf.data, buf.len);
     free(buf.data);
-    ps_proxy_t *proxy = keep(p, ps_proxy(p->store, &xp_record_type, r));
-    xp_record_free(r);
+    ps_proxy_t *proxy = keep(p, ps_proxy(p->store, &ps_test_record_type, r));
+    ps_test_record_free(r);
     char *descriptor = ps_proxy_serialize(proxy);
     cr_assert_not_null(descriptor, "%s", ps_last_error_message());
     script_add(s, "record", seed, 1, hash, descriptor);

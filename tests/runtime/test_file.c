@@ -8,22 +8,19 @@
 #endif
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "connector.h"
+#include "connector_checks.h"
+#include "dir_entries.h"
 
 /* Each test gets a fresh directory, removed when it ends. */
 static char root[256];
@@ -70,21 +67,10 @@ static ps_connector *open_dir(const char *dir, const char *query)
     return c;
 }
 
-static void put_bytes(ps_connector *c, const char *key, const void *data, size_t len)
-{
-    ps_iov part = {data, len};
-    cr_assert_eq(c->ops->put(c, key, &part, 1), PS_OK, "put %s: %s", key, ps_last_error_message());
-}
-
 static int count_entries(const char *dir)
 {
-    DIR *d = opendir(dir);
-    cr_assert_not_null(d, "%s", dir);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
+    int n = ps_test_count_entries(dir, NULL);
+    cr_assert_geq(n, 0, "%s", dir);
     return n;
 }
 
@@ -128,7 +114,7 @@ Test(file, put_get_exists_evict)
 Test(file, objects_outlive_the_connector)
 {
     ps_connector *c = open_dir(root, NULL);
-    put_bytes(c, "keep", "kept", 4);
+    ps_check_put(c, "keep", "kept", 4);
     c->ops->close(c);
     cr_assert(has_file(root, "keep"), "close deletes nothing");
     c = open_dir(root, NULL);
@@ -166,65 +152,11 @@ Test(file, empty_and_large_objects)
 
 /* ----------------------------------------------------------- atomicity */
 
-typedef struct hammer {
-    ps_connector *conn;
-    atomic_bool stop;
-    atomic_long reads, torn, missing;
-} hammer;
-
-enum { SMALL = 256 * 1024, LARGE = 1024 * 1024 };
-
-static void *reader(void *arg)
-{
-    hammer *h = arg;
-    while (!atomic_load(&h->stop)) {
-        ps_blob blob;
-        ps_status st = h->conn->ops->get(h->conn, "hot", &blob);
-        if (st == PS_ERR_NOT_FOUND) {
-            atomic_fetch_add(&h->missing, 1);
-            continue;
-        }
-        if (st != PS_OK) {
-            atomic_fetch_add(&h->torn, 1);
-            continue;
-        }
-        const unsigned char *p = blob.data;
-        unsigned char want = blob.len == SMALL ? 'A' : blob.len == LARGE ? 'B' : 0;
-        bool ok = want != 0;
-        for (size_t i = 0; ok && i < blob.len; i += 4093)
-            ok = p[i] == want;
-        ok = ok && p[blob.len - 1] == want;
-        if (!ok)
-            atomic_fetch_add(&h->torn, 1);
-        ps_blob_release(&blob);
-        atomic_fetch_add(&h->reads, 1);
-    }
-    return NULL;
-}
-
 Test(file, readers_never_see_a_half_written_object, .timeout = 120)
 {
     ps_connector *c = open_dir(root, NULL);
-    unsigned char *a = malloc(SMALL), *b = malloc(LARGE);
-    memset(a, 'A', SMALL);
-    memset(b, 'B', LARGE);
-    put_bytes(c, "hot", a, SMALL);
-    hammer h = {.conn = c};
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, reader, &h);
-    for (int i = 0; i < 300; i++)
-        put_bytes(c, "hot", i % 2 ? a : b, i % 2 ? SMALL : LARGE);
-    atomic_store(&h.stop, true);
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
-    cr_log_info("%ld reads during 300 overwrites", atomic_load(&h.reads));
-    cr_assert_gt(atomic_load(&h.reads), 0);
-    cr_assert_eq(atomic_load(&h.torn), 0, "a reader saw a partial or mixed object");
-    cr_assert_eq(atomic_load(&h.missing), 0, "an overwrite must never hide the key");
+    ps_check_overwrites_are_atomic(c, 300);
     cr_assert_eq(count_entries(root), 1, "no temporary file is left behind");
-    free(a);
-    free(b);
     c->ops->close(c);
 }
 
@@ -232,7 +164,7 @@ Test(file, readers_never_see_a_half_written_object, .timeout = 120)
 Test(file, leftover_temporary_files_are_ignored)
 {
     ps_connector *c = open_dir(root, NULL);
-    put_bytes(c, "k", "good", 4);
+    ps_check_put(c, "k", "good", 4);
     char path[512];
     snprintf(path, sizeof path, "%s/.ps.tmp.99999.0", root);
     FILE *f = fopen(path, "w");
@@ -244,7 +176,7 @@ Test(file, leftover_temporary_files_are_ignored)
     ps_blob_release(&blob);
     cr_assert_eq(c->ops->get(c, ".ps.tmp.99999.0", &blob), PS_ERR_INVALID_ARGUMENT,
                  "temporary names are not keys");
-    put_bytes(c, "k2", "x", 1); /* writers pick another name */
+    ps_check_put(c, "k2", "x", 1); /* writers pick another name */
     c->ops->close(c);
 }
 
@@ -257,22 +189,7 @@ Test(file, keys_that_could_escape_are_refused)
     ps_connector *c = open_dir(dir, NULL);
     const char *bad[] = {"../../etc/passwd", "../escaped", "a/b", "..", ".", "/etc/passwd",
                          "", ".hidden", "sub/", "..."};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        ps_blob blob;
-        bool exists = true;
-        cr_assert_eq(c->ops->put(c, bad[i], &(ps_iov){"x", 1}, 1), PS_ERR_INVALID_ARGUMENT, "put '%s'", bad[i]);
-        cr_assert_eq(c->ops->get(c, bad[i], &blob), PS_ERR_INVALID_ARGUMENT, "get '%s'", bad[i]);
-        cr_assert_eq(c->ops->exists(c, bad[i], &exists), PS_ERR_INVALID_ARGUMENT, "exists '%s'", bad[i]);
-        cr_assert_not(exists);
-        cr_assert_eq(c->ops->evict(c, bad[i]), PS_ERR_INVALID_ARGUMENT, "evict '%s'", bad[i]);
-        if (*bad[i])
-            cr_assert(strstr(ps_last_error_message(), bad[i]), "message names the key: %s",
-                      ps_last_error_message());
-    }
-    char longkey[PS_KEY_MAX + 1];
-    memset(longkey, 'k', PS_KEY_MAX);
-    longkey[PS_KEY_MAX] = '\0';
-    cr_assert_eq(c->ops->put(c, longkey, &(ps_iov){"x", 1}, 1), PS_ERR_INVALID_ARGUMENT);
+    ps_check_keys_refused(c, bad, sizeof bad / sizeof *bad, true);
     cr_assert_eq(count_entries(dir), 0);
     cr_assert_eq(count_entries(root), 1, "nothing written beside the store directory");
     c->ops->close(c);
@@ -297,7 +214,7 @@ Test(file, symlinks_in_the_directory_are_not_followed)
     bool exists = true;
     cr_assert_eq(c->ops->exists(c, "planted", &exists), PS_OK);
     cr_assert_not(exists);
-    put_bytes(c, "planted", "object", 6);
+    ps_check_put(c, "planted", "object", 6);
     f = fopen(outside, "r");
     char buf[16] = {0};
     cr_assert_not_null(fgets(buf, sizeof buf, f));
@@ -321,7 +238,7 @@ Test(file, a_directory_swapped_after_open_cannot_redirect_writes)
     cr_assert_eq(mkdir(elsewhere, 0700), 0);
     cr_assert_eq(rename(dir, moved), 0);
     cr_assert_eq(symlink(elsewhere, dir), 0);
-    put_bytes(c, "k", "data", 4);
+    ps_check_put(c, "k", "data", 4);
     cr_assert(has_file(moved, "k"));
     cr_assert_eq(count_entries(elsewhere), 0);
     c->ops->close(c);
@@ -333,12 +250,7 @@ Test(file, a_directory_under_a_key_is_an_error_not_a_crash)
     char sub[400];
     snprintf(sub, sizeof sub, "%s/subdir", root);
     cr_assert_eq(mkdir(sub, 0700), 0);
-    ps_blob blob;
-    cr_assert_eq(c->ops->get(c, "subdir", &blob), PS_ERR_IO);
-    cr_assert(strstr(ps_last_error_message(), "subdir"), "%s", ps_last_error_message());
-    bool exists = true;
-    cr_assert_eq(c->ops->exists(c, "subdir", &exists), PS_OK);
-    cr_assert_not(exists);
+    ps_check_planted_entry_is_no_object(c, "subdir", "subdir");
     cr_assert_eq(c->ops->evict(c, "subdir"), PS_ERR_IO);
     cr_assert_eq(c->ops->put(c, "subdir", &(ps_iov){"x", 1}, 1), PS_ERR_IO);
     cr_assert_eq(count_entries(root), 1, "the failed put removed its temporary file");
@@ -353,12 +265,7 @@ Test(file, a_fifo_under_a_key_does_not_hang_the_reader, .timeout = 20)
     char path[400];
     snprintf(path, sizeof path, "%s/fifo", root);
     cr_assert_eq(mkfifo(path, 0600), 0);
-    ps_blob blob;
-    cr_assert_eq(c->ops->get(c, "fifo", &blob), PS_ERR_IO);
-    cr_assert(strstr(ps_last_error_message(), "not a regular file"), "%s", ps_last_error_message());
-    bool exists = true;
-    cr_assert_eq(c->ops->exists(c, "fifo", &exists), PS_OK);
-    cr_assert_not(exists);
+    ps_check_planted_entry_is_no_object(c, "fifo", "not a regular file");
     c->ops->close(c);
 }
 
@@ -370,7 +277,7 @@ Test(file, missing_parents_are_created_owner_only)
     snprintf(mid, sizeof mid, "%s/a", root);
     snprintf(dir, sizeof dir, "%s/a/b//c/", root);
     ps_connector *c = open_dir(dir, NULL);
-    put_bytes(c, "k", "v", 1);
+    ps_check_put(c, "k", "v", 1);
     struct stat sb;
     cr_assert_eq(stat(mid, &sb), 0);
     cr_assert(S_ISDIR(sb.st_mode));
@@ -427,20 +334,8 @@ Test(file, a_directory_that_disappears_is_an_io_error)
 Test(file, a_failed_write_reports_io_and_keeps_the_old_object)
 {
     ps_connector *c = open_dir(root, NULL);
-    put_bytes(c, "k", "old", 3);
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit lim = {64 * 1024, 64 * 1024};
-    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    size_t len = 1 << 20;
-    char *big = calloc(1, len);
-    cr_assert_eq(c->ops->put(c, "k", &(ps_iov){big, len}, 1), PS_ERR_IO);
-    cr_assert(strstr(ps_last_error_message(), strerror(EFBIG)), "%s", ps_last_error_message());
+    ps_check_failed_write_keeps_old_object(c, strerror(EFBIG));
     cr_assert_eq(count_entries(root), 1);
-    ps_blob blob;
-    cr_assert_eq(c->ops->get(c, "k", &blob), PS_OK);
-    cr_assert_eq(blob.len, 3);
-    ps_blob_release(&blob);
-    free(big);
     c->ops->close(c);
 }
 
@@ -471,49 +366,9 @@ Test(file, bad_urls_are_refused)
 
 /* ---------------------------------------------------------- concurrency */
 
-typedef struct worker_arg {
-    ps_connector *conn;
-    int id;
-    int failures;
-} worker_arg;
-
-static void *worker(void *arg)
-{
-    worker_arg *w = arg;
-    ps_connector *c = w->conn;
-    for (int i = 0; i < 100; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "w%d-%d", w->id, i % 7);
-        unsigned char buf[512];
-        memset(buf, (unsigned char)(w->id * 31 + i), sizeof buf);
-        ps_iov part = {buf, (size_t)(i % 5) * 100 + 1};
-        if (c->ops->put(c, key, &part, 1) != PS_OK) {
-            w->failures++;
-            continue;
-        }
-        ps_blob blob;
-        if (c->ops->get(c, key, &blob) != PS_OK || blob.len != part.len ||
-            memcmp(blob.data, buf, blob.len) != 0)
-            w->failures++;
-        ps_blob_release(&blob);
-        if (i % 3 == 0 && c->ops->evict(c, key) != PS_OK)
-            w->failures++;
-    }
-    return NULL;
-}
-
 Test(file, eight_threads_share_one_connector)
 {
     ps_connector *c = open_dir(root, NULL);
-    pthread_t t[8];
-    worker_arg args[8];
-    for (int i = 0; i < 8; i++) {
-        args[i] = (worker_arg){c, i, 0};
-        pthread_create(&t[i], NULL, worker, &args[i]);
-    }
-    for (int i = 0; i < 8; i++) {
-        pthread_join(t[i], NULL);
-        cr_assert_eq(args[i].failures, 0, "thread %d", i);
-    }
+    ps_check_eight_threads_share(c, 100);
     c->ops->close(c);
 }

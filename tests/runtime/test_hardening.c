@@ -204,14 +204,19 @@ static void *from_key_parked(void *arg)
     return NULL;
 }
 
-/* Start a ps_proxy_from_key of "boxed" and hold it inside deserialize. */
-static void park_resolve(pthread_t *t, parked *pk)
+/* Open a local store holding version 1 under "boxed", start a
+ * ps_proxy_from_key of it and hold that inside deserialize. */
+static ps_store *park_resolve(const char *store_name, pthread_t *t, parked *pk)
 {
+    ps_store *s = ps_store_open(store_name, "local://", NULL);
+    cr_assert_eq(ps_store_put_key(s, "boxed", &box_type, &(struct box){1}, 1), PS_OK);
+    *pk = (parked){s, NULL};
     sem_init(&gate_entered, 0, 0);
     sem_init(&gate_open, 0, 0);
     gate_armed = true;
     pthread_create(t, NULL, from_key_parked, pk);
     sem_wait(&gate_entered);
+    return s;
 }
 
 static void unpark_resolve(pthread_t t)
@@ -224,11 +229,9 @@ static void unpark_resolve(pthread_t t)
 
 Test(cache_consistency, a_resolve_that_read_before_a_put_does_not_cache_the_old_object)
 {
-    ps_store *s = ps_store_open("hard-put-race", "local://", NULL);
-    cr_assert_eq(ps_store_put_key(s, "boxed", &box_type, &(struct box){1}, 1), PS_OK);
     pthread_t t;
-    parked pk = {s, NULL};
-    park_resolve(&t, &pk);
+    parked pk;
+    ps_store *s = park_resolve("hard-put-race", &t, &pk);
     /* The parked resolve read version 1; version 2 is put meanwhile. */
     cr_assert_eq(ps_store_put_key(s, "boxed", &box_type, &(struct box){2}, 1), PS_OK);
     unpark_resolve(t);
@@ -245,11 +248,9 @@ Test(cache_consistency, a_resolve_that_read_before_a_put_does_not_cache_the_old_
 
 Test(cache_consistency, a_resolve_that_read_before_an_evict_does_not_resurrect_the_key)
 {
-    ps_store *s = ps_store_open("hard-evict-race", "local://", NULL);
-    cr_assert_eq(ps_store_put_key(s, "boxed", &box_type, &(struct box){1}, 1), PS_OK);
     pthread_t t;
-    parked pk = {s, NULL};
-    park_resolve(&t, &pk);
+    parked pk;
+    ps_store *s = park_resolve("hard-evict-race", &t, &pk);
     cr_assert_eq(ps_store_evict(s, "boxed"), PS_OK);
     unpark_resolve(t);
     cr_assert_not_null(pk.proxy);

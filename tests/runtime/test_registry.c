@@ -60,27 +60,26 @@ Test(registry, names_are_independent)
     ps_store_close(b);
 }
 
+/* Opening a store called name at url fails with code. */
+static void assert_open_refused(const char *name, const char *url, ps_status code)
+{
+    cr_assert_null(ps_store_open(name, url, NULL), "%s at %s", name ? name : "NULL", url ? url : "NULL");
+    cr_assert_eq(ps_last_error_code(), code);
+}
+
 Test(registry, bad_arguments)
 {
-    cr_assert_null(ps_store_open(NULL, "local://", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_INVALID_ARGUMENT);
-    cr_assert_null(ps_store_open("", "local://", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_INVALID_ARGUMENT);
-    cr_assert_null(ps_store_open("has space", "local://", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_INVALID_ARGUMENT);
+    assert_open_refused(NULL, "local://", PS_ERR_INVALID_ARGUMENT);
+    assert_open_refused("", "local://", PS_ERR_INVALID_ARGUMENT);
+    assert_open_refused("has space", "local://", PS_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(ps_last_error_message(), "has space"), "%s", ps_last_error_message());
-    cr_assert_null(ps_store_open("n", NULL, NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
-    cr_assert_null(ps_store_open("n", "nonsense", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
-    cr_assert_null(ps_store_open("n", "gopher://host", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
+    assert_open_refused("n", NULL, PS_ERR_BAD_URL);
+    assert_open_refused("n", "nonsense", PS_ERR_BAD_URL);
+    assert_open_refused("n", "gopher://host", PS_ERR_BAD_URL);
     cr_assert(strstr(ps_last_error_message(), "gopher"), "%s", ps_last_error_message());
     cr_assert(strstr(ps_last_error_message(), "opening store 'n'"), "%s", ps_last_error_message());
-    cr_assert_null(ps_store_open("n", "local://host", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
-    cr_assert_null(ps_store_open("n", "local://?x=1", NULL));
-    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
+    assert_open_refused("n", "local://host", PS_ERR_BAD_URL);
+    assert_open_refused("n", "local://?x=1", PS_ERR_BAD_URL);
     cr_assert_null(ps_store_lookup("n"), "a failed open registers nothing");
     cr_assert_null(ps_store_lookup(NULL));
     ps_store_close(NULL);
@@ -192,49 +191,66 @@ static ps_status copy_deserialize(const void *bytes, size_t len, void **out)
 static const ps_type counted_type = {"counted", sizeof(int), _Alignof(int), 0, copy_serialize, copy_deserialize,
                                      counting_free};
 
-Test(registry, stores_left_open_are_closed_at_exit)
+/* freed_at_exit in memory a forked child shares with this process. */
+static void share_free_counter(void)
 {
     freed_at_exit = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(freed_at_exit, MAP_FAILED);
+}
+
+static void assert_child_succeeded(pid_t pid)
+{
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* In a child: open a store left open and resolve a proxy of 42, then free
+ * the proxy; the store's cache keeps the object, which is returned.
+ * Reading it after ps_proxy_free breaks the contract on purpose: the cache
+ * still holding it is what is tested. */
+static int *resolve_into_cache(ps_store **store_out)
+{
+    ps_store *s = ps_store_open("left-open", "local://", NULL);
+    ps_proxy_t *p = ps_proxy(s, &counted_type, &(int){42});
+    int *v = ps_resolve(p);
+    ps_proxy_free(p);
+    *store_out = s;
+    return v; // ps-check-ignore: ps-dangling-target
+}
+
+Test(registry, stores_left_open_are_closed_at_exit)
+{
+    share_free_counter();
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         /* Open, resolve (the cache keeps the object), prefetch, and exit
          * without closing anything. */
-        ps_store *s = ps_store_open("left-open", "local://", NULL);
-        ps_proxy_t *p = ps_proxy(s, &counted_type, &(int){42});
-        int *v = ps_resolve(p);
-        ps_proxy_free(p);
+        ps_store *s;
+        int *v = resolve_into_cache(&s);
         ps_proxy_t *q = ps_proxy(s, &counted_type, &(int){43});
         ps_resolve_async(q);
-        /* Reading the target after ps_proxy_free breaks the contract on
-         * purpose: the cache still holding it is what is tested. */
-        _exit(v && *v == 42 ? 0 : 3); // ps-check-ignore: ps-dangling-target
+        _exit(v && *v == 42 ? 0 : 3); /* _exit: no cleanup */
     }
-    int status;
-    waitpid(pid, &status, 0);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_child_succeeded(pid);
     cr_assert_eq(*freed_at_exit, 0, "_exit skips the exit hook");
 
     pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
-        ps_store *s = ps_store_open("left-open", "local://", NULL);
-        ps_proxy_t *p = ps_proxy(s, &counted_type, &(int){42});
-        int *v = ps_resolve(p);
-        ps_proxy_free(p);
-        exit(v && *v == 42 ? 0 : 3); // ps-check-ignore: ps-dangling-target (as above; exit: the hook closes the store)
+        ps_store *s;
+        int *v = resolve_into_cache(&s);
+        exit(v && *v == 42 ? 0 : 3); /* exit: the hook closes the store */
     }
-    waitpid(pid, &status, 0);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_child_succeeded(pid);
     cr_assert_eq(*freed_at_exit, 1, "the cached object was released at exit");
     munmap(freed_at_exit, sizeof(int));
 }
 
 Test(registry, a_forked_child_leaves_inherited_stores_alone)
 {
-    freed_at_exit = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(freed_at_exit, MAP_FAILED);
+    share_free_counter();
     ps_store *s = ps_store_open("inherited", "local://", NULL);
     ps_proxy_t *p = ps_proxy(s, &counted_type, &(int){7});
     cr_assert_not_null(ps_resolve(p));
@@ -243,9 +259,7 @@ Test(registry, a_forked_child_leaves_inherited_stores_alone)
     cr_assert_geq(pid, 0);
     if (pid == 0)
         exit(0); /* runs the exit hook in the child */
-    int status;
-    waitpid(pid, &status, 0);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_child_succeeded(pid);
     cr_assert_eq(*freed_at_exit, 0, "the child did not close the parent's store");
     ps_store_close(s);
     cr_assert_eq(*freed_at_exit, 1, "the parent's close did");

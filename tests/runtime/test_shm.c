@@ -8,26 +8,23 @@
 #endif
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "connector.h"
+#include "connector_checks.h"
+#include "dir_entries.h"
 
 /* A store name no other test process uses. */
 static const char *unique_name(void)
@@ -71,22 +68,11 @@ static ps_status open_status(const char *text)
     return st;
 }
 
-static void put_bytes(ps_connector *c, const char *key, const void *data, size_t len)
-{
-    ps_iov part = {data, len};
-    cr_assert_eq(c->ops->put(c, key, &part, 1), PS_OK, "put %s: %s", key, ps_last_error_message());
-}
-
 /* How many entries of /dev/shm start with prefix. */
 static int count_segments(const char *prefix)
 {
-    DIR *d = opendir("/dev/shm");
-    cr_assert_not_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
+    int n = ps_test_count_entries("/dev/shm", prefix);
+    cr_assert_geq(n, 0, "cannot read /dev/shm");
     return n;
 }
 
@@ -101,13 +87,7 @@ static void remove_segments(const char *store)
 {
     char prefix[128];
     snprintf(prefix, sizeof prefix, "ps-%s+", store);
-    DIR *d = opendir("/dev/shm");
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
-            unlinkat(dirfd(d), e->d_name, 0);
-    if (d)
-        closedir(d);
+    ps_test_remove_entries("/dev/shm", prefix);
 }
 
 /* A failed assertion ends a test before its own cleanup: unlink whatever
@@ -116,13 +96,7 @@ static void remove_leftovers(void)
 {
     char prefix[64];
     snprintf(prefix, sizeof prefix, "ps-t-shm-%ld-", (long)getpid());
-    DIR *d = opendir("/dev/shm");
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && unlinkat(dirfd(d), e->d_name, 0) != 0)
-            unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-    if (d)
-        closedir(d);
+    ps_test_remove_entries("/dev/shm", prefix);
 }
 
 TestSuite(shm, .fini = remove_leftovers);
@@ -195,10 +169,10 @@ Test(shm, empty_object_and_many_parts)
 Test(shm, overwrite_keeps_old_mappings_valid)
 {
     ps_connector *c = open_store(unique_name());
-    put_bytes(c, "k", "old contents", 12);
+    ps_check_put(c, "k", "old contents", 12);
     ps_blob old;
     cr_assert_eq(c->ops->get(c, "k", &old), PS_OK);
-    put_bytes(c, "k", "new", 3);
+    ps_check_put(c, "k", "new", 3);
     ps_blob fresh;
     cr_assert_eq(c->ops->get(c, "k", &fresh), PS_OK);
     cr_assert_eq(fresh.len, 3);
@@ -214,7 +188,7 @@ Test(shm, get_maps_the_segment_without_copying)
 {
     const char *name = unique_name();
     ps_connector *c = open_store(name);
-    put_bytes(c, "zc", "0123456789", 10);
+    ps_check_put(c, "zc", "0123456789", 10);
     ps_blob a, b;
     cr_assert_eq(c->ops->get(c, "zc", &a), PS_OK);
     cr_assert_eq(c->ops->get(c, "zc", &b), PS_OK);
@@ -264,7 +238,7 @@ Test(shm, resolving_64mb_is_far_cheaper_than_copying_it, .timeout = 120)
     for (size_t i = 0; i < len; i++)
         src[i] = (unsigned char)(i * 131u);
     memset(dst, 1, len); /* fault the destination in before timing */
-    put_bytes(c, "big", src, len);
+    ps_check_put(c, "big", src, len);
 
     double best_get = 1e9, best_copy = 1e9;
     for (int i = 0; i < 5; i++) {
@@ -301,65 +275,10 @@ Test(shm, resolving_64mb_is_far_cheaper_than_copying_it, .timeout = 120)
 
 /* ----------------------------------------------------------- atomicity */
 
-typedef struct hammer {
-    ps_connector *conn;
-    atomic_bool stop;
-    atomic_long reads, torn, missing;
-} hammer;
-
-enum { SMALL = 256 * 1024, LARGE = 1024 * 1024 };
-
-/* Every blob must be all 'A' with SMALL bytes or all 'B' with LARGE bytes. */
-static void *reader(void *arg)
-{
-    hammer *h = arg;
-    while (!atomic_load(&h->stop)) {
-        ps_blob blob;
-        ps_status st = h->conn->ops->get(h->conn, "hot", &blob);
-        if (st == PS_ERR_NOT_FOUND) {
-            atomic_fetch_add(&h->missing, 1);
-            continue;
-        }
-        if (st != PS_OK) {
-            atomic_fetch_add(&h->torn, 1);
-            continue;
-        }
-        const unsigned char *p = blob.data;
-        unsigned char want = blob.len == SMALL ? 'A' : blob.len == LARGE ? 'B' : 0;
-        bool ok = want != 0;
-        for (size_t i = 0; ok && i < blob.len; i += 4093)
-            ok = p[i] == want;
-        ok = ok && p[blob.len - 1] == want;
-        if (!ok)
-            atomic_fetch_add(&h->torn, 1);
-        ps_blob_release(&blob);
-        atomic_fetch_add(&h->reads, 1);
-    }
-    return NULL;
-}
-
 Test(shm, readers_never_see_a_half_written_object, .timeout = 120)
 {
     ps_connector *c = open_store(unique_name());
-    unsigned char *a = malloc(SMALL), *b = malloc(LARGE);
-    memset(a, 'A', SMALL);
-    memset(b, 'B', LARGE);
-    put_bytes(c, "hot", a, SMALL);
-    hammer h = {.conn = c};
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, reader, &h);
-    for (int i = 0; i < 400; i++)
-        put_bytes(c, "hot", i % 2 ? a : b, i % 2 ? SMALL : LARGE);
-    atomic_store(&h.stop, true);
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
-    cr_log_info("%ld reads during 400 overwrites", atomic_load(&h.reads));
-    cr_assert_gt(atomic_load(&h.reads), 0);
-    cr_assert_eq(atomic_load(&h.torn), 0, "a reader saw a partial or mixed object");
-    cr_assert_eq(atomic_load(&h.missing), 0, "an overwrite must never hide the key");
-    free(a);
-    free(b);
+    ps_check_overwrites_are_atomic(c, 400);
     c->ops->close(c);
 }
 
@@ -372,21 +291,8 @@ Test(shm, keys_that_could_escape_are_refused)
     const char *bad[] = {"../../etc/passwd", "a/b", "..", ".", "/etc/passwd", "", ".hidden", "x/"};
     char prefix[128];
     snprintf(prefix, sizeof prefix, "ps-%s+", name);
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        ps_blob blob;
-        bool exists = true;
-        cr_assert_eq(c->ops->put(c, bad[i], &(ps_iov){"x", 1}, 1), PS_ERR_INVALID_ARGUMENT, "put '%s'", bad[i]);
-        cr_assert_eq(c->ops->get(c, bad[i], &blob), PS_ERR_INVALID_ARGUMENT, "get '%s'", bad[i]);
-        cr_assert_eq(c->ops->exists(c, bad[i], &exists), PS_ERR_INVALID_ARGUMENT, "exists '%s'", bad[i]);
-        cr_assert_not(exists);
-        cr_assert_eq(c->ops->evict(c, bad[i]), PS_ERR_INVALID_ARGUMENT, "evict '%s'", bad[i]);
-        cr_assert_eq(ps_last_error_code(), PS_ERR_INVALID_ARGUMENT);
-    }
+    ps_check_keys_refused(c, bad, sizeof bad / sizeof *bad, false);
     cr_assert_eq(c->ops->get(c, NULL, &(ps_blob){0}), PS_ERR_INVALID_ARGUMENT);
-    char longkey[PS_KEY_MAX + 1];
-    memset(longkey, 'k', PS_KEY_MAX);
-    longkey[PS_KEY_MAX] = '\0';
-    cr_assert_eq(c->ops->put(c, longkey, &(ps_iov){"x", 1}, 1), PS_ERR_INVALID_ARGUMENT);
     cr_assert_eq(count_segments(prefix), 0, "a refused key created nothing");
     c->ops->close(c);
 }
@@ -399,7 +305,7 @@ Test(shm, unusual_keys_get_distinct_valid_segment_names)
     const char *keys[] = {"a::", "a:%3A", "a b", "a%20b", "tab\there", "\xc3\xa9t\xc3\xa9", "#x", "+y"};
     size_t n = sizeof keys / sizeof *keys;
     for (size_t i = 0; i < n; i++)
-        put_bytes(c, keys[i], keys[i], strlen(keys[i]));
+        ps_check_put(c, keys[i], keys[i], strlen(keys[i]));
     for (size_t i = 0; i < n; i++) {
         ps_blob blob;
         cr_assert_eq(c->ops->get(c, keys[i], &blob), PS_OK, "%s", ps_last_error_message());
@@ -415,7 +321,7 @@ Test(shm, unusual_keys_get_distinct_valid_segment_names)
     char longkey[PS_KEY_MAX];
     memset(longkey, '~', sizeof longkey - 1);
     longkey[sizeof longkey - 1] = '\0';
-    put_bytes(c, longkey, "long", 4);
+    ps_check_put(c, longkey, "long", 4);
     ps_blob blob;
     cr_assert_eq(c->ops->get(c, longkey, &blob), PS_OK);
     cr_assert_eq(memcmp(blob.data, "long", 4), 0);
@@ -440,10 +346,10 @@ Test(shm, evict_and_close_remove_our_segments)
     char prefix[128];
     snprintf(prefix, sizeof prefix, "ps-%s+", name);
     ps_connector *c = open_store(name);
-    put_bytes(c, "one", "1", 1);
-    put_bytes(c, "two", "2", 1);
-    put_bytes(c, "two", "22", 2); /* an overwrite leaves one segment */
-    put_bytes(c, "three", "3", 1);
+    ps_check_put(c, "one", "1", 1);
+    ps_check_put(c, "two", "2", 1);
+    ps_check_put(c, "two", "22", 2); /* an overwrite leaves one segment */
+    ps_check_put(c, "three", "3", 1);
     cr_assert(segment_exists(name, "one"));
     cr_assert_eq(count_segments(prefix), 3, "no temporary segment is left behind");
     cr_assert_eq(c->ops->evict(c, "one"), PS_OK);
@@ -481,12 +387,12 @@ Test(shm, close_leaves_other_processes_segments)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     ps_connector *c = open_store(name);
-    put_bytes(c, "mine", "ours", 4);
+    ps_check_put(c, "mine", "ours", 4);
     /* We overwrite "shared" and then the other process does again: the
      * segment is theirs once more, and our close must leave it. */
-    put_bytes(c, "shared", "ours", 4);
+    ps_check_put(c, "shared", "ours", 4);
     ps_connector *other = open_store(name);
-    put_bytes(other, "shared", "theirs", 6);
+    ps_check_put(other, "shared", "theirs", 6);
     c->ops->close(c);
     cr_assert_not(segment_exists(name, "mine"));
     cr_assert(segment_exists(name, "foreign"), "another process's segment survives our close");
@@ -502,7 +408,7 @@ Test(shm, a_forked_child_closing_the_connector_keeps_the_parents_segments)
 {
     const char *name = unique_name();
     ps_connector *c = open_store(name);
-    put_bytes(c, "parents", "p", 1);
+    ps_check_put(c, "parents", "p", 1);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -531,9 +437,7 @@ Test(shm, a_fifo_under_a_key_does_not_hang_the_reader, .timeout = 20)
     char path[256];
     snprintf(path, sizeof path, "/dev/shm/ps-%s+fifo", name);
     cr_assert_eq(mkfifo(path, 0600), 0);
-    ps_blob blob;
-    cr_assert_eq(c->ops->get(c, "fifo", &blob), PS_ERR_IO);
-    cr_assert(strstr(ps_last_error_message(), "not a shared-memory segment"), "%s", ps_last_error_message());
+    ps_check_planted_entry_is_no_object(c, "fifo", "not a shared-memory segment");
     unlink(path);
     c->ops->close(c);
 }
@@ -545,11 +449,7 @@ Test(shm, a_directory_under_a_key_is_an_error_not_a_crash)
     char path[256];
     snprintf(path, sizeof path, "/dev/shm/ps-%s+dir", name);
     cr_assert_eq(mkdir(path, 0700), 0);
-    ps_blob blob;
-    cr_assert_eq(c->ops->get(c, "dir", &blob), PS_ERR_IO);
-    bool exists = true;
-    cr_assert_eq(c->ops->exists(c, "dir", &exists), PS_OK);
-    cr_assert_not(exists);
+    ps_check_planted_entry_is_no_object(c, "dir", NULL);
     cr_assert_eq(c->ops->put(c, "dir", &(ps_iov){"x", 1}, 1), PS_ERR_IO);
     cr_assert(strstr(ps_last_error_message(), "dir"), "%s", ps_last_error_message());
     rmdir(path);
@@ -565,21 +465,8 @@ Test(shm, a_failed_write_reports_io_and_keeps_the_old_object)
     char prefix[128];
     snprintf(prefix, sizeof prefix, "ps-%s+", name);
     ps_connector *c = open_store(name);
-    put_bytes(c, "k", "old", 3);
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit lim = {64 * 1024, 64 * 1024};
-    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    size_t len = 1 << 20;
-    char *big = calloc(1, len);
-    ps_iov part = {big, len};
-    cr_assert_eq(c->ops->put(c, "k", &part, 1), PS_ERR_IO);
-    cr_assert(strstr(ps_last_error_message(), "'k'"), "%s", ps_last_error_message());
+    ps_check_failed_write_keeps_old_object(c, "'k'");
     cr_assert_eq(count_segments(prefix), 1, "the temporary segment is removed");
-    ps_blob blob;
-    cr_assert_eq(c->ops->get(c, "k", &blob), PS_OK);
-    cr_assert_eq(blob.len, 3);
-    ps_blob_release(&blob);
-    free(big);
     c->ops->close(c);
 }
 
@@ -594,7 +481,7 @@ Test(shm, a_full_dev_shm_is_an_io_error_not_a_crash)
     size_t len = 1 << 20;
     char *big = malloc(len);
     memset(big, 7, len);
-    put_bytes(c, "k", big, 4096);
+    ps_check_put(c, "k", big, 4096);
     ps_iov part = {big, len};
     cr_assert_eq(c->ops->put(c, "k", &part, 1), PS_ERR_IO);
     cr_assert(strstr(ps_last_error_message(), strerror(ENOSPC)), "%s", ps_last_error_message());
@@ -638,53 +525,13 @@ Test(shm, bad_urls_are_refused)
 
 /* ---------------------------------------------------------- concurrency */
 
-typedef struct worker_arg {
-    ps_connector *conn;
-    int id;
-    int failures;
-} worker_arg;
-
-static void *worker(void *arg)
-{
-    worker_arg *w = arg;
-    ps_connector *c = w->conn;
-    for (int i = 0; i < 200; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "w%d-%d", w->id, i % 7);
-        unsigned char buf[512];
-        memset(buf, (unsigned char)(w->id * 31 + i), sizeof buf);
-        ps_iov part = {buf, (size_t)(i % 5) * 100 + 1};
-        if (c->ops->put(c, key, &part, 1) != PS_OK) {
-            w->failures++;
-            continue;
-        }
-        ps_blob blob;
-        if (c->ops->get(c, key, &blob) != PS_OK || blob.len != part.len ||
-            memcmp(blob.data, buf, blob.len) != 0)
-            w->failures++;
-        ps_blob_release(&blob);
-        if (i % 3 == 0 && c->ops->evict(c, key) != PS_OK)
-            w->failures++;
-    }
-    return NULL;
-}
-
 Test(shm, eight_threads_share_one_connector)
 {
     const char *name = unique_name();
     char prefix[128];
     snprintf(prefix, sizeof prefix, "ps-%s+", name);
     ps_connector *c = open_store(name);
-    pthread_t t[8];
-    worker_arg args[8];
-    for (int i = 0; i < 8; i++) {
-        args[i] = (worker_arg){c, i, 0};
-        pthread_create(&t[i], NULL, worker, &args[i]);
-    }
-    for (int i = 0; i < 8; i++) {
-        pthread_join(t[i], NULL);
-        cr_assert_eq(args[i].failures, 0, "thread %d", i);
-    }
+    ps_check_eight_threads_share(c, 200);
     c->ops->close(c);
     cr_assert_eq(count_segments(prefix), 0);
 }
