@@ -9,12 +9,15 @@
  * key nor a path swapped after open (a renamed parent, a symlink planted in
  * the directory) leads outside it.
  *
- * Atomic writes: a put writes a temporary file ".ps-tmp.PID.SEQ" created
- * with O_EXCL in the same directory, then renames it onto the key.  Readers
- * see the old complete file or the new complete one; a crashed writer leaves
- * only a dot-file that no key can name.  With ?sync=1 the data is fsync'ed
- * before the rename and the directory after it, so a put that returned
- * survives a power loss; without it the put is atomic but not durable.
+ * Atomic writes: a put writes a temporary file ".ps.tmp.PID.SEQ" created
+ * with O_EXCL in the same directory, then renames it onto the key; on a local
+ * file system it writes a nameless file (O_TMPFILE) and links it under the
+ * key instead, or, when the key is taken, under a temporary name renamed onto
+ * it (connector_file_io.h).  Readers see the old complete file or the new
+ * complete one; a crashed writer leaves at most a dot-file that no key can
+ * name.  With ?sync=1 the data is fsync'ed before it gets the key and the
+ * directory after, so a put that returned survives a power loss; without it
+ * the put is atomic but not durable.
  *
  * Reads copy the file into a 64-byte-aligned buffer rather than mapping it:
  * on a shared file system another node may replace or truncate the file, and
@@ -30,7 +33,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "connector_file_io.h"
 #include "error.h"
@@ -42,6 +48,9 @@ typedef struct file_connector {
     ps_connector base;
     int dirfd;
     bool sync;   /* fsync data and directory on put */
+    /* Objects are written nameless and linked in (see connector_file_io.h)
+     * on local file systems only; see local_file_system. */
+    atomic_bool nameless;
     char *dir;   /* for messages */
 } file_connector;
 
@@ -69,6 +78,30 @@ static ps_status make_dirs(const char *dir)
     }
     free(path);
     return st;
+}
+
+/*
+ * A nameless object file is linked under its key before it is closed, so an
+ * error that a file system reports only at close (NFS and other network
+ * file systems flush there) would come after the object became visible.
+ * Local file systems report write errors at write or fsync, never at close;
+ * on those, and only those, objects are written nameless.
+ */
+static bool local_file_system(int dirfd)
+{
+    struct statfs fs;
+    if (fstatfs(dirfd, &fs) != 0)
+        return false;
+    switch ((unsigned long)fs.f_type) {
+    case EXT4_SUPER_MAGIC: /* also ext2 and ext3 */
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case F2FS_SUPER_MAGIC:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static ps_status file_open_url(const ps_url *url, ps_connector **out)
@@ -115,6 +148,7 @@ static ps_status file_open_url(const ps_url *url, ps_connector **out)
         free(c);
         return st;
     }
+    atomic_init(&c->nameless, local_file_system(c->dirfd));
     *out = &c->base;
     return PS_OK;
 }
@@ -147,34 +181,40 @@ static ps_status file_put(ps_connector *conn, const char *key, const ps_iov *par
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "file store %s: put '%s' with no data", c->dir, key);
 
     char temp[64];
-    int fd = -1;
-    for (int attempt = 0; fd < 0; attempt++) {
-        ps_conn_temp_name(temp, sizeof temp, ".ps");
-        fd = openat(c->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    FILE_OBJECT_MODE);
-        if (fd < 0 && (errno != EEXIST || attempt > 8))
-            return ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot create %s",
-                                  c->dir, key, temp);
-    }
+    int fd = ps_conn_create_object(c->dirfd, ".ps", &c->nameless, temp, sizeof temp, FILE_OBJECT_MODE);
+    if (fd < 0)
+        return ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot create a file there", c->dir, key);
     if (ps_conn_write_parts(fd, parts, nparts) != 0 || (c->sync && fsync(fd) != 0)) {
         st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s' (%zu bytes): cannot write %s",
-                            c->dir, key, ps_iov_total(parts, nparts), temp);
+                            c->dir, key, ps_iov_total(parts, nparts), temp[0] ? temp : "a new file");
         close(fd);
-        unlinkat(c->dirfd, temp, 0);
+        if (temp[0])
+            unlinkat(c->dirfd, temp, 0);
         return st;
     }
-    /* close can report a deferred write error (NFS) */
-    if (close(fd) != 0) {
-        st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot write %s", c->dir, key, temp);
-        unlinkat(c->dirfd, temp, 0);
+    /* close can report a deferred write error (NFS): a named temporary is
+     * closed before it gets the key.  A nameless file (local file systems
+     * only, which report no errors at close) must be linked first. */
+    if (temp[0]) {
+        int rc = close(fd);
+        fd = -1;
+        if (rc != 0) {
+            st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot write %s", c->dir, key, temp);
+            unlinkat(c->dirfd, temp, 0);
+            return st;
+        }
+    }
+    if (ps_conn_publish_object(c->dirfd, fd, ".ps", &c->nameless, temp, sizeof temp, key) != 0) {
+        st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot give the new file that name",
+                            c->dir, key);
+        if (fd >= 0)
+            close(fd);
+        if (temp[0])
+            unlinkat(c->dirfd, temp, 0);
         return st;
     }
-    if (renameat(c->dirfd, temp, c->dirfd, key) != 0) {
-        st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot rename %s onto it",
-                            c->dir, key, temp);
-        unlinkat(c->dirfd, temp, 0);
-        return st;
-    }
+    if (fd >= 0)
+        close(fd);
     if (c->sync && fsync(c->dirfd) != 0)
         return ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot sync the directory",
                               c->dir, key);
@@ -182,30 +222,51 @@ static ps_status file_put(ps_connector *conn, const char *key, const ps_iov *par
 }
 
 /*
- * Read buffers: small ones from malloc (64-byte aligned); large ones are
- * anonymous mappings faulted in at once (MAP_POPULATE), which saves about a
- * tenth of a large get over faulting page by page while read() fills them.
+ * Read buffers come from malloc.  A fresh anonymous mapping per get (even
+ * pre-faulted) pays the kernel's page zeroing and a fault per page on every
+ * read, about four times the read itself at 1-10 MiB; malloc hands back the
+ * memory a previous get released, already mapped and warm.  The buffer is
+ * aligned by hand inside a block FILE_ALIGN - 1 bytes larger, not with
+ * posix_memalign: an aligned request asks the heap for more than the block
+ * it returns, so a released buffer never fits the next one of the same size
+ * and the heap keeps growing into fresh pages.
+ *
+ * Beyond glibc's largest mmap threshold (32 MiB) malloc maps fresh memory
+ * anyway, and there a pre-faulted mapping (one pass over the pages instead of
+ * a fault per page as read() fills them) is the faster kind.
  */
-#define FILE_MAP_MIN (1u << 20)
+#define FILE_ALIGN 64
+#define FILE_MAP_MIN ((size_t)32 << 20)
 
-static void *alloc_buffer(size_t len)
+typedef struct read_buffer {
+    unsigned char *data; /* FILE_ALIGN-aligned */
+    void *block;         /* what to free or unmap */
+    size_t len;
+} read_buffer;
+
+static bool alloc_buffer(read_buffer *b, size_t len)
 {
+    b->len = len;
     if (len >= FILE_MAP_MIN) {
         void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        return p == MAP_FAILED ? NULL : p;
+        b->block = b->data = p == MAP_FAILED ? NULL : p;
+        return b->block != NULL;
     }
-    void *p = NULL;
-    return posix_memalign(&p, 64, len ? len : 1) == 0 ? p : NULL;
+    b->block = malloc(len + FILE_ALIGN - 1);
+    uintptr_t at = ((uintptr_t)b->block + FILE_ALIGN - 1) & ~(uintptr_t)(FILE_ALIGN - 1);
+    b->data = (unsigned char *)at;
+    return b->block != NULL;
 }
 
-static void free_buffer(void *buf, size_t len)
+static void free_buffer(read_buffer *b)
 {
-    if (len >= FILE_MAP_MIN)
-        munmap(buf, len);
+    if (b->len >= FILE_MAP_MIN)
+        munmap(b->block, b->len);
     else
-        free(buf);
+        free(b->block);
 }
 
+/* opaque is the malloc'ed block holding data. */
 static void release_buffer(ps_blob *blob) { free(blob->opaque); }
 
 /* opaque is the mapping's length; data its start. */
@@ -240,15 +301,15 @@ static ps_status file_get(ps_connector *conn, const char *key, ps_blob *out)
         return ps_error_set(PS_ERR_IO, "file store %s: get '%s': not a regular file", c->dir, key);
     }
     size_t len = (size_t)sb.st_size;
-    void *buf = alloc_buffer(len);
-    if (!buf) {
+    read_buffer buf;
+    if (!alloc_buffer(&buf, len)) {
         close(fd);
         return ps_error_set(PS_ERR_NO_MEMORY, "file store %s: get '%s': out of memory for %zu bytes",
                             c->dir, key, len);
     }
     size_t got = 0;
     while (got < len) {
-        ssize_t r = read(fd, (char *)buf + got, len - got);
+        ssize_t r = read(fd, buf.data + got, len - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -266,13 +327,13 @@ static ps_status file_get(ps_connector *conn, const char *key, ps_blob *out)
     }
     close(fd);
     if (st != PS_OK) {
-        free_buffer(buf, len);
+        free_buffer(&buf);
         return st;
     }
-    out->data = buf;
+    out->data = buf.data;
     out->len = len;
     out->release = len >= FILE_MAP_MIN ? release_mapped_buffer : release_buffer;
-    out->opaque = len >= FILE_MAP_MIN ? (void *)(uintptr_t)len : buf;
+    out->opaque = len >= FILE_MAP_MIN ? (void *)(uintptr_t)len : buf.block;
     return PS_OK;
 }
 

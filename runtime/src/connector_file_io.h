@@ -3,17 +3,20 @@
  * files (file://) or file-like segments (shm://, a tmpfs on Linux).
  *
  * Both keep one object per directory entry named after its key, so both
- * refuse the same keys, write a gather list the same way and name their
- * temporary entries the same way.
+ * refuse the same keys, write a gather list the same way and publish a new
+ * object the same way.
  */
 #ifndef PS_CONNECTOR_FILE_IO_H
 #define PS_CONNECTOR_FILE_IO_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -105,6 +108,85 @@ static inline void ps_conn_temp_name(char *out, size_t size, const char *prefix)
     static atomic_ulong sequence;
     unsigned long seq = atomic_fetch_add_explicit(&sequence, 1, memory_order_relaxed);
     snprintf(out, size, "%s.tmp.%ld.%lu", prefix, (long)getpid(), seq);
+}
+
+/*
+ * Writing an object and publishing it under its key, atomically.
+ *
+ * The object is written into a nameless file (O_TMPFILE) where the
+ * connector allows it (*nameless): no reader can open it before it is
+ * complete, a writer that dies leaves nothing behind, and publishing it is
+ * one link (linkat of the descriptor) instead of a create and a rename.
+ * Otherwise it is written into a temporary entry PREFIX.tmp.PID.SEQ and
+ * renamed onto the key.  *nameless is cleared, for the connector's later
+ * puts, when the kernel turns out to lack either step.
+ *
+ * temp (size bytes) receives the temporary entry's name, "" while the file
+ * has none; whoever gives up on a put unlinks a non-empty temp.
+ */
+
+/* Open the file for a new object, or -1 with errno. */
+static inline int ps_conn_create_object(int dirfd, const char *prefix, atomic_bool *nameless, char *temp,
+                                        size_t size, mode_t mode)
+{
+    temp[0] = '\0';
+    if (atomic_load_explicit(nameless, memory_order_relaxed)) {
+        int fd = openat(dirfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, mode);
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+            return fd;
+        atomic_store_explicit(nameless, false, memory_order_relaxed);
+    }
+    for (int attempt = 0;; attempt++) {
+        ps_conn_temp_name(temp, size, prefix);
+        int fd = openat(dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST || attempt > 8)
+            return fd;
+    }
+}
+
+/* Give the nameless file fd a temporary name.  AT_EMPTY_PATH links a
+ * descriptor (recent kernels allow it to the process that opened the file);
+ * older kernels refuse it (ENOENT) without CAP_DAC_READ_SEARCH, and
+ * /proc/self/fd does the same through the file's magic link. */
+static inline int ps_conn_link_temp(int dirfd, int fd, const char *prefix, char *temp, size_t size)
+{
+    for (int attempt = 0;; attempt++) {
+        ps_conn_temp_name(temp, size, prefix);
+        int rc = linkat(fd, "", dirfd, temp, AT_EMPTY_PATH);
+        if (rc != 0 && errno == ENOENT) {
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+            rc = linkat(AT_FDCWD, self, dirfd, temp, AT_SYMLINK_FOLLOW);
+        }
+        if (rc == 0 || errno != EEXIST || attempt > 8) {
+            if (rc != 0)
+                temp[0] = '\0';
+            return rc;
+        }
+    }
+}
+
+/*
+ * Publish the complete object file fd as final, replacing any entry of that
+ * name in one step: a nameless file is linked straight under final when the
+ * name is free; when it is taken (an overwrite), or the kernel refuses to
+ * link a descriptor, the file gets a temporary name and is renamed over
+ * final as a named temporary is.  0, or -1 with errno.
+ */
+static inline int ps_conn_publish_object(int dirfd, int fd, const char *prefix, atomic_bool *nameless,
+                                         char *temp, size_t size, const char *final)
+{
+    if (!temp[0]) {
+        if (linkat(fd, "", dirfd, final, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno == ENOENT) /* not this kernel: named temporaries from the next put on */
+            atomic_store_explicit(nameless, false, memory_order_relaxed);
+        else if (errno != EEXIST)
+            return -1;
+        if (ps_conn_link_temp(dirfd, fd, prefix, temp, size) != 0)
+            return -1;
+    }
+    return renameat(dirfd, temp, dirfd, final);
 }
 
 #endif /* PS_CONNECTOR_FILE_IO_H */

@@ -3,10 +3,11 @@
  *
  * Each connector has its own map (two local:// stores never see each
  * other's objects; a store found by name in the registry is how a process
- * shares one).  An entry is one 64-byte-aligned allocation holding its
- * bookkeeping, its key and its bytes, and is reference counted: the map holds
- * one reference and every blob handed out by get holds one, so a blob stays
- * valid after the key is evicted or overwritten, or the connector closed.
+ * shares one).  An entry is one allocation holding its bookkeeping, its key
+ * and its bytes (at a 64-byte-aligned address inside it), and is reference
+ * counted: the map holds one reference and every blob handed out by get
+ * holds one, so a blob stays valid after the key is evicted or overwritten,
+ * or the connector closed.
  *
  * A read-write lock guards the table only; bytes are copied outside it.
  */
@@ -45,24 +46,43 @@ static uint64_t key_hash(const char *key)
     return XXH3_64bits(key, strlen(key));
 }
 
+/*
+ * Up to LOCAL_HEAP_MAX the entry comes from plain malloc, with LOCAL_ALIGN - 1
+ * bytes of slack to align the data inside it, rather than from
+ * posix_memalign: an aligned request asks the heap for more than the block
+ * it returns, so the hole a freed object of the same size leaves is always a
+ * little too small for the next one, the heap grows into fresh pages and
+ * every large put pays a page fault per 4 KB.  malloc of the same size
+ * reuses that hole, warm.  Beyond glibc's largest mmap threshold (32 MiB)
+ * malloc maps fresh memory whatever we do; ps_aligned_alloc then puts it on
+ * transparent huge pages, which fault 2 MB at a time.
+ */
+#define LOCAL_HEAP_MAX ((size_t)32 << 20)
+
 static local_entry *entry_new(const char *key, const ps_iov *parts, size_t nparts)
 {
     size_t keylen = strlen(key);
-    size_t head = (sizeof(local_entry) + keylen + 1 + LOCAL_ALIGN - 1) & ~(size_t)(LOCAL_ALIGN - 1);
+    size_t head = sizeof(local_entry) + keylen + 1 + LOCAL_ALIGN - 1;
     size_t len = ps_iov_total(parts, nparts);
     if (len > SIZE_MAX - head) {
         ps_error_set(PS_ERR_NO_MEMORY, "object '%s' of %zu bytes is too large", key, len);
         return NULL;
     }
-    local_entry *e = ps_aligned_alloc(LOCAL_ALIGN, head + len);
+    local_entry *e;
+    if (head + len >= LOCAL_HEAP_MAX) {
+        e = ps_aligned_alloc(LOCAL_ALIGN, head + len); /* sets the error */
+    } else if (!(e = malloc(head + len))) {
+        ps_error_set(PS_ERR_NO_MEMORY, "out of memory storing object '%s' of %zu bytes", key, len);
+    }
     if (!e)
         return NULL;
     e->next = NULL;
     e->hash = key_hash(key);
     e->refs = 1;
     e->len = len;
-    e->data = (unsigned char *)e + head;
     memcpy(e->key, key, keylen + 1);
+    uintptr_t data = ((uintptr_t)(e->key + keylen + 1) + LOCAL_ALIGN - 1) & ~(uintptr_t)(LOCAL_ALIGN - 1);
+    e->data = (unsigned char *)data;
     size_t off = 0;
     for (size_t i = 0; i < nparts; i++) {
         if (parts[i].len)

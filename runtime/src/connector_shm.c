@@ -11,12 +11,14 @@
  * as %XX) or, when the escape is long, "#" and the XXH3-128 of the key, so
  * every name is a valid file name below NAME_MAX.
  *
- * Atomic publish: a put writes a temporary segment "ps-NAME+.tmp.PID.SEQ"
- * ('.' never starts an escaped key) and renames it onto the final name.  A
- * reader opens either the old complete segment or the new complete one, never
- * a half-written one, and there is no moment where the key is missing.  A
- * reader that mapped the old segment keeps its pages: rename only drops the
- * name.
+ * Atomic publish: a put writes a nameless segment (O_TMPFILE) and links it
+ * under the final name; if that name is taken, it links it under a temporary
+ * name "ps-NAME+.tmp.PID.SEQ" ('.' never starts an escaped key) and renames
+ * that onto the final name.  Kernels without O_TMPFILE get the temporary
+ * name from the start.  A reader opens either the old complete segment or
+ * the new complete one, never a half-written one, and there is no moment
+ * where the key is missing.  A reader that mapped the old segment keeps its
+ * pages: rename only drops the name.
  *
  * get maps the segment read-only and hands out the mapping (no copy, no
  * MAP_POPULATE: pages fault in as the reader touches them).  Segments are
@@ -33,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +72,9 @@ typedef struct shm_connector {
     char name[SHM_NAME_MAX + 1];
     char prefix[3 + SHM_NAME_MAX + 2]; /* "ps-NAME+" */
     char where[SHM_NAME_MAX + 16];     /* "shm store 'NAME'", for messages */
+    /* Segments are written nameless (O_TMPFILE) and linked in by descriptor
+     * until the kernel says it cannot (then: named temporaries, renamed). */
+    atomic_bool nameless;
     /* Owned segments, a chained hash table.  The lock also covers each
      * publish (rename) and evict, so the table always records the inode the
      * name held when this connector last wrote it. */
@@ -248,6 +254,7 @@ static ps_status shm_open_url(const ps_url *url, ps_connector **out)
         return st;
     }
     pthread_mutex_init(&c->lock, NULL);
+    atomic_init(&c->nameless, true);
     *out = &c->base;
     return PS_OK;
 }
@@ -293,34 +300,33 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
 
     char final[SHM_SEGMENT_MAX], temp[SHM_SEGMENT_MAX + 48];
     segment_name(c, key, final);
-    int fd = -1;
-    for (int attempt = 0; fd < 0; attempt++) {
-        ps_conn_temp_name(temp, sizeof temp, c->prefix);
-        fd = openat(c->dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && (errno != EEXIST || attempt > 8))
-            return ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot create segment %s/%s",
-                                  where, key, SHM_DIR, temp);
-    }
+    int fd = ps_conn_create_object(c->dirfd, c->prefix, &c->nameless, temp, sizeof temp, 0600);
+    if (fd < 0)
+        return ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot create a segment in %s",
+                              where, key, SHM_DIR);
     struct stat sb;
     if (ps_conn_write_parts(fd, parts, nparts) != 0 || fstat(fd, &sb) != 0) {
-        st = ps_error_errno(PS_ERR_IO, "%s: put '%s' (%zu bytes): cannot write segment %s/%s",
-                            where, key, ps_iov_total(parts, nparts), SHM_DIR, temp);
+        st = ps_error_errno(PS_ERR_IO, "%s: put '%s' (%zu bytes): cannot write a segment in %s",
+                            where, key, ps_iov_total(parts, nparts), SHM_DIR);
         close(fd);
-        unlinkat(c->dirfd, temp, 0);
+        if (temp[0])
+            unlinkat(c->dirfd, temp, 0);
         return st;
     }
-    close(fd);
 
     pthread_mutex_lock(&c->lock);
-    if (renameat(c->dirfd, temp, c->dirfd, final) != 0) {
+    if (ps_conn_publish_object(c->dirfd, fd, c->prefix, &c->nameless, temp, sizeof temp, final) != 0) {
         pthread_mutex_unlock(&c->lock);
         st = ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot publish segment %s/%s",
                             where, key, SHM_DIR, final);
-        unlinkat(c->dirfd, temp, 0);
+        close(fd);
+        if (temp[0])
+            unlinkat(c->dirfd, temp, 0);
         return st;
     }
     remember_owned(c, final, &sb);
     pthread_mutex_unlock(&c->lock);
+    close(fd);
     return PS_OK;
 }
 
