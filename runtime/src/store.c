@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "error.h"
+#include "hash.h"
 #include "key.h"
 #include "metrics.h"
 #include "store.h"
@@ -38,7 +38,7 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, enco
                                 count, type->name);
         if (!obj && len)
             return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
-        ps_object_info_init(&e->info, type, count, len, XXH3_64bits(obj, len));
+        ps_object_info_init(&e->info, type, count, len, ps_payload_hash(obj, len));
         ps_object_header_encode(&e->info, e->header);
         e->parts[0] = (ps_iov){e->header, sizeof e->header};
         e->parts[1] = (ps_iov){obj, len};
@@ -60,7 +60,7 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, enco
     }
     const unsigned char *payload = e->custom.data + PS_OBJECT_HEADER_SIZE;
     size_t len = e->custom.len - PS_OBJECT_HEADER_SIZE;
-    ps_object_info_init(&e->info, type, 1, len, XXH3_64bits(payload, len));
+    ps_object_info_init(&e->info, type, 1, len, ps_payload_hash(payload, len));
     ps_object_header_encode(&e->info, e->custom.data);
     e->parts[0] = (ps_iov){e->custom.data, e->custom.len};
     e->nparts = 1;

@@ -1,0 +1,46 @@
+/* The payload hash equals libxxhash's XXH3-64 at every length, whichever
+ * implementation (SSE2 or AVX2) the CPU selects, so headers written on one
+ * machine verify on another. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "hash.h"
+
+static unsigned char *pattern(size_t len)
+{
+    unsigned char *buf = malloc(len ? len : 1);
+    cr_assert_not_null(buf);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i * 131u + (i >> 7));
+    return buf;
+}
+
+Test(hash, equals_xxh3_at_every_small_length)
+{
+    unsigned char *buf = pattern(4096);
+    for (size_t len = 0; len <= 4096; len++)
+        cr_assert_eq(ps_payload_hash(buf, len), XXH3_64bits(buf, len), "length %zu", len);
+    free(buf);
+}
+
+Test(hash, equals_xxh3_on_large_and_unaligned_input)
+{
+    size_t sizes[] = {65536, 1u << 20, (1u << 20) + 13, 8u << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *buf = pattern(sizes[i] + 1);
+        cr_assert_eq(ps_payload_hash(buf, sizes[i]), XXH3_64bits(buf, sizes[i]), "size %zu", sizes[i]);
+        cr_assert_eq(ps_payload_hash(buf + 1, sizes[i]), XXH3_64bits(buf + 1, sizes[i]),
+                     "size %zu at an odd address", sizes[i]);
+        free(buf);
+    }
+}
+
+Test(hash, depends_on_every_byte)
+{
+    unsigned char *buf = pattern(1u << 16);
+    uint64_t before = ps_payload_hash(buf, 1u << 16);
+    buf[40000] ^= 1;
+    cr_assert_neq(ps_payload_hash(buf, 1u << 16), before);
+    free(buf);
+}
