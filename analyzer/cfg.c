@@ -20,8 +20,19 @@ typedef struct label_block {
     size_t block;
 } label_block;
 
+typedef struct memo_entry {
+    CXCursor fn;
+    bool noreturn;
+} memo_entry;
+
+struct ps_cfg_memo {
+    memo_entry *v;
+    size_t n, cap;
+};
+
 typedef struct builder {
     ps_cfg *cfg;
+    ps_cfg_memo *memo; /* or NULL */
     size_t cur;
     size_t brk, cont;  /* targets of break and continue, or SIZE_MAX */
     size_t sw;         /* the block of the enclosing switch, or SIZE_MAX */
@@ -172,18 +183,13 @@ static bool declared_noreturn_keyword(CXCursor fn)
     return hit;
 }
 
-bool ps_cfg_call_is_noreturn(CXCursor call)
+static bool fn_is_noreturn(CXCursor fn)
 {
     static const char *const names[] = {
         "exit", "_exit", "_Exit", "abort", "quick_exit", "__assert_fail", "__assert_rtn",
         "__builtin_unreachable", "__builtin_trap", "__builtin_abort", "longjmp", "siglongjmp",
         "_longjmp", "pthread_exit", "err", "errx", "verr", "verrx", NULL,
     };
-    if (clang_getCursorKind(call) != CXCursor_CallExpr)
-        return false;
-    CXCursor fn = clang_getCursorReferenced(call);
-    if (clang_getCursorKind(fn) != CXCursor_FunctionDecl)
-        return false;
     /* By name only for the C library's own (a program may have its own err()). */
     if (clang_Location_isInSystemHeader(clang_getCursorLocation(fn)) && spelled(fn, names))
         return true;
@@ -196,6 +202,42 @@ bool ps_cfg_call_is_noreturn(CXCursor call)
     /* Any redeclaration may carry the specifier; the canonical one usually does. */
     return declared_noreturn_keyword(clang_getCanonicalCursor(fn)) ||
            declared_noreturn_keyword(fn);
+}
+
+/* The callee of a call, if it is a function declaration. */
+static bool callee_of(CXCursor call, CXCursor *fn)
+{
+    if (clang_getCursorKind(call) != CXCursor_CallExpr)
+        return false;
+    *fn = clang_getCursorReferenced(call);
+    return clang_getCursorKind(*fn) == CXCursor_FunctionDecl;
+}
+
+bool ps_cfg_call_is_noreturn(CXCursor call)
+{
+    CXCursor fn;
+    return callee_of(call, &fn) && fn_is_noreturn(fn);
+}
+
+static bool call_is_noreturn(builder *b, CXCursor call)
+{
+    CXCursor fn;
+    if (!callee_of(call, &fn))
+        return false;
+    ps_cfg_memo *m = b->memo;
+    if (!m)
+        return fn_is_noreturn(fn);
+    for (size_t i = 0; i < m->n; i++)
+        if (clang_equalCursors(m->v[i].fn, fn))
+            return m->v[i].noreturn;
+    bool hit = fn_is_noreturn(fn);
+    /* Without room the answer is only not remembered. */
+    if (grow((void **)&m->v, &m->cap, m->n + 1, sizeof *m->v)) {
+        m->v[m->n].fn = fn;
+        m->v[m->n].noreturn = hit;
+        m->n++;
+    }
+    return hit;
 }
 
 /* ------------------------------------------------------------ expressions */
@@ -314,7 +356,7 @@ static void end_if_noreturn(builder *b, CXCursor e)
         if (ps_children(s, &k, 1) >= 1)
             s = ps_strip_implicit(k);
     }
-    if (ps_cfg_call_is_noreturn(s)) {
+    if (call_is_noreturn(b, s)) {
         b->cfg->blocks[b->cur].term = PS_CFG_NORETURN;
         b->cur = new_block(b);
     }
@@ -683,7 +725,26 @@ void ps_cfg_free(ps_cfg *cfg)
     free(cfg);
 }
 
+ps_cfg_memo *ps_cfg_memo_new(void)
+{
+    return calloc(1, sizeof(ps_cfg_memo));
+}
+
+void ps_cfg_memo_free(ps_cfg_memo *memo)
+{
+    if (!memo)
+        return;
+    free(memo->v);
+    free(memo);
+}
+
 ps_cfg_status ps_cfg_build(CXCursor function, size_t max_blocks, ps_cfg **out)
+{
+    return ps_cfg_build_memo(function, max_blocks, NULL, out);
+}
+
+ps_cfg_status ps_cfg_build_memo(CXCursor function, size_t max_blocks, ps_cfg_memo *memo,
+                                ps_cfg **out)
 {
     *out = NULL;
     CXCursor body = body_of(function);
@@ -695,6 +756,7 @@ ps_cfg_status ps_cfg_build(CXCursor function, size_t max_blocks, ps_cfg **out)
     builder b;
     memset(&b, 0, sizeof b);
     b.cfg = cfg;
+    b.memo = memo;
     b.brk = b.cont = b.sw = SIZE_MAX;
     b.max_blocks = max_blocks;
     b.status = PS_CFG_OK;

@@ -68,6 +68,18 @@ typedef enum ps_cfg_status {
 /* Builds the CFG of a function definition (or of a compound statement).
  * On failure *out is NULL.  max_blocks bounds the work (0: no bound). */
 ps_cfg_status ps_cfg_build(CXCursor function, size_t max_blocks, ps_cfg **out);
+
+/* What the builder learns of callees (does it return?) and may reuse for
+ * the other functions of the same translation unit: finding out costs a
+ * type spelling and tokenizing the declarations. */
+typedef struct ps_cfg_memo ps_cfg_memo;
+
+ps_cfg_memo *ps_cfg_memo_new(void); /* NULL when out of memory */
+void ps_cfg_memo_free(ps_cfg_memo *memo);
+
+/* ps_cfg_build with a memo (NULL: none) used by one translation unit only. */
+ps_cfg_status ps_cfg_build_memo(CXCursor function, size_t max_blocks, ps_cfg_memo *memo,
+                                ps_cfg **out);
 void ps_cfg_free(ps_cfg *cfg);
 
 /* Does a call never return: exit, abort and friends, or a callee declared

@@ -26,6 +26,7 @@ typedef struct ps_checker {
     ps_ptctx *pt;
     CXCursor function; /* the function whose body is being walked, or null */
     bool function_has_proxy; /* it declares a variable or parameter holding a proxy */
+    struct ps_cfg_memo *cfg_memo; /* what CFG building learnt in this unit, or NULL */
 } ps_checker;
 
 typedef enum ps_site {

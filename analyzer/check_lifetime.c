@@ -25,6 +25,10 @@
  * Null tests (`if (!p)`, `p == NULL`, `if (p)`) refine the state on each
  * edge: nothing leaks on the branch where the proxy is null, and a branch
  * that needs a null proxy that cannot be null is not taken.
+ *
+ * Walking cursors through libclang is what costs: each block's statements
+ * are walked once, into a list of events (use, escape, release, assign,
+ * leak check), and the fixpoint and the reporting pass replay the events.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,8 +76,42 @@ typedef struct flag {
     bool written;
 } flag;
 
+/* What evaluating a statement does to the state, in order.  Which
+ * variables an element touches and how never depends on the state, only
+ * what each step then does: so each block's elements are walked once, into
+ * events, and the fixpoint replays those instead of the cursors. */
+typedef enum ev_op {
+    EV_USE,     /* v is read at `at` */
+    EV_ESCAPE,  /* v is given away */
+    EV_RELEASE, /* v is released by the call `at` */
+    EV_ASSIGN,  /* v gets a value: see assign() */
+    EV_LEAKS,   /* a return (`at` the statement) or, with `brace`, the closing brace */
+} ev_op;
+
+typedef struct event {
+    uint8_t op;
+    uint8_t bits; /* EV_ASSIGN to a proxy: its new state */
+    bool brace;   /* EV_LEAKS */
+    int v;
+    int owner;     /* EV_ASSIGN to a target: the proxy it is resolved from */
+    int copy_from; /* EV_ASSIGN to a target: the target whose owner it takes, or -1 */
+    CXCursor at;   /* EV_ASSIGN to a proxy: where it was created, or null */
+} event;
+
+/* A block's events, made the first time the fixpoint reaches it. */
+typedef struct block_events {
+    size_t start, n;
+    bool done;
+    bool tested;     /* null_test() of the condition worked out */
+    bool null_test;  /* the condition tests proxy `test_var` for NULL */
+    bool null_if_true;
+    int test_var;
+} block_events;
+
 typedef struct lifetime {
     ps_checker *ck;
+    event *ev;
+    size_t nev, ev_cap;
     flag *flags;
     size_t nflags, flags_cap;
     CXCursor function;
@@ -259,8 +297,90 @@ static CXSourceLocation closing_brace_of(CXCursor body)
     return clang_getLocation(clang_Cursor_getTranslationUnit(body), file, line, col - 1);
 }
 
+/* -------------------------------------------------------------- transfer */
+
+static void emit(lifetime *l, const event *e)
+{
+    if (l->overflow)
+        return;
+    if (l->nev == l->ev_cap) {
+        size_t n = l->ev_cap ? l->ev_cap * 2 : 64;
+        event *p = realloc(l->ev, n * sizeof *p);
+        if (!p) {
+            l->overflow = true; /* a step would be missing: say nothing */
+            return;
+        }
+        l->ev = p;
+        l->ev_cap = n;
+    }
+    l->ev[l->nev++] = *e;
+}
+
+static void emit_op(lifetime *l, ev_op op, int v, CXCursor at)
+{
+    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .at = at};
+    emit(l, &e);
+}
+
+/* The value of variable v is read at `at`. */
+static void use(lifetime *l, int v, CXCursor at)
+{
+    emit_op(l, EV_USE, v, at);
+}
+
+/* The proxy in v is given away: the function no longer has to release it. */
+static void escape(lifetime *l, int v)
+{
+    emit_op(l, EV_ESCAPE, v, clang_getNullCursor());
+}
+
+static void release(lifetime *l, int v, CXCursor call)
+{
+    emit_op(l, EV_RELEASE, v, call);
+}
+
 /* At a return (at is the statement) or the closing brace (at is the body). */
 static void check_leaks(lifetime *l, CXCursor at, bool closing_brace)
+{
+    event e = {.op = EV_LEAKS, .brace = closing_brace, .v = -1, .owner = OWNER_NONE,
+               .copy_from = -1, .at = at};
+    emit(l, &e);
+}
+
+/* Variable v gets the value of rhs (rv: the tracked variable rhs reads). */
+static void assign(lifetime *l, int v, CXCursor rhs, int rv)
+{
+    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1,
+               .at = clang_getNullCursor()};
+    if (l->vars[v].kind == V_TARGET) {
+        e.owner = clang_Cursor_isNull(rhs) ? OWNER_NONE : resolved_var(l, rhs);
+        if (e.owner < 0 && rv >= 0 && l->vars[rv].kind == V_TARGET)
+            e.copy_from = rv; /* a copy points into the same target */
+        emit(l, &e);
+        return;
+    }
+    bool let_go = false;
+    if (clang_Cursor_isNull(rhs)) {
+        e.bits = S_UNKNOWN;
+    } else if (is_create_call(l, rhs)) {
+        e.bits = S_LIVE;
+        e.at = strip_casts(rhs);
+    } else if (is_null_constant(rhs)) {
+        e.bits = S_NULL;
+    } else {
+        /* From a call, a field, another variable (which is then let go:
+         * aliases are not followed). */
+        e.bits = S_UNKNOWN;
+        let_go = rv >= 0;
+    }
+    emit(l, &e);
+    if (let_go)
+        escape(l, rv);
+}
+
+/* ----------------------------------------------------------------- replay */
+
+static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
     if (!l->report)
         return;
@@ -280,10 +400,7 @@ static void check_leaks(lifetime *l, CXCursor at, bool closing_brace)
     }
 }
 
-/* -------------------------------------------------------------- transfer */
-
-/* The value of variable v is read at `at`. */
-static void use(lifetime *l, int v, CXCursor at)
+static void do_use(lifetime *l, int v, CXCursor at)
 {
     vstate *s = &l->cur[v];
     if (l->vars[v].kind == V_PROXY) {
@@ -295,8 +412,7 @@ static void use(lifetime *l, int v, CXCursor at)
         report_dangling(l, v, s->owner, at);
 }
 
-/* The proxy in v is given away: the function no longer has to release it. */
-static void escape(lifetime *l, int v)
+static void do_escape(lifetime *l, int v)
 {
     vstate *s = &l->cur[v];
     if (l->vars[v].kind != V_PROXY)
@@ -305,7 +421,7 @@ static void escape(lifetime *l, int v)
         s->bits = (uint8_t)((s->bits & ~(S_LIVE | S_UNKNOWN)) | S_MOVED);
 }
 
-static void release(lifetime *l, int v, CXCursor call)
+static void do_release(lifetime *l, int v, CXCursor call)
 {
     vstate *s = &l->cur[v];
     if (s->bits == S_RELEASED) {
@@ -317,31 +433,41 @@ static void release(lifetime *l, int v, CXCursor call)
     s->rel = call;
 }
 
-/* Variable v gets the value of rhs (rv: the tracked variable rhs reads). */
-static void assign(lifetime *l, int v, CXCursor rhs, int rv)
+static void do_assign(lifetime *l, const event *e)
 {
-    vstate *s = &l->cur[v];
-    if (l->vars[v].kind == V_TARGET) {
-        s->owner = clang_Cursor_isNull(rhs) ? OWNER_NONE : resolved_var(l, rhs);
-        if (s->owner < 0 && rv >= 0 && l->vars[rv].kind == V_TARGET)
-            s->owner = l->cur[rv].owner; /* a copy points into the same target */
+    vstate *s = &l->cur[e->v];
+    if (l->vars[e->v].kind == V_TARGET) {
+        s->owner = e->owner;
+        if (s->owner < 0 && e->copy_from >= 0)
+            s->owner = l->cur[e->copy_from].owner;
         return;
     }
     s->rel = clang_getNullCursor();
-    s->made = clang_getNullCursor();
-    if (clang_Cursor_isNull(rhs)) {
-        s->bits = S_UNKNOWN;
-    } else if (is_create_call(l, rhs)) {
-        s->bits = S_LIVE;
-        s->made = strip_casts(rhs);
-    } else if (is_null_constant(rhs)) {
-        s->bits = S_NULL;
-    } else {
-        /* From a call, a field, another variable (which is then let go:
-         * aliases are not followed). */
-        s->bits = S_UNKNOWN;
-        if (rv >= 0)
-            escape(l, rv);
+    s->made = e->at;
+    s->bits = e->bits;
+}
+
+static void replay(lifetime *l, const event *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const event *e = &ev[i];
+        switch ((ev_op)e->op) {
+        case EV_USE:
+            do_use(l, e->v, e->at);
+            break;
+        case EV_ESCAPE:
+            do_escape(l, e->v);
+            break;
+        case EV_RELEASE:
+            do_release(l, e->v, e->at);
+            break;
+        case EV_ASSIGN:
+            do_assign(l, e);
+            break;
+        case EV_LEAKS:
+            do_leaks(l, e->at, e->brace);
+            break;
+        }
     }
 }
 
@@ -369,8 +495,25 @@ static enum CXChildVisitResult eval_kid(CXCursor c, CXCursor parent, CXClientDat
     return CXChildVisit_Continue;
 }
 
+/* Cursors libclang gives no children: visiting them costs and yields nothing. */
+static bool childless(enum CXCursorKind k)
+{
+    switch (k) {
+    case CXCursor_IntegerLiteral:
+    case CXCursor_FloatingLiteral:
+    case CXCursor_ImaginaryLiteral:
+    case CXCursor_StringLiteral:
+    case CXCursor_CharacterLiteral:
+        return true;
+    default:
+        return clang_isReference(k) != 0; /* TypeRef and the like: never any */
+    }
+}
+
 static void eval_children(lifetime *l, CXCursor e, bool deep)
 {
+    if (childless(clang_getCursorKind(e)))
+        return;
     kids_ctx k = {l, deep};
     clang_visitChildren(e, eval_kid, &k);
 }
@@ -418,9 +561,9 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
         CXCursor arg = clang_Cursor_getArgument(call, (unsigned)i);
         if (!deep && !is_plain_ref(arg))
             continue;
-        if (looks_only && var_of(l, arg) >= 0)
-            continue;
         int v = var_of(l, arg);
+        if (looks_only && v >= 0)
+            continue;
         if (v < 0) {
             sub(l, arg, deep);
             continue;
@@ -621,13 +764,16 @@ static bool null_test_depth(lifetime *l, CXCursor cond, int *v, bool *null_if_tr
 
 /* The state along edge `which` (0: true, 1: false) of a branch; false
  * when that edge cannot be taken. */
-static bool refine(lifetime *l, CXCursor cond, size_t which, vstate *st)
+static bool refine(lifetime *l, CXCursor cond, block_events *be, size_t which, vstate *st)
 {
-    int v;
-    bool null_if_true;
-    if (!null_test(l, cond, &v, &null_if_true))
+    if (!be->tested) {
+        be->null_test = null_test(l, cond, &be->test_var, &be->null_if_true);
+        be->tested = true;
+    }
+    if (!be->null_test)
         return true;
-    bool is_null = (which == 0) == null_if_true;
+    int v = be->test_var;
+    bool is_null = (which == 0) == be->null_if_true;
     if (is_null) {
         if (st[v].bits & (S_LIVE | S_UNKNOWN | S_NULL | S_MOVED))
             st[v].bits = S_NULL;
@@ -829,8 +975,10 @@ static bool merge(lifetime *l, vstate *dst, bool *reached, const vstate *src)
     return changed;
 }
 
-static void run_block(lifetime *l, const ps_cfg_block *blk)
+/* Walks a block's elements into events (once per block). */
+static void compile_block(lifetime *l, const ps_cfg_block *blk, block_events *be)
 {
+    be->start = l->nev;
     for (size_t i = 0; i < blk->nelems; i++) {
         const ps_cfg_elem *el = &blk->elems[i];
         /* `if (p)`: testing the handle is not using the proxy. */
@@ -842,6 +990,17 @@ static void run_block(lifetime *l, const ps_cfg_block *blk)
         else
             eval(l, el->cursor, el->kind == PS_CFG_EXPR);
     }
+    be->n = l->nev - be->start;
+    be->done = true;
+}
+
+static void run_block(lifetime *l, const ps_cfg_block *blk, block_events *be)
+{
+    if (!be->done)
+        compile_block(l, blk, be);
+    if (l->overflow || be->n == 0)
+        return; /* l->ev is still NULL when no block has had an event */
+    replay(l, l->ev + be->start, be->n);
 }
 
 static void analyze(lifetime *l, const ps_cfg *cfg)
@@ -853,7 +1012,8 @@ static void analyze(lifetime *l, const ps_cfg *cfg)
     size_t *work = malloc(nb * sizeof *work);
     vstate *cur = malloc(nv * sizeof *cur);
     vstate *edge = malloc(nv * sizeof *edge);
-    if (!in || !reached || !queued || !work || !cur || !edge)
+    block_events *bev = calloc(nb, sizeof *bev);
+    if (!in || !reached || !queued || !work || !cur || !edge || !bev)
         goto out;
     l->cur = cur;
 
@@ -891,13 +1051,15 @@ static void analyze(lifetime *l, const ps_cfg *cfg)
             }
             const ps_cfg_block *blk = &cfg->blocks[b];
             memcpy(cur, &in[b * nv], nv * sizeof *cur);
-            run_block(l, blk);
+            run_block(l, blk, &bev[b]);
+            if (l->overflow)
+                goto out; /* a move may have been missed: say nothing */
             if (pass == 1)
                 continue;
             for (size_t s = 0; s < blk->nsucc; s++) {
                 size_t to = blk->succ[s];
                 memcpy(edge, cur, nv * sizeof *edge);
-                if (blk->term == PS_CFG_BRANCH && s < 2 && !refine(l, blk->cond, s, edge))
+                if (blk->term == PS_CFG_BRANCH && s < 2 && !refine(l, blk->cond, &bev[b], s, edge))
                     continue;
                 if (merge(l, &in[to * nv], &reached[to], edge) && !queued[to]) {
                     queued[to] = true;
@@ -915,6 +1077,7 @@ out:
     free(work);
     free(cur);
     free(edge);
+    free(bev);
 }
 
 void ps_check_lifetime(ps_checker *ck, CXCursor function)
@@ -931,11 +1094,12 @@ void ps_check_lifetime(ps_checker *ck, CXCursor function)
         any |= l.vars[v].kind == V_PROXY && !l.vars[v].excluded;
     if (any && !l.overflow) {
         ps_cfg *cfg = NULL;
-        if (ps_cfg_build(function, MAX_BLOCKS, &cfg) == PS_CFG_OK) {
+        if (ps_cfg_build_memo(function, MAX_BLOCKS, ck->cfg_memo, &cfg) == PS_CFG_OK) {
             analyze(&l, cfg);
             ps_cfg_free(cfg);
         }
     }
     free(l.vars);
     free(l.flags);
+    free(l.ev);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "check_internal.h"
 
 static bool is_pointerish(CXType t)
@@ -236,7 +237,9 @@ void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
     ck.pt = ps_ptctx_new(tu);
     if (!ck.pt)
         return; /* out of memory: no findings rather than a crash */
+    ck.cfg_memo = ps_cfg_memo_new(); /* without it CFGs are only slower to build */
     clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &ck);
     finish_function(&ck);
     ps_ptctx_free(ck.pt);
+    ps_cfg_memo_free(ck.cfg_memo);
 }

@@ -241,13 +241,6 @@ bool ps_type_is_handle(ps_ptctx *ctx, CXType t)
     return is_proxy_record(ctx, clang_getCanonicalType(clang_getPointeeType(c)));
 }
 
-static bool is_void_pointer(CXType t)
-{
-    CXType c = clang_getCanonicalType(t);
-    return c.kind == CXType_Pointer &&
-           clang_getCanonicalType(clang_getPointeeType(c)).kind == CXType_Void;
-}
-
 /*
  * Pointer/array levels from t down to the handle (a proxy handle, or for
  * PROXY_OR a void *), or -1.  Declarations of functions and function
@@ -259,10 +252,13 @@ static int walk_depth(ps_ptctx *ctx, CXType t, bool or_handle, bool through_func
     t = clang_getCanonicalType(t);
     int depth = 0;
     for (int i = 0; i < PS_MAX_TYPE_DEPTH; i++) {
-        if (or_handle ? is_void_pointer(t) : ps_type_is_handle(ctx, t))
-            return depth;
+        /* t stays canonical, so testing for the handle (a void pointer for
+         * PROXY_OR) needs only the pointee, which the step down needs as
+         * well: this runs for every expression checked. */
         if (t.kind == CXType_Pointer) {
             CXType p = clang_getCanonicalType(clang_getPointeeType(t));
+            if (or_handle ? p.kind == CXType_Void : is_proxy_record(ctx, p))
+                return depth;
             if (ps_type_is_function(p)) {
                 if (!through_functions)
                     return -1;
@@ -276,6 +272,39 @@ static int walk_depth(ps_ptctx *ctx, CXType t, bool or_handle, bool through_func
             depth++;
         } else if (ps_type_is_function(t) && through_functions) {
             t = clang_getCanonicalType(clang_getResultType(t));
+        } else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/*
+ * walk_depth(ctx, t, false, false), and in *or_depth what
+ * walk_depth(ctx, t, true, false) says when that is -1 (else -1): both
+ * walks take the same steps down, so one walk answers both.  t must be
+ * canonical already.
+ */
+static int walk_depth_both(ps_ptctx *ctx, CXType t, int *or_depth)
+{
+    *or_depth = -1;
+    int depth = 0;
+    for (int i = 0; i < PS_MAX_TYPE_DEPTH; i++) {
+        if (t.kind == CXType_Pointer) {
+            CXType p = clang_getCanonicalType(clang_getPointeeType(t));
+            if (is_proxy_record(ctx, p))
+                return depth;
+            if (p.kind == CXType_Void) {
+                *or_depth = depth;
+                return -1;
+            }
+            if (ps_type_is_function(p))
+                return -1;
+            t = p;
+            depth++;
+        } else if (ps_type_is_array(t)) {
+            t = clang_getCanonicalType(clang_getArrayElementType(t));
+            depth++;
         } else {
             return -1;
         }
@@ -852,8 +881,8 @@ ps_ptype ps_ptype_of_expr(ps_ptctx *ctx, CXCursor expr)
     /* The fast exit: only pointers and arrays can be, or hold, proxies. */
     if (c.kind != CXType_Pointer && !ps_type_is_array(c))
         return ptype_none();
-    int hd = walk_depth(ctx, c, false, false);
-    int od = hd >= 0 ? -1 : walk_depth(ctx, c, true, false);
+    int od;
+    int hd = walk_depth_both(ctx, c, &od);
     if (hd < 0 && od < 0)
         return ptype_none();
     ps_ptype pt = expr_origin(ctx, expr, 64);
