@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages the build, tests and benchmarks need.
 # Does nothing when they are all present; needs root (or sudo) otherwise.
+# libclang-rt-19-dev (clang's sanitizer runtimes) is only recommended by
+# clang-19, and recommends are not installed here: name it.
 set -euo pipefail
-packages=(cmake make gcc pkg-config clang-19 libclang-19-dev llvm-19-dev libcjson-dev
+packages=(cmake make gcc pkg-config clang-19 libclang-rt-19-dev libclang-19-dev llvm-19-dev libcjson-dev
           libcriterion-dev libhiredis-dev libxxhash-dev redis-server)
 missing=()
 for p in "${packages[@]}"; do
