@@ -144,6 +144,15 @@ static void segment_name(const shm_connector *c, const char *key, char out[SHM_S
     out[o] = '\0';
 }
 
+/* The segment of a key, once the key is known to be one we can hold. */
+static ps_status segment_for_key(const shm_connector *c, const char *key, char out[SHM_SEGMENT_MAX])
+{
+    ps_status st = ps_conn_check_key(key, c->where);
+    if (st == PS_OK)
+        segment_name(c, key, out);
+    return st;
+}
+
 /* ---------------------------------------------------- owned-segment table */
 
 static size_t bucket_of(const shm_connector *c, const char *name)
@@ -346,12 +355,10 @@ static ps_status shm_get(ps_connector *conn, const char *key, ps_blob *out)
     shm_connector *c = as_shm(conn);
     memset(out, 0, sizeof *out);
     const char *where = c->where;
-    ps_status st = ps_conn_check_key(key, where);
+    char name[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
-
-    char name[SHM_SEGMENT_MAX];
-    segment_name(c, key, name);
     /* O_NONBLOCK: a FIFO planted under the name must not hang the reader
      * (it is refused below); it changes nothing for a regular file. */
     int fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -401,11 +408,10 @@ static ps_status shm_exists(ps_connector *conn, const char *key, bool *exists_ou
     shm_connector *c = as_shm(conn);
     *exists_out = false;
     const char *where = c->where;
-    ps_status st = ps_conn_check_key(key, where);
+    char name[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
-    char name[SHM_SEGMENT_MAX];
-    segment_name(c, key, name);
     struct stat sb;
     if (fstatat(c->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT)
@@ -421,11 +427,10 @@ static ps_status shm_evict(ps_connector *conn, const char *key)
 {
     shm_connector *c = as_shm(conn);
     const char *where = c->where;
-    ps_status st = ps_conn_check_key(key, where);
+    char name[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
-    char name[SHM_SEGMENT_MAX];
-    segment_name(c, key, name);
     pthread_mutex_lock(&c->lock);
     int rc = unlinkat(c->dirfd, name, 0);
     int err = errno;
