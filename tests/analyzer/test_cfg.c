@@ -476,3 +476,43 @@ Test(cfg, what_cannot_be_built)
     cr_assert_null(cfg);
     snippet_free(&s);
 }
+
+/* One memo serves every function of a translation unit: what it learned
+ * about die() (never returns) and a() (returns) in f must give h the same
+ * graph as building h without a memo. */
+Test(cfg, memo_shared_across_functions_gives_the_same_graphs)
+{
+    size_t n = strlen(PRELUDE) + 256;
+    char *src = malloc(n);
+    cr_assert_not_null(src);
+    snprintf(src, n, "%s%s", PRELUDE,
+             "void f(void) { if (c()) die(\"f\"); a(); }\n"
+             "void h(void) { a(); if (e()) die(\"h\"); b(); if (d()) stop(); g(); }\n");
+    graph gr = {snippet_parse(src), NULL};
+    free(src);
+    ps_cfg_memo *memo = ps_cfg_memo_new();
+    cr_assert_not_null(memo);
+    ps_cfg *f_cfg = NULL, *plain = NULL;
+    cr_assert_eq(ps_cfg_build_memo(snippet_decl(&gr.s, "f"), 0, memo, &f_cfg), PS_CFG_OK);
+    cr_assert_eq(ps_cfg_build_memo(snippet_decl(&gr.s, "h"), 0, memo, &gr.cfg), PS_CFG_OK);
+    cr_assert_eq(ps_cfg_build(snippet_decl(&gr.s, "h"), 0, &plain), PS_CFG_OK);
+
+    cr_assert_eq(gr.cfg->nblocks, plain->nblocks);
+    for (size_t b = 0; b < plain->nblocks; b++) {
+        cr_assert_eq(gr.cfg->blocks[b].term, plain->blocks[b].term, "block %zu", b);
+        cr_assert_eq(gr.cfg->blocks[b].nsucc, plain->blocks[b].nsucc, "block %zu", b);
+        for (size_t i = 0; i < plain->blocks[b].nsucc; i++)
+            cr_assert_eq(gr.cfg->blocks[b].succ[i], plain->blocks[b].succ[i], "block %zu", b);
+    }
+    size_t be = block_of(&gr, "e");
+    cr_assert_eq(gr.cfg->blocks[gr.cfg->blocks[be].succ[0]].term, PS_CFG_NORETURN,
+                 "die() remembered as noreturn from f");
+    cr_assert_neq(gr.cfg->blocks[block_of(&gr, "a")].term, PS_CFG_NORETURN,
+                  "a() remembered as returning");
+    cr_assert(reachable(&gr, block_of(&gr, "g")));
+
+    ps_cfg_free(plain);
+    ps_cfg_free(f_cfg);
+    ps_cfg_memo_free(memo);
+    done(&gr);
+}
