@@ -780,25 +780,22 @@ ps_cfg_status ps_cfg_build_memo(CXCursor function, size_t max_blocks, ps_cfg_mem
     return PS_CFG_OK;
 }
 
-bool ps_cfg_reachable(const ps_cfg *cfg, size_t block)
+bool ps_cfg_path(const ps_cfg *cfg, size_t from, size_t to)
 {
-    if (!cfg || block >= cfg->nblocks)
+    if (!cfg || from >= cfg->nblocks || to >= cfg->nblocks)
         return false;
     bool *seen = calloc(cfg->nblocks, sizeof *seen);
-    size_t *stack = malloc(cfg->nblocks * sizeof *stack);
+    /* from is pushed unmarked, so a loop back to it counts: nblocks + 1. */
+    size_t *stack = malloc((cfg->nblocks + 1) * sizeof *stack);
     bool hit = false;
     if (seen && stack) {
         size_t top = 0;
-        stack[top++] = PS_CFG_ENTRY;
-        seen[PS_CFG_ENTRY] = true;
-        while (top) {
+        stack[top++] = from;
+        while (top && !hit) {
             size_t v = stack[--top];
-            if (v == block) {
-                hit = true;
-                break;
-            }
-            for (size_t i = 0; i < cfg->blocks[v].nsucc; i++) {
+            for (size_t i = 0; i < cfg->blocks[v].nsucc && !hit; i++) {
                 size_t w = cfg->blocks[v].succ[i];
+                hit = w == to;
                 if (!seen[w]) {
                     seen[w] = true;
                     stack[top++] = w;
@@ -809,4 +806,11 @@ bool ps_cfg_reachable(const ps_cfg *cfg, size_t block)
     free(seen);
     free(stack);
     return hit;
+}
+
+bool ps_cfg_reachable(const ps_cfg *cfg, size_t block)
+{
+    if (!cfg || block >= cfg->nblocks)
+        return false;
+    return block == PS_CFG_ENTRY || ps_cfg_path(cfg, PS_CFG_ENTRY, block);
 }

@@ -88,5 +88,7 @@ bool ps_cfg_call_is_noreturn(CXCursor call);
 
 /* Is the block reachable from the entry? */
 bool ps_cfg_reachable(const ps_cfg *cfg, size_t block);
+/* Is there a path of one edge or more from block from to block to? */
+bool ps_cfg_path(const ps_cfg *cfg, size_t from, size_t to);
 
 #endif /* PS_CHECK_CFG_H */

@@ -116,36 +116,7 @@ static bool has_edge(const graph *gr, size_t from, size_t to)
 /* Is there a path from -> to (of one edge or more)? */
 static bool path(const graph *gr, size_t from, size_t to)
 {
-    size_t n = gr->cfg->nblocks;
-    bool *seen = calloc(n, sizeof *seen);
-    size_t *stack = malloc(n * sizeof *stack);
-    cr_assert(seen && stack);
-    size_t top = 0;
-    bool hit = false;
-    for (size_t i = 0; i < gr->cfg->blocks[from].nsucc; i++) {
-        size_t w = gr->cfg->blocks[from].succ[i];
-        if (!seen[w]) {
-            seen[w] = true;
-            stack[top++] = w;
-        }
-    }
-    while (top && !hit) {
-        size_t v = stack[--top];
-        if (v == to) {
-            hit = true;
-            break;
-        }
-        for (size_t i = 0; i < gr->cfg->blocks[v].nsucc; i++) {
-            size_t w = gr->cfg->blocks[v].succ[i];
-            if (!seen[w]) {
-                seen[w] = true;
-                stack[top++] = w;
-            }
-        }
-    }
-    free(seen);
-    free(stack);
-    return hit;
+    return ps_cfg_path(gr->cfg, from, to);
 }
 
 /* The block that reaches the closing brace. */
