@@ -130,6 +130,11 @@ typedef struct ps_store_options {
      * by ps_store_get); 0 disables the cache.  Negative means the default
      * (16).  Options of a name already open are those of its first open. */
     int cache_size;
+    /* Cross-process borrows (docs/ownership.md): how long a borrow record
+     * lives unless its holder renews it; a holder that dies stops renewing
+     * and its borrow stops counting after this long.  0 means the default
+     * (30000 ms). */
+    unsigned borrow_lease_ms;
 } ps_store_options;
 
 #define PS_KEY_MAX 128 /* bytes, including the terminating NUL */
@@ -240,10 +245,14 @@ bool ps_is_proxy(const void *x);
 ps_status ps_resolve_async(ps_proxy_t *proxy);
 
 /* Release the handle (and the resolved copy it holds).  The stored object
- * stays; evict it with ps_store_evict or ps_proxy_evict. */
+ * of a plain proxy stays; evict it with ps_store_evict or ps_proxy_evict.
+ * On an owned proxy it is ps_owned_release, on a borrow ps_borrow_release
+ * (a refusal is recorded as the thread's error: use those calls to see
+ * it).  On a handle moved away by ps_proxy_serialize: PS_ERR_STATE. */
 void ps_proxy_free(ps_proxy_t *proxy);
 /* Evict the target from its store and release the handle (released even if
- * the evict fails; the error is returned). */
+ * the evict fails; the error is returned).  On an owned proxy it is
+ * ps_owned_release; on a borrow it fails with PS_ERR_STATE. */
 ps_status ps_proxy_evict(ps_proxy_t *proxy);
 
 /* Facts about the target, answered without resolving. */
@@ -264,6 +273,98 @@ bool ps_proxy_is_resolved(const ps_proxy_t *proxy);
  * exit or ps_store_close(ps_store_lookup(name)). */
 char *ps_proxy_serialize(const ps_proxy_t *proxy);
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type);
+
+/* --------------------------------------------------------------- ownership
+ *
+ * The ownership model of docs/ownership.md.  An owned proxy is the one owner
+ * of its target: releasing it evicts the target.  Borrows follow Rust's
+ * rules: any number of shared borrows or one exclusive borrow, never both,
+ * and no release, move or update of the owner while a borrow is alive.
+ * Every violation fails with PS_ERR_STATE and a message naming the handle
+ * and the rule; nothing is evicted or lost by a refused call.
+ *
+ * Serializing an owned proxy or a borrow moves it: the local handle is gone
+ * (any later use fails with PS_ERR_STATE, "moved"), and the descriptor can
+ * be deserialized exactly once, in any process.  Borrows held by other
+ * processes are counted in the store, under a lease their holder renews.
+ */
+typedef enum ps_proxy_kind {
+    PS_KIND_PLAIN = 0, /* ps_proxy: the handle does not own the target */
+    PS_KIND_OWNED,     /* PROXY_OWNED(T) */
+    PS_KIND_REF,       /* PROXY_REF(T): a shared borrow */
+    PS_KIND_REF_MUT,   /* PROXY_REF_MUT(T): an exclusive borrow */
+} ps_proxy_kind;
+
+ps_proxy_kind ps_proxy_kind_of(const ps_proxy_t *proxy);
+const char *ps_proxy_kind_name(ps_proxy_kind kind);
+
+/* Put obj in store and return its owner. */
+ps_proxy_t *ps_owned(ps_store *store, const ps_type *type, const void *obj);
+ps_proxy_t *ps_owned_array(ps_store *store, const ps_type *type, const void *obj, size_t count);
+/* Turn a plain proxy into the owner of its target.  On success the plain
+ * handle is gone (consumed); on failure it is untouched. */
+ps_proxy_t *ps_into_owned(ps_proxy_t *proxy);
+/* Evict the target and release the owner.  While borrows are alive (here or
+ * in another process) it fails with PS_ERR_STATE and nothing happens: the
+ * owner stays valid, release the borrows and call it again.  If the evict
+ * itself fails the owner also stays valid (retry). */
+ps_status ps_owned_release(ps_proxy_t *owner);
+/* A new shared (ps_borrow) or exclusive (ps_borrow_mut) borrow of owner;
+ * NULL with PS_ERR_STATE when the rules forbid it.  A borrow is a handle of
+ * its own, released with ps_borrow_release. */
+ps_proxy_t *ps_borrow(ps_proxy_t *owner);
+ps_proxy_t *ps_borrow_mut(ps_proxy_t *owner);
+ps_status ps_borrow_release(ps_proxy_t *borrow);
+/* Copy the stored bytes of an owner's or a borrow's target under a new key:
+ * the result is a new owner. */
+ps_proxy_t *ps_owned_clone(ps_proxy_t *proxy);
+/* Resolve for reading: works on every kind, const for all; the only way to
+ * resolve a shared borrow (PS_RESOLVE on one fails). */
+const void *ps_resolve_ref(ps_proxy_t *proxy, const char *type_name, size_t elem_size);
+/* Resolve for writing: an owner with no borrows, or an exclusive borrow.
+ * The target is a private copy of the stored object; ps_proxy_update
+ * publishes it. */
+void *ps_resolve_mut(ps_proxy_t *proxy, const char *type_name, size_t elem_size);
+#define PS_RESOLVE_REF(T, p) ((const T *)ps_resolve_ref((p), #T, sizeof(T)))
+#define PS_RESOLVE_MUT(T, p) ((T *)ps_resolve_mut((p), #T, sizeof(T)))
+/* Write the target obtained with PS_RESOLVE_MUT back under the same key, as
+ * one atomic replace: every later resolve, in any process, sees the new
+ * version.  PS_ERR_STATE on a shared borrow, a plain proxy, an owner with
+ * borrows, or a handle never resolved with PS_RESOLVE_MUT. */
+ps_status ps_proxy_update(ps_proxy_t *proxy);
+
+/* --------------------------------------------------------------- lifetimes
+ *
+ * A lifetime evicts every object added to it when it ends.  A scope ends
+ * when closed; a lease ends when it expires (or is closed first) and can be
+ * extended; the static lifetime ends at process exit.  An owned proxy or a
+ * borrow cannot be added to a lifetime (ownership and lifetimes do not mix).
+ */
+typedef struct ps_lifetime ps_lifetime;
+
+ps_lifetime *ps_lifetime_scope(void);
+/* Ends ms milliseconds from now.  On Redis the objects also get that
+ * expiry on the server; on shm and file the expiry is recorded with each
+ * object, which then reads as missing once expired. */
+ps_lifetime *ps_lifetime_lease(uint64_t ms);
+/* The process's static lifetime (ends at exit); the same handle each call. */
+ps_lifetime *ps_lifetime_static(void);
+/* Add the object a plain proxy stands for (the handle stays the caller's,
+ * and is freed with ps_proxy_free as usual) or a key of a store. */
+ps_status ps_lifetime_add_proxy(ps_lifetime *lifetime, ps_proxy_t *proxy);
+ps_status ps_lifetime_add_key(ps_lifetime *lifetime, ps_store *store, const char *key);
+/* ps_proxy, then ps_lifetime_add_proxy (the object is evicted if adding
+ * fails). */
+ps_proxy_t *ps_lifetime_proxy(ps_lifetime *lifetime, ps_store *store, const ps_type *type,
+                              const void *obj);
+/* Push a lease's end ms further (from its current end); effective at once.
+ * PS_ERR_STATE once the lease has ended or for another kind. */
+ps_status ps_lifetime_extend(ps_lifetime *lifetime, uint64_t ms);
+bool ps_lifetime_done(const ps_lifetime *lifetime);
+/* End now: evict everything added.  Closing an ended lifetime is harmless. */
+ps_status ps_lifetime_close(ps_lifetime *lifetime);
+/* Close if still open, then release the handle (not the static one). */
+ps_status ps_lifetime_free(ps_lifetime *lifetime);
 
 #pragma GCC visibility pop
 
