@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proxystore/proxystore.h"
 #include "url.h"
@@ -73,6 +74,18 @@ typedef struct ps_connector_ops {
     ps_status (*get_batch)(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[]);
     ps_status (*exists_batch)(ps_connector *conn, size_t n, const char *const keys[], bool out[]);
     ps_status (*evict_batch)(ps_connector *conn, size_t n, const char *const keys[]);
+
+    /* Ownership support (docs/ownership.md); NULL: the connector cannot
+     * hold owned proxies' moves or leases (the store says so).
+     * claim: remove key and report whether this call removed it, atomically:
+     * of several processes claiming one key, exactly one sees true.
+     * set_expiry: make key read as missing from Unix time expires_ms on (0:
+     * never); the object's header records it (PS_OBJECT_EXPIRY_OFFSET), and
+     * a put whose header carries an expiry has it from the start.  A
+     * missing key: PS_ERR_NOT_FOUND.  get, exists and their batch forms
+     * treat an expired object as missing (and may reclaim its space). */
+    ps_status (*claim)(ps_connector *conn, const char *key, bool *claimed_out);
+    ps_status (*set_expiry)(ps_connector *conn, const char *key, uint64_t expires_ms);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */
