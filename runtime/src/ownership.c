@@ -120,8 +120,8 @@ static ps_status need_kind(const ps_proxy_t *p, ps_proxy_kind want, const char *
 {
     if (p->kind == want)
         return PS_OK;
-    return ps_error_set(PS_ERR_STATE, "%s: '%s' is a %s, not an %s", fn, p->key, kind_word(p->kind),
-                        kind_word(want));
+    return ps_error_set(PS_ERR_STATE, "%s: '%s' is a %s, not a%s %s", fn, p->key, kind_word(p->kind),
+                        want == PS_KIND_OWNED || want == PS_KIND_REF_MUT ? "n" : "", kind_word(want));
 }
 
 /*
