@@ -86,6 +86,11 @@ typedef struct ps_connector_ops {
      * treat an expired object as missing (and may reclaim its space). */
     ps_status (*claim)(ps_connector *conn, const char *key, bool *claimed_out);
     ps_status (*set_expiry)(ps_connector *conn, const char *key, uint64_t expires_ms);
+    /* Connectors that remove what their process wrote when it closes (shm):
+     * leave key alone at close.  An owned proxy's target, its updates and
+     * the move and borrow markers belong to the owner, wherever it moves,
+     * not to the process that happened to write them.  NULL: nothing to do. */
+    void (*disown)(ps_connector *conn, const char *key);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */

@@ -473,6 +473,17 @@ static ps_status shm_set_expiry(ps_connector *conn, const char *key, uint64_t ex
     return st == PS_OK ? ps_conn_set_expiry(c->dirfd, name, expires_ms, c->where, key) : st;
 }
 
+static void shm_disown(ps_connector *conn, const char *key)
+{
+    shm_connector *c = as_shm(conn);
+    char name[SHM_SEGMENT_MAX];
+    if (segment_for_key(c, key, name) != PS_OK)
+        return;
+    pthread_mutex_lock(&c->lock);
+    forget_owned(c, name);
+    pthread_mutex_unlock(&c->lock);
+}
+
 const ps_connector_ops ps_shm_connector = {
     .scheme = "shm",
     .open = shm_open_url,
@@ -489,4 +500,5 @@ const ps_connector_ops ps_shm_connector = {
     .evict_batch = NULL,
     .claim = shm_claim,
     .set_expiry = shm_set_expiry,
+    .disown = shm_disown,
 };

@@ -315,6 +315,7 @@ ps_proxy_t *ps_into_owned(ps_proxy_t *proxy)
     pthread_mutex_unlock(&proxy->lock);
     ps_proxy_mark_moved(proxy);
     ps_proxy_destroy(proxy);
+    ps_store_disown(owner->store, owner->key);
     return owner;
 }
 
@@ -493,6 +494,7 @@ ps_proxy_t *ps_owned_clone(ps_proxy_t *proxy)
         return NULL;
     ps_proxy_facts facts;
     facts_from_info(&facts, proxy->type_name, &info);
+    ps_store_disown(proxy->store, key);
     ps_proxy_t *owner = make_kind(proxy->store, proxy->type, key, &facts, PS_KIND_OWNED);
     if (!owner) {
         ps_saved_error saved;
@@ -585,6 +587,7 @@ ps_status ps_proxy_update(ps_proxy_t *proxy)
         st = ps_store_put_object(proxy->store, proxy->key, proxy->type, proxy->mut_obj, proxy->count, NULL,
                                  &info);
     if (st == PS_OK) {
+        ps_store_disown(proxy->store, proxy->key);
         drop_resolved(proxy);
         ps_proxy_adopt_facts(proxy, &info);
     }

@@ -455,12 +455,20 @@ ps_status ps_store_put_markers(ps_store *store, size_t n, const char *const keys
             if ((st = conn->ops->put(conn, keys[i], parts[i], 1)) != PS_OK)
                 undo_puts(store, i, keys);
     }
+    for (size_t i = 0; st == PS_OK && i < n; i++)
+        ps_store_disown(store, keys[i]);
 done:
     free(headers);
     free(iovs);
     free(parts);
     free(nparts);
     return st;
+}
+
+void ps_store_disown(ps_store *store, const char *key)
+{
+    if (store->conn->ops->disown)
+        store->conn->ops->disown(store->conn, key);
 }
 
 ps_status ps_store_claim(ps_store *store, const char *key, bool *claimed_out)

@@ -74,6 +74,9 @@ ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type 
 /* Empty objects under keys (the connector's batch put), each with its
  * expiry (expires_ms may be NULL): move tokens and borrow records. */
 ps_status ps_store_put_markers(ps_store *store, size_t n, const char *const keys[], const uint64_t expires_ms[]);
+/* The connector's disown (see connector.h): the owner, not this process's
+ * close, decides when key goes. */
+void ps_store_disown(ps_store *store, const char *key);
 /* The connector's claim and set_expiry; PS_ERR_STATE if it has none. */
 ps_status ps_store_claim(ps_store *store, const char *key, bool *claimed_out);
 ps_status ps_store_set_expiry(ps_store *store, const char *key, uint64_t expires_ms);
