@@ -270,14 +270,22 @@ static ps_status local_exists(ps_connector *conn, const char *key, bool *exists_
     return PS_OK;
 }
 
-static ps_status local_evict(ps_connector *conn, const char *key)
+
+static ps_status local_claim(ps_connector *conn, const char *key, bool *claimed_out)
 {
     local_conn *c = (local_conn *)conn;
     pthread_rwlock_wrlock(&c->lock);
     local_entry *e = remove_locked(c, key);
     pthread_rwlock_unlock(&c->lock);
+    *claimed_out = e && !expired(e);
     entry_unref(e);
     return PS_OK;
+}
+
+static ps_status local_evict(ps_connector *conn, const char *key)
+{
+    bool removed;
+    return local_claim(conn, key, &removed);
 }
 
 static ps_status local_put_batch(ps_connector *conn, size_t n, const char *const keys[],
@@ -343,17 +351,6 @@ static ps_status local_evict_batch(ps_connector *conn, size_t n, const char *con
     for (size_t i = 0; i < n; i++)
         entry_unref(gone[i]);
     free(gone);
-    return PS_OK;
-}
-
-static ps_status local_claim(ps_connector *conn, const char *key, bool *claimed_out)
-{
-    local_conn *c = (local_conn *)conn;
-    pthread_rwlock_wrlock(&c->lock);
-    local_entry *e = remove_locked(c, key);
-    pthread_rwlock_unlock(&c->lock);
-    *claimed_out = e && !expired(e);
-    entry_unref(e);
     return PS_OK;
 }
 
