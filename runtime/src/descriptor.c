@@ -239,7 +239,7 @@ static ps_status check_owned_values(parsed *d)
     } else if ((st = parse_id("borrow", d->text[F_BORROW], d->move.borrow_id)) != PS_OK) {
         return st;
     }
-    size_t lease;
+    size_t lease = 0;
     if ((st = parse_size("lease", d->text[F_LEASE], &lease)) != PS_OK)
         return st;
     if (lease == 0 || lease > UINT32_MAX)
