@@ -1,8 +1,8 @@
 /*
- * check_create.c — ps-create-mismatch, the object half: ps_proxy (or
+ * type_create.c — ps-create-mismatch, the object half: ps_proxy (or
  * ps_proxy_array) given an object whose type is not the one its type
  * descriptor describes.  (The result half — a created proxy stored in a
- * PROXY(U) of another type — is a flow, in check_flow.c.)
+ * PROXY(U) of another type — is a flow, in type_flow.c.)
  *
  * A descriptor's type is known when its variable is visible with its
  * initializer (PS_TYPE_POD_DEFINE / PS_TYPE_POD_INIT name T twice: as #T
@@ -11,7 +11,7 @@
  */
 #include <stdio.h>
 
-#include "check_internal.h"
+#include "checker.h"
 
 void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "check_internal.h"
+#include "checker.h"
 
 static bool is_pointerish(CXType t)
 {

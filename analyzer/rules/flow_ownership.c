@@ -1,5 +1,5 @@
 /*
- * check_lifetime.c — the flow-sensitive rules: ps-use-after-free,
+ * flow_ownership.c — the flow-sensitive rules: ps-use-after-free,
  * ps-double-free, ps-leak and ps-dangling-target, a dataflow over the CFG
  * of one function (cfg.h).
  *
@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "check_internal.h"
+#include "checker.h"
 
 enum {
     S_UNKNOWN = 1,  /* holds a proxy this function does not own (or nothing known) */
