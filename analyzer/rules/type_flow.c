@@ -232,11 +232,6 @@ static void check_or_plain(ps_checker *ck, const ps_dest *d, CXCursor src, CXCur
     ps_note_origin(ck, diag, &d->pt);
 }
 
-static bool is_resolve_role(ps_fn_role role)
-{
-    return role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_OR;
-}
-
 /* Runtime parameters that take any pointer, proxy or not, on purpose. */
 static bool dest_takes_anything(const ps_dest *d)
 {
@@ -353,7 +348,7 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     /* A resolved target going into a U *: is U the proxy's T? */
     if (clang_getCursorKind(s) == CXCursor_CallExpr && dest->pt.kind == PS_PROXY_NONE) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
-        if (is_resolve_role(role)) {
+        if (ps_fn_role_resolves(role)) {
             CXType obj = clang_getPointeeType(dc);
             if (!is_void(obj))
                 ps_check_resolve_into(ck, s, role, clang_getPointeeType(dest->type), s);
@@ -631,7 +626,7 @@ void ps_check_cast(ps_checker *ck, CXCursor cast)
 
     if (clang_getCursorKind(s) == CXCursor_CallExpr) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
-        if (is_resolve_role(role)) {
+        if (ps_fn_role_resolves(role)) {
             ps_check_resolve_into(ck, s, role, clang_getPointeeType(t), cast);
             return;
         }
