@@ -1,8 +1,8 @@
 /*
- * check_create.c — ps-create-mismatch, the object half: ps_proxy (or
- * ps_proxy_array) given an object whose type is not the one its type
+ * type_create.c — ps-create-mismatch, the object half: ps_proxy (or
+ * ps_proxy_array, ps_owned, ps_owned_array, ps_lifetime_proxy) given an object whose type is not the one its type
  * descriptor describes.  (The result half — a created proxy stored in a
- * PROXY(U) of another type — is a flow, in check_flow.c.)
+ * PROXY(U) of another type — is a flow, in type_flow.c.)
  *
  * A descriptor's type is known when its variable is visible with its
  * initializer (PS_TYPE_POD_DEFINE / PS_TYPE_POD_INIT name T twice: as #T
@@ -11,15 +11,14 @@
  */
 #include <stdio.h>
 
-#include "check_internal.h"
+#include "checker.h"
 
 void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role)
 {
-    if (role != PS_FN_CREATE && role != PS_FN_CREATE_ARRAY)
+    int oarg = ps_fn_role_object_arg(role), darg = ps_fn_role_descriptor_arg(role);
+    if (oarg < 0 || clang_Cursor_getNumArguments(call) <= oarg)
         return;
-    if (clang_Cursor_getNumArguments(call) < 3)
-        return;
-    CXCursor obj = ps_strip_implicit(clang_Cursor_getArgument(call, 2));
+    CXCursor obj = ps_strip_implicit(clang_Cursor_getArgument(call, (unsigned)oarg));
     CXType ot = clang_getCursorType(obj);
     CXType oc = clang_getCanonicalType(ot);
     CXType object;
@@ -32,16 +31,17 @@ void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role)
     CXType objc = clang_getCanonicalType(object);
     if (objc.kind == CXType_Void || objc.kind == CXType_Invalid)
         return; /* a void * says nothing about what it points to */
-    ps_descriptor desc = ps_descriptor_of_expr(ck->pt, clang_Cursor_getArgument(call, 1));
+    ps_descriptor desc = ps_descriptor_of_expr(ck->pt, clang_Cursor_getArgument(call, (unsigned)darg));
     if (!desc.known || ps_descriptor_matches(ck->pt, &desc, object))
         return;
-    char dname[256], tspell[256];
+    char dname[256], tspell[256], fname[128];
     ps_cursor_name(desc.decl, dname, sizeof dname);
+    ps_cursor_name(ps_callee_decl(call), fname, sizeof fname);
     ps_type_spelling(ot, tspell, sizeof tspell);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_CREATE_MISMATCH, obj,
                                    "%s given an object of type '%s' with descriptor '%s', which "
                                    "describes '%s'",
-                                   role == PS_FN_CREATE ? "ps_proxy" : "ps_proxy_array", tspell,
+                                   fname, tspell,
                                    dname, desc.name);
     ps_note_descriptor(ck, diag, &desc);
 }

@@ -65,10 +65,37 @@ typedef enum ps_fn_role {
     PS_FN_FROM_KEY,       /* ps_proxy_from_key(store, key, type) */
     PS_FN_DESERIALIZE,    /* ps_proxy_deserialize(text, type) */
     PS_FN_FREE,           /* free(ptr): the C library's, never a proxy's */
+    /* Ownership (proxystore.h, "ownership" and "lifetimes"). */
+    PS_FN_OWNED,          /* ps_owned(store, type, obj): a new owner */
+    PS_FN_OWNED_ARRAY,    /* ps_owned_array(store, type, obj, count) */
+    PS_FN_OWNED_CLONE,    /* ps_owned_clone(p): a new owner; p stays */
+    PS_FN_INTO_OWNED,     /* ps_into_owned(p): consumes p, returns its owner */
+    PS_FN_BORROW,         /* ps_borrow(owner): a new shared borrow */
+    PS_FN_BORROW_MUT,     /* ps_borrow_mut(owner): a new exclusive borrow */
+    PS_FN_LIFETIME_PROXY, /* ps_lifetime_proxy(lt, store, type, obj): a plain proxy */
+    PS_FN_RELEASE,        /* ps_proxy_free(p), ps_proxy_evict(p) */
+    PS_FN_OWNED_RELEASE,  /* ps_owned_release(owner): refused while borrowed */
+    PS_FN_BORROW_RELEASE, /* ps_borrow_release(b) */
+    PS_FN_SERIALIZE,      /* ps_proxy_serialize(p): moves an owner or a borrow */
+    PS_FN_RESOLVE_REF,    /* ps_resolve_ref(p, name, size): PS_RESOLVE_REF(T, p) */
+    PS_FN_RESOLVE_MUT,    /* ps_resolve_mut(p, name, size): PS_RESOLVE_MUT(T, p) */
+    PS_FN_UPDATE,         /* ps_proxy_update(p): writes the mutable target back */
+    PS_FN_LIFETIME_ADD,   /* ps_lifetime_add_proxy(lt, p) */
 } ps_fn_role;
 
 /* The argument index of the type descriptor for a creating role, or -1. */
 int ps_fn_role_descriptor_arg(ps_fn_role role);
+/* The argument index of the object a creating role stores, or -1. */
+int ps_fn_role_object_arg(ps_fn_role role);
+/* Roles that return a new handle the caller must release. */
+bool ps_fn_role_creates(ps_fn_role role);
+/* Roles that return the target of their first argument (a proxy). */
+bool ps_fn_role_resolves(ps_fn_role role);
+/* Roles that release their (only) argument. */
+bool ps_fn_role_releases(ps_fn_role role);
+/* Roles whose result is a new handle to the target of their first
+ * argument (borrows, clones, ps_into_owned): the result has its type. */
+bool ps_fn_role_derives(ps_fn_role role);
 
 /* What a ps_type descriptor variable describes. */
 typedef struct ps_descriptor {

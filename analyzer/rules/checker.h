@@ -1,17 +1,23 @@
 /*
- * check_internal.h — what the non-flow rules share: the checker state of
- * one translation unit, and the description of a place a value flows into.
+ * checker.h — what every rule shares: the checker state of one translation
+ * unit, the description of a place a value flows into, and the helpers that
+ * word findings (describe.c).
  *
- * checks.c walks the AST once and hands each flow site (initialization,
- * assignment, argument, return, cast) to check_flow.c, which applies
- * ps-target-mismatch, ps-unresolved-proxy, ps-or-mismatch, ps-unresolved-or
- * and the result half of ps-create-mismatch; check_resolve.c does
- * ps-resolve-mismatch, check_create.c the object half of
- * ps-create-mismatch, check_annotation.c ps-annotation and
- * ps-untyped-proxy.
+ * Two families of rules, named by prefix:
+ *   type_*.c  type rules, one look at each site, no control flow.
+ *             checks.c walks the AST once and hands each flow site
+ *             (initialization, assignment, argument, return, cast) to
+ *             type_flow.c, which applies ps-target-mismatch,
+ *             ps-unresolved-proxy, ps-or-mismatch, ps-unresolved-or and the
+ *             result half of ps-create-mismatch; type_resolve.c does
+ *             ps-resolve-mismatch, type_create.c the object half of
+ *             ps-create-mismatch, type_annotation.c ps-annotation and
+ *             ps-untyped-proxy.
+ *   flow_*.c  flow-sensitive rules, a dataflow over each function's CFG
+ *             (flow/cfg.h): flow_ownership.c.
  */
-#ifndef PS_CHECK_CHECK_INTERNAL_H
-#define PS_CHECK_CHECK_INTERNAL_H
+#ifndef PS_CHECK_CHECKER_H
+#define PS_CHECK_CHECKER_H
 
 #include <clang-c/Index.h>
 #include <stdbool.h>
@@ -53,14 +59,14 @@ typedef struct ps_dest {
  * not a proxy, no declaration, callee or call). */
 ps_dest ps_dest_none(ps_site site);
 
-/* check_flow.c */
+/* type_flow.c */
 void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src);
 /* A proxy (or PROXY_OR) used where its target is: *p. */
 void ps_check_deref(ps_checker *ck, CXCursor deref);
 /* An explicit cast: to a proxy typedef, to an object pointer, of a resolve. */
 void ps_check_cast(ps_checker *ck, CXCursor cast);
 
-/* Utilities shared by the rules (check_flow.c). */
+/* Utilities shared by the rules (describe.c). */
 /* snprintf for message pieces: long type names are cut, never overflow. */
 void ps_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A cursor's spelling ("" when it has none). */
@@ -81,19 +87,19 @@ void ps_note_descriptor(ps_checker *ck, ps_diag *diag, const ps_descriptor *d);
  * macro, so a fix-it can rewrite it. */
 bool ps_extent_is_plain(CXCursor expr);
 
-/* check_resolve.c: the value of a resolve call used as a U * (dest is the
+/* type_resolve.c: the value of a resolve call used as a U * (dest is the
  * object type U; at is where to report). */
 void ps_check_resolve_into(ps_checker *ck, CXCursor call, ps_fn_role role, CXType object,
                            CXCursor at);
 
-/* check_create.c: ps_proxy & co. given an object of another type. */
+/* type_create.c: ps_proxy & co. given an object of another type. */
 void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role);
 
-/* check_lifetime.c: the flow-sensitive rules over one function definition. */
+/* flow_ownership.c: the flow-sensitive rules over one function definition. */
 void ps_check_lifetime(ps_checker *ck, CXCursor function);
 
-/* check_annotation.c */
+/* type_annotation.c */
 void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl);
 void ps_check_untyped_decl(ps_checker *ck, CXCursor decl);
 
-#endif /* PS_CHECK_CHECK_INTERNAL_H */
+#endif /* PS_CHECK_CHECKER_H */

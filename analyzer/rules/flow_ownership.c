@@ -1,5 +1,5 @@
 /*
- * check_lifetime.c — the flow-sensitive rules: ps-use-after-free,
+ * flow_ownership.c — the flow-sensitive rules: ps-use-after-free,
  * ps-double-free, ps-leak and ps-dangling-target, a dataflow over the CFG
  * of one function (cfg.h).
  *
@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "check_internal.h"
+#include "checker.h"
 
 enum {
     S_UNKNOWN = 1,  /* holds a proxy this function does not own (or nothing known) */
@@ -43,6 +43,18 @@ enum {
     S_RELEASED = 4, /* released by ps_proxy_free / ps_proxy_evict */
     S_MOVED = 8,    /* given away: returned, stored, passed to an owner */
     S_NULL = 16,    /* known to be NULL */
+    S_SENT = 32,    /* moved away: an owner or borrow serialized, a proxy given to ps_into_owned */
+    S_STORED = 64,  /* let go into a place that outlives the function (a global, through a pointer) */
+};
+
+/* What kind of handle a proxy variable holds (a set, like the states):
+ * serializing moves an owner or a borrow, not a plain proxy. */
+enum {
+    HK_PLAIN = 1,   /* ps_proxy & co. */
+    HK_OWNED = 2,   /* ps_owned & co., or declared PROXY_OWNED */
+    HK_REF = 4,     /* ps_borrow, or declared PROXY_REF */
+    HK_REF_MUT = 8, /* ps_borrow_mut, or declared PROXY_REF_MUT */
+    HK_UNKNOWN = 16,
 };
 
 enum { OWNER_NONE = -1 };
@@ -58,13 +70,19 @@ typedef enum var_kind {
 typedef struct var {
     CXCursor decl;
     var_kind kind;
-    bool excluded; /* its address is taken */
+    bool excluded;   /* its address is taken */
+    uint8_t decl_hk; /* the handle kind its declaration says (HK_UNKNOWN for PROXY(T)) */
 } var;
 
 typedef struct vstate {
     uint8_t bits;
+    uint8_t hk;   /* V_PROXY: HK_* of the handle it holds */
+    uint8_t prev; /* V_PROXY: the bits before the last release or move */
+    uint8_t consumed_bits; /* the bits `consumed` had before ps_into_owned took it */
     int owner;    /* V_TARGET: the proxy variable it was resolved from, or OWNER_NONE */
-    CXCursor rel; /* where it was (last) released */
+    int consumed; /* V_PROXY made by ps_into_owned(q): q, restored if this is NULL; or -1 */
+    int lender;   /* V_PROXY holding a borrow: the owner variable it borrows from, or -1 */
+    CXCursor rel; /* where it was (last) released, moved or stored */
     CXCursor made; /* where the proxy it holds was created */
 } vstate;
 
@@ -86,15 +104,23 @@ typedef enum ev_op {
     EV_RELEASE, /* v is released by the call `at` */
     EV_ASSIGN,  /* v gets a value: see assign() */
     EV_LEAKS,   /* a return (`at` the statement) or, with `brace`, the closing brace */
+    EV_SERIALIZE, /* v is serialized by the call `at`: a move for owners and borrows */
+    EV_CONSUME, /* v is moved into the call `at` (ps_into_owned) */
+    EV_STORE,   /* v is stored at `at` somewhere that outlives the function */
+    EV_MUTATE,  /* v is updated (ps_proxy_update) or resolved for writing by the call `at` */
+    EV_WRITE,   /* the target v points into is written at `at` */
 } ev_op;
 
 typedef struct event {
     uint8_t op;
     uint8_t bits; /* EV_ASSIGN to a proxy: its new state */
+    uint8_t hk;   /* EV_ASSIGN to a proxy: the kind of handle created, or 0 */
     bool brace;   /* EV_LEAKS */
     int v;
     int owner;     /* EV_ASSIGN to a target: the proxy it is resolved from */
     int copy_from; /* EV_ASSIGN to a target: the target whose owner it takes, or -1 */
+    int consumed;  /* EV_ASSIGN to a proxy from ps_into_owned(q): q, or -1 */
+    int lender;    /* EV_ASSIGN to a proxy from ps_borrow(o) / ps_borrow_mut(o): o, or -1 */
     CXCursor at;   /* EV_ASSIGN to a proxy: where it was created, or null */
 } event;
 
@@ -106,6 +132,9 @@ typedef struct block_events {
     bool null_test;  /* the condition tests proxy `test_var` for NULL */
     bool null_if_true;
     int test_var;
+    bool release_test; /* the condition tests the status of a release of `release_var` */
+    bool fails_if_true;
+    int release_var;
 } block_events;
 
 typedef struct lifetime {
@@ -140,6 +169,15 @@ static CXCursor strip_casts(CXCursor e)
     return e;
 }
 
+static bool is_local(CXCursor decl)
+{
+    enum CXCursorKind k = clang_getCursorKind(decl);
+    if (k == CXCursor_ParmDecl)
+        return true;
+    return k == CXCursor_VarDecl && !clang_Cursor_hasVarDeclGlobalStorage(decl) &&
+           !clang_Cursor_hasVarDeclExternalStorage(decl);
+}
+
 static int var_index(const lifetime *l, CXCursor decl)
 {
     for (size_t i = 0; i < l->nvars; i++)
@@ -171,33 +209,60 @@ static void name_of(const lifetime *l, int v, char *buf, size_t n)
     ps_cursor_name(l->vars[v].decl, buf, n);
 }
 
-static bool callee_named(CXCursor call, const char *a, const char *b)
-{
-    CXCursor fn = clang_getCursorReferenced(call);
-    if (clang_getCursorKind(fn) != CXCursor_FunctionDecl)
-        return false;
-    CXString s = clang_getCursorSpelling(fn);
-    const char *n = clang_getCString(s);
-    bool hit = n && (strcmp(n, a) == 0 || (b && strcmp(n, b) == 0));
-    clang_disposeString(s);
-    return hit;
-}
-
-static bool is_release_call(CXCursor call)
+static bool is_release_call(lifetime *l, CXCursor call)
 {
     return clang_getCursorKind(call) == CXCursor_CallExpr &&
-           callee_named(call, "ps_proxy_free", "ps_proxy_evict") &&
+           ps_fn_role_releases(ps_callee_role(l->ck->pt, call)) &&
            clang_Cursor_getNumArguments(call) == 1;
 }
 
-static bool is_create_call(lifetime *l, CXCursor e)
+/* The role of the runtime call that creates the handle e evaluates to, or
+ * PS_FN_NONE. */
+static ps_fn_role creation_role(lifetime *l, CXCursor e)
 {
     e = strip_casts(e);
     if (clang_getCursorKind(e) != CXCursor_CallExpr)
-        return false;
+        return PS_FN_NONE;
     ps_fn_role r = ps_callee_role(l->ck->pt, e);
-    return r == PS_FN_CREATE || r == PS_FN_CREATE_ARRAY || r == PS_FN_FROM_KEY ||
-           r == PS_FN_DESERIALIZE;
+    return ps_fn_role_creates(r) ? r : PS_FN_NONE;
+}
+
+/* The kind of handle a creating role returns. */
+static uint8_t handle_kind_of_role(ps_fn_role r)
+{
+    switch (r) {
+    case PS_FN_OWNED:
+    case PS_FN_OWNED_ARRAY:
+    case PS_FN_OWNED_CLONE:
+    case PS_FN_INTO_OWNED:
+        return HK_OWNED;
+    case PS_FN_BORROW:
+        return HK_REF;
+    case PS_FN_BORROW_MUT:
+        return HK_REF_MUT;
+    default:
+        return HK_PLAIN;
+    }
+}
+
+static uint8_t handle_kind_of_decl(ps_proxy_kind k)
+{
+    switch (k) {
+    case PS_PROXY_OWNED:
+        return HK_OWNED;
+    case PS_PROXY_REF:
+        return HK_REF;
+    case PS_PROXY_REF_MUT:
+        return HK_REF_MUT;
+    default:
+        return HK_UNKNOWN;
+    }
+}
+
+/* Does serializing a handle of these kinds move it on every path? */
+static bool serialize_moves(uint8_t hk)
+{
+    return hk != 0 && !(hk & (HK_PLAIN | HK_UNKNOWN));
 }
 
 /* The proxy variable a resolve call resolves, or -1. */
@@ -206,8 +271,7 @@ static int resolved_var(lifetime *l, CXCursor e)
     e = strip_casts(e);
     if (clang_getCursorKind(e) != CXCursor_CallExpr)
         return -1;
-    ps_fn_role r = ps_callee_role(l->ck->pt, e);
-    if (r != PS_FN_RESOLVE && r != PS_FN_RESOLVE_AS && r != PS_FN_RESOLVE_OR)
+    if (!ps_fn_role_resolves(ps_callee_role(l->ck->pt, e)))
         return -1;
     if (clang_Cursor_getNumArguments(e) < 1)
         return -1;
@@ -261,6 +325,21 @@ static void report_use_after_free(lifetime *l, int v, CXCursor at)
                                 "proxy '%s' used after it was released", name);
     if (d && !clang_Cursor_isNull(l->cur[v].rel))
         ps_diag_note(l->ck->sink, d, l->cur[v].rel, "'%s' released here", name);
+}
+
+/* A handle used (how: "used", "released") after it was moved away. */
+static void report_use_after_move(lifetime *l, int v, CXCursor at, const char *how)
+{
+    char name[128], by[128];
+    name_of(l, v, name, sizeof name);
+    by[0] = '\0';
+    if (!clang_Cursor_isNull(l->cur[v].rel))
+        ps_cursor_name(ps_callee_decl(l->cur[v].rel), by, sizeof by);
+    ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_USE_AFTER_FREE, at,
+                                "proxy '%s' %s after it was moved%s%s", name, how,
+                                by[0] ? " by " : "", by);
+    if (d && !clang_Cursor_isNull(l->cur[v].rel))
+        ps_diag_note(l->ck->sink, d, l->cur[v].rel, "'%s' moved here", name);
 }
 
 static void report_double_free(lifetime *l, int v, CXCursor at)
@@ -318,7 +397,8 @@ static void emit(lifetime *l, const event *e)
 
 static void emit_op(lifetime *l, ev_op op, int v, CXCursor at)
 {
-    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .at = at};
+    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+               .at = at};
     emit(l, &e);
 }
 
@@ -343,14 +423,14 @@ static void release(lifetime *l, int v, CXCursor call)
 static void check_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
     event e = {.op = EV_LEAKS, .brace = closing_brace, .v = -1, .owner = OWNER_NONE,
-               .copy_from = -1, .at = at};
+               .copy_from = -1, .consumed = -1, .lender = -1, .at = at};
     emit(l, &e);
 }
 
 /* Variable v gets the value of rhs (rv: the tracked variable rhs reads). */
 static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 {
-    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1,
+    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
                .at = clang_getNullCursor()};
     if (l->vars[v].kind == V_TARGET) {
         e.owner = clang_Cursor_isNull(rhs) ? OWNER_NONE : resolved_var(l, rhs);
@@ -360,11 +440,22 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
         return;
     }
     bool let_go = false;
+    ps_fn_role made = clang_Cursor_isNull(rhs) ? PS_FN_NONE : creation_role(l, rhs);
     if (clang_Cursor_isNull(rhs)) {
         e.bits = S_UNKNOWN;
-    } else if (is_create_call(l, rhs)) {
+    } else if (made != PS_FN_NONE) {
         e.bits = S_LIVE;
         e.at = strip_casts(rhs);
+        e.hk = handle_kind_of_role(made);
+        if ((made == PS_FN_INTO_OWNED || made == PS_FN_BORROW || made == PS_FN_BORROW_MUT) &&
+            clang_Cursor_getNumArguments(e.at) == 1) {
+            int q = var_of(l, clang_Cursor_getArgument(e.at, 0));
+            q = q >= 0 && l->vars[q].kind == V_PROXY ? q : -1;
+            if (made == PS_FN_INTO_OWNED)
+                e.consumed = q;
+            else
+                e.lender = q;
+        }
     } else if (is_null_constant(rhs)) {
         e.bits = S_NULL;
     } else {
@@ -400,12 +491,152 @@ static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
     }
 }
 
+static void do_use(lifetime *l, int v, CXCursor at);
+static bool arg_writes_through(lifetime *l, CXCursor call, unsigned i);
+
+/* ----------------------------------------------------------- ps-borrow
+ *
+ * A borrow variable remembers its owner (`lender`).  The checks read the
+ * states as the other rules do: a borrow counts as alive only when it is
+ * live on every path (created here, neither released nor moved, not
+ * NULL), or was stored where it outlives the function. */
+
+static bool borrow_alive(const lifetime *l, int b)
+{
+    uint8_t bits = l->cur[b].bits;
+    return bits == S_LIVE || (bits & S_STORED && !(bits & (S_RELEASED | S_SENT | S_NULL)));
+}
+
+static const char *borrow_word(uint8_t hk)
+{
+    return hk == HK_REF_MUT ? "exclusive" : "shared";
+}
+
+/* Adds "'b' borrowed here" (or "stored here") for borrow b. */
+static void note_borrow(lifetime *l, ps_diag *d, int b)
+{
+    char name[128];
+    name_of(l, b, name, sizeof name);
+    if (l->cur[b].bits & S_STORED && !clang_Cursor_isNull(l->cur[b].rel))
+        ps_diag_note(l->ck->sink, d, l->cur[b].rel, "'%s' stored here, where it outlives the function",
+                     name);
+    else if (!clang_Cursor_isNull(l->cur[b].made))
+        ps_diag_note(l->ck->sink, d, l->cur[b].made, "'%s' borrowed here", name);
+}
+
+/* Borrow v of owner o was just made: many shared or one exclusive. */
+static void check_new_borrow(lifetime *l, int v, int o)
+{
+    if (!l->report)
+        return;
+    uint8_t hk = l->cur[v].hk;
+    for (size_t w = 0; w < l->nvars; w++) {
+        if ((int)w == v || l->vars[w].kind != V_PROXY || l->cur[w].lender != o ||
+            !borrow_alive(l, (int)w))
+            continue;
+        uint8_t whk = l->cur[w].hk;
+        if (hk != HK_REF_MUT && whk != HK_REF_MUT)
+            continue; /* shared beside shared */
+        char oname[128], wname[128];
+        name_of(l, o, oname, sizeof oname);
+        name_of(l, (int)w, wname, sizeof wname);
+        ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, l->cur[v].made,
+                                    "%s%s borrow of '%s' while %s borrow '%s' is alive",
+                                    hk == HK_REF_MUT && whk == HK_REF_MUT ? "second " : "",
+                                    borrow_word(hk), oname, borrow_word(whk), wname);
+        if (d)
+            note_borrow(l, d, (int)w);
+        return;
+    }
+}
+
+/* Owner o is released, moved, updated or resolved for writing (what) at `at`. */
+static void check_owner_free(lifetime *l, int o, CXCursor at, const char *what)
+{
+    if (!l->report || l->cur[o].hk & (HK_REF | HK_REF_MUT))
+        return;
+    for (size_t w = 0; w < l->nvars; w++) {
+        if (l->vars[w].kind != V_PROXY || l->cur[w].lender != o || !borrow_alive(l, (int)w))
+            continue;
+        char oname[128], wname[128];
+        name_of(l, o, oname, sizeof oname);
+        name_of(l, (int)w, wname, sizeof wname);
+        ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, at,
+                                    "owner '%s' %s while %s borrow '%s' is alive", oname, what,
+                                    borrow_word(l->cur[w].hk), wname);
+        if (d)
+            note_borrow(l, d, (int)w);
+        return;
+    }
+}
+
+static void do_store(lifetime *l, int v, CXCursor at)
+{
+    vstate *s = &l->cur[v];
+    if (l->vars[v].kind != V_PROXY || !(s->bits & (S_LIVE | S_UNKNOWN)))
+        return;
+    s->bits = (uint8_t)((s->bits & ~(S_LIVE | S_UNKNOWN)) | S_MOVED | S_STORED);
+    s->rel = at;
+}
+
+static void report_shared_write(lifetime *l, int b, CXCursor at, const char *fmt, const char *what)
+{
+    char bname[128];
+    name_of(l, b, bname, sizeof bname);
+    ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, at, fmt, what, bname);
+    if (d && !clang_Cursor_isNull(l->cur[b].made))
+        ps_diag_note(l->ck->sink, d, l->cur[b].made, "'%s' borrowed here", bname);
+    else if (d) {
+        ps_ptype pt = ps_ptype_of_decl(l->ck->pt, l->vars[b].decl);
+        ps_note_origin(l->ck, d, &pt);
+    }
+}
+
+/* v is updated or resolved for writing by `call`. */
+static void do_mutate(lifetime *l, int v, CXCursor call)
+{
+    do_use(l, v, call);
+    if (!l->report || l->cur[v].bits == S_RELEASED || l->cur[v].bits == S_SENT)
+        return;
+    ps_fn_role role = ps_callee_role(l->ck->pt, call);
+    bool reads = role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS;
+    if (l->cur[v].hk == HK_REF) {
+        char fn[128];
+        ps_cursor_name(ps_callee_decl(call), fn, sizeof fn);
+        if (role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_MUT)
+            ps_fmt(fn, sizeof fn, "%s", role == PS_FN_RESOLVE_AS ? "PS_RESOLVE" : "PS_RESOLVE_MUT");
+        report_shared_write(l, v, call,
+                            role == PS_FN_UPDATE ? "%s on shared borrow '%s': only an owner or an "
+                                                   "exclusive borrow can write its target back"
+                                                 : "%s on shared borrow '%s', which is read-only: "
+                                                   "resolve it with PS_RESOLVE_REF",
+                            fn);
+        return;
+    }
+    if (!reads)
+        check_owner_free(l, v, call, role == PS_FN_UPDATE ? "updated" : "resolved for writing");
+}
+
+/* The target t points into is written at `at`. */
+static void do_write(lifetime *l, int t, CXCursor at)
+{
+    int b = l->cur[t].owner;
+    if (!l->report || b < 0 || l->cur[b].hk != HK_REF || l->cur[b].bits == S_RELEASED)
+        return;
+    char tname[128];
+    name_of(l, t, tname, sizeof tname);
+    report_shared_write(l, b, at, "write through '%s', which points into the target of shared "
+                                  "borrow '%s'", tname);
+}
+
 static void do_use(lifetime *l, int v, CXCursor at)
 {
     vstate *s = &l->cur[v];
     if (l->vars[v].kind == V_PROXY) {
         if (l->report && s->bits == S_RELEASED)
             report_use_after_free(l, v, at);
+        else if (l->report && s->bits == S_SENT)
+            report_use_after_move(l, v, at, "used");
         return;
     }
     if (s->owner >= 0 && l->cur[s->owner].bits == S_RELEASED && l->report)
@@ -429,7 +660,32 @@ static void do_release(lifetime *l, int v, CXCursor call)
             report_double_free(l, v, call);
         return;
     }
+    if (s->bits == S_SENT) {
+        if (l->report)
+            report_use_after_move(l, v, call, "released");
+        return;
+    }
+    check_owner_free(l, v, call, "released");
+    s->prev = s->bits;
     s->bits = S_RELEASED;
+    s->rel = call;
+}
+
+/* v moved away by `call`; a serialize moves only owners and borrows. */
+static void do_move(lifetime *l, int v, CXCursor call, bool serialize)
+{
+    vstate *s = &l->cur[v];
+    if (serialize && !serialize_moves(s->hk)) {
+        do_use(l, v, call);
+        return;
+    }
+    if (s->bits == S_RELEASED || s->bits == S_SENT) {
+        do_use(l, v, call);
+        return;
+    }
+    check_owner_free(l, v, call, "moved");
+    s->prev = s->bits;
+    s->bits = S_SENT;
     s->rel = call;
 }
 
@@ -445,6 +701,12 @@ static void do_assign(lifetime *l, const event *e)
     s->rel = clang_getNullCursor();
     s->made = e->at;
     s->bits = e->bits;
+    s->hk = e->hk ? e->hk : l->vars[e->v].decl_hk;
+    s->consumed = e->consumed;
+    s->consumed_bits = e->consumed >= 0 ? l->cur[e->consumed].prev : 0;
+    s->lender = e->lender;
+    if (e->lender >= 0)
+        check_new_borrow(l, e->v, e->lender);
 }
 
 static void replay(lifetime *l, const event *ev, size_t n)
@@ -466,6 +728,19 @@ static void replay(lifetime *l, const event *ev, size_t n)
             break;
         case EV_LEAKS:
             do_leaks(l, e->at, e->brace);
+            break;
+        case EV_SERIALIZE:
+        case EV_CONSUME:
+            do_move(l, e->v, e->at, e->op == EV_SERIALIZE);
+            break;
+        case EV_STORE:
+            do_store(l, e->v, e->at);
+            break;
+        case EV_MUTATE:
+            do_mutate(l, e->v, e->at);
+            break;
+        case EV_WRITE:
+            do_write(l, e->v, e->at);
             break;
         }
     }
@@ -545,7 +820,8 @@ static arg_mode arg_mode_of(lifetime *l, CXCursor call, unsigned i)
 static void eval_call(lifetime *l, CXCursor call, bool deep)
 {
     int nargs = clang_Cursor_getNumArguments(call);
-    if (is_release_call(call)) {
+    ps_fn_role role = ps_callee_role(l->ck->pt, call);
+    if (is_release_call(l, call)) {
         CXCursor arg = clang_Cursor_getArgument(call, 0);
         int v = var_of(l, arg);
         if (v >= 0 && l->vars[v].kind == V_PROXY && (deep || is_plain_ref(arg)))
@@ -554,9 +830,29 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
             sub(l, arg, deep);
         return;
     }
+    if ((role == PS_FN_SERIALIZE || role == PS_FN_INTO_OWNED) && nargs == 1) {
+        CXCursor arg = clang_Cursor_getArgument(call, 0);
+        int v = var_of(l, arg);
+        if (v >= 0 && l->vars[v].kind == V_PROXY && (deep || is_plain_ref(arg)))
+            emit_op(l, role == PS_FN_SERIALIZE ? EV_SERIALIZE : EV_CONSUME, v, call);
+        else
+            sub(l, arg, deep);
+        return;
+    }
     /* ps_is_proxy only compares the pointer with the live proxies: asking
      * about a released one is what it is for. */
-    bool looks_only = ps_callee_role(l->ck->pt, call) == PS_FN_IS_PROXY;
+    if ((role == PS_FN_UPDATE || ps_fn_role_resolves(role)) && nargs >= 1 &&
+        role != PS_FN_RESOLVE_OR && role != PS_FN_RESOLVE_REF) {
+        CXCursor arg = clang_Cursor_getArgument(call, 0);
+        int v = var_of(l, arg);
+        if (v >= 0 && l->vars[v].kind == V_PROXY && (deep || is_plain_ref(arg))) {
+            emit_op(l, EV_MUTATE, v, call);
+            for (int i = 1; i < nargs; i++)
+                sub(l, clang_Cursor_getArgument(call, (unsigned)i), deep);
+            return;
+        }
+    }
+    bool looks_only = role == PS_FN_IS_PROXY;
     for (int i = 0; i < nargs; i++) {
         CXCursor arg = clang_Cursor_getArgument(call, (unsigned)i);
         if (!deep && !is_plain_ref(arg))
@@ -571,7 +867,92 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
         use(l, v, arg);
         if (l->vars[v].kind == V_PROXY && arg_mode_of(l, call, (unsigned)i) == ARG_MOVE)
             escape(l, v);
+        if (l->vars[v].kind == V_TARGET && arg_writes_through(l, call, (unsigned)i))
+            emit_op(l, EV_WRITE, v, arg);
     }
+}
+
+/* The tracked target pointer an lvalue writes through (`*t`, `t->f`,
+ * `t[i]`, `(*t).f`), or -1. */
+static int written_target(lifetime *l, CXCursor lhs)
+{
+    CXCursor e = ps_strip_parens(ps_strip_implicit(lhs));
+    CXCursor kids[2];
+    for (int guard = 0; guard < 16; guard++) {
+        enum CXCursorKind k = clang_getCursorKind(e);
+        CXCursor base;
+        if (k == CXCursor_MemberRefExpr && ps_children(e, kids, 1) == 1) {
+            base = kids[0];
+            if (clang_getCanonicalType(clang_getCursorType(base)).kind != CXType_Pointer) {
+                e = ps_strip_parens(ps_strip_implicit(base)); /* s.f: what s is */
+                continue;
+            }
+        } else if (k == CXCursor_ArraySubscriptExpr && ps_children(e, kids, 2) == 2) {
+            base = kids[0];
+        } else if (k == CXCursor_UnaryOperator &&
+                   clang_getCursorUnaryOperatorKind(e) == CXUnaryOperator_Deref &&
+                   ps_children(e, kids, 1) == 1) {
+            base = kids[0];
+        } else {
+            return -1;
+        }
+        int t = var_of(l, base);
+        if (t < 0 && k != CXCursor_MemberRefExpr) {
+            e = ps_strip_parens(ps_strip_implicit(base)); /* t->cell[i]: what t->cell is */
+            continue;
+        }
+        return t >= 0 && l->vars[t].kind == V_TARGET ? t : -1;
+    }
+    return -1;
+}
+
+/* Does storing into this lvalue keep the value beyond the function: a
+ * global, or anything reached through a pointer?  (A field or element of
+ * a local aggregate does not.) */
+static bool outlives_function(CXCursor lhs)
+{
+    CXCursor e = ps_strip_parens(ps_strip_implicit(lhs));
+    CXCursor kids[2];
+    for (int guard = 0; guard < 16; guard++) {
+        enum CXCursorKind k = clang_getCursorKind(e);
+        if (k == CXCursor_DeclRefExpr)
+            return !is_local(clang_getCursorReferenced(e));
+        if (k == CXCursor_MemberRefExpr && ps_children(e, kids, 1) == 1) {
+            if (clang_getCanonicalType(clang_getCursorType(kids[0])).kind == CXType_Pointer)
+                return true;
+        } else if (k == CXCursor_ArraySubscriptExpr && ps_children(e, kids, 2) == 2) {
+            if (clang_getCanonicalType(clang_getCursorType(kids[0])).kind == CXType_Pointer)
+                return true;
+        } else {
+            return true; /* through *p, or something not named: assume it stays */
+        }
+        e = ps_strip_parens(ps_strip_implicit(kids[0]));
+    }
+    return true;
+}
+
+/* Does passing a pointer as argument i let the callee write through it (a
+ * parameter of pointer-to-non-const type, free())?  Unknown parameters
+ * (variadic, unprototyped) are not taken as writes. */
+static bool arg_writes_through(lifetime *l, CXCursor call, unsigned i)
+{
+    ps_fn_role role = ps_callee_role(l->ck->pt, call);
+    if (role == PS_FN_FREE)
+        return true;
+    if (role != PS_FN_NONE)
+        return false;
+    CXCursor callee = ps_callee_decl(call);
+    if (clang_Cursor_isNull(callee) ||
+        (clang_getCursorKind(callee) == CXCursor_FunctionDecl && is_runtime_function(callee)))
+        return false;
+    unsigned n = 0;
+    const CXCursor *params = ps_callee_params(l->ck->pt, callee, &n);
+    if (!params || i >= n)
+        return false;
+    CXType t = clang_getCanonicalType(clang_getCursorType(params[i]));
+    if (t.kind != CXType_Pointer)
+        return false;
+    return !clang_isConstQualifiedType(clang_getPointeeType(t));
 }
 
 static void eval_assign(lifetime *l, CXCursor lhs, CXCursor rhs, bool deep)
@@ -590,8 +971,16 @@ static void eval_assign(lifetime *l, CXCursor lhs, CXCursor rhs, bool deep)
         return;
     }
     sub(l, lhs, deep);
-    if (rv >= 0)
-        escape(l, rv); /* stored in a field, an element, a global, through a pointer */
+    int t = written_target(l, lhs);
+    if (t >= 0)
+        emit_op(l, EV_WRITE, t, lhs);
+    if (rv >= 0) {
+        /* stored in a field, an element, a global, through a pointer */
+        if (outlives_function(lhs))
+            emit_op(l, EV_STORE, rv, lhs);
+        else
+            escape(l, rv);
+    }
 }
 
 /* Is e a plain tracked variable, used only for its value as a test? */
@@ -672,7 +1061,26 @@ static void eval_at(lifetime *l, CXCursor e, bool deep)
         enum CXUnaryOperatorKind op = clang_getCursorUnaryOperatorKind(e);
         if (op == CXUnaryOperator_LNot && ps_children(e, &kid, 1) == 1 && tested_var(l, kid))
             return;
+        if ((op == CXUnaryOperator_PreInc || op == CXUnaryOperator_PostInc ||
+             op == CXUnaryOperator_PreDec || op == CXUnaryOperator_PostDec) &&
+            ps_children(e, &kid, 1) == 1) {
+            eval_children(l, e, deep);
+            int t = written_target(l, kid);
+            if (t >= 0)
+                emit_op(l, EV_WRITE, t, kid);
+            return;
+        }
         break;
+    }
+    case CXCursor_CompoundAssignOperator: {
+        CXCursor kids[2];
+        if (ps_children(e, kids, 2) != 2)
+            break;
+        eval_children(l, e, deep);
+        int t = written_target(l, kids[0]);
+        if (t >= 0)
+            emit_op(l, EV_WRITE, t, kids[0]);
+        return;
     }
     case CXCursor_ReturnStmt: {
         CXCursor value;
@@ -762,21 +1170,85 @@ static bool null_test_depth(lifetime *l, CXCursor cond, int *v, bool *null_if_tr
     return *v >= 0 && l->vars[*v].kind == V_PROXY;
 }
 
+static bool is_zero_constant(CXCursor e)
+{
+    if (is_null_constant(e))
+        return true;
+    e = strip_casts(e);
+    if (clang_getCursorKind(e) != CXCursor_DeclRefExpr ||
+        clang_getCursorKind(clang_getCursorReferenced(e)) != CXCursor_EnumConstantDecl)
+        return false;
+    return clang_getEnumConstantDeclValue(clang_getCursorReferenced(e)) == 0; /* PS_OK */
+}
+
+/* Does cond test the status of a release that can be refused
+ * (`ps_owned_release(o) != PS_OK`, `if (ps_borrow_release(b))`, `!...`)?
+ * *v is the released variable, *fails_if_true whether cond is true when
+ * the release failed (a non-zero status). */
+static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true)
+{
+    CXCursor e = ps_strip_parens(ps_strip_implicit(cond));
+    e = strip_casts(e);
+    bool invert = false;
+    CXCursor kids[2];
+    for (int guard = 0; guard < 4; guard++) {
+        enum CXCursorKind k = clang_getCursorKind(e);
+        if (k == CXCursor_UnaryOperator && clang_getCursorUnaryOperatorKind(e) == CXUnaryOperator_LNot &&
+            ps_children(e, kids, 1) == 1) {
+            invert = !invert;
+            e = strip_casts(ps_strip_parens(kids[0]));
+        } else if (k == CXCursor_BinaryOperator && ps_children(e, kids, 2) == 2 &&
+                   (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ ||
+                    clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_NE)) {
+            int side = is_zero_constant(kids[1]) ? 0 : is_zero_constant(kids[0]) ? 1 : -1;
+            if (side < 0)
+                return false;
+            if (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ)
+                invert = !invert;
+            e = strip_casts(ps_strip_parens(kids[side]));
+        } else {
+            break;
+        }
+    }
+    /* ps_proxy_evict releases the handle even when the evict fails. */
+    ps_fn_role role = clang_getCursorKind(e) == CXCursor_CallExpr ? ps_callee_role(l->ck->pt, e)
+                                                                  : PS_FN_NONE;
+    if ((role != PS_FN_OWNED_RELEASE && role != PS_FN_BORROW_RELEASE) || !is_release_call(l, e))
+        return false;
+    *v = var_of(l, clang_Cursor_getArgument(e, 0));
+    *fails_if_true = !invert;
+    return *v >= 0 && l->vars[*v].kind == V_PROXY;
+}
+
 /* The state along edge `which` (0: true, 1: false) of a branch; false
  * when that edge cannot be taken. */
 static bool refine(lifetime *l, CXCursor cond, block_events *be, size_t which, vstate *st)
 {
     if (!be->tested) {
         be->null_test = null_test(l, cond, &be->test_var, &be->null_if_true);
+        be->release_test =
+            !be->null_test && release_test(l, cond, &be->release_var, &be->fails_if_true);
         be->tested = true;
+    }
+    if (be->release_test) {
+        /* A release refused (an owner still borrowed): the handle stays
+         * valid, and the path that handles the error is not told it leaks. */
+        int r = be->release_var;
+        if ((which == 0) == be->fails_if_true && st[r].bits == S_RELEASED)
+            st[r].bits = S_UNKNOWN;
+        return true;
     }
     if (!be->null_test)
         return true;
     int v = be->test_var;
     bool is_null = (which == 0) == be->null_if_true;
     if (is_null) {
-        if (st[v].bits & (S_LIVE | S_UNKNOWN | S_NULL | S_MOVED))
+        if (st[v].bits & (S_LIVE | S_UNKNOWN | S_NULL | S_MOVED | S_STORED))
             st[v].bits = S_NULL;
+        /* ps_into_owned(q) failed: q was not taken. */
+        int q = st[v].consumed;
+        if (q >= 0 && st[q].bits == S_SENT)
+            st[q].bits = st[v].consumed_bits;
         return true;
     }
     if (st[v].bits == S_NULL)
@@ -812,17 +1284,9 @@ static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
     l->vars[l->nvars].decl = decl;
     l->vars[l->nvars].kind = kind;
     l->vars[l->nvars].excluded = false;
+    l->vars[l->nvars].decl_hk = HK_UNKNOWN;
     l->nvars++;
     return true;
-}
-
-static bool is_local(CXCursor decl)
-{
-    enum CXCursorKind k = clang_getCursorKind(decl);
-    if (k == CXCursor_ParmDecl)
-        return true;
-    return k == CXCursor_VarDecl && !clang_Cursor_hasVarDeclGlobalStorage(decl) &&
-           !clang_Cursor_hasVarDeclExternalStorage(decl);
 }
 
 static void maybe_target(lifetime *l, CXCursor decl, CXCursor value)
@@ -891,10 +1355,12 @@ static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientD
     if (k == CXCursor_VarDecl || k == CXCursor_ParmDecl) {
         if (is_local(c) && ps_decl_handle_depth(l->ck->pt, c, false) == 0) {
             ps_ptype pt = ps_ptype_of_decl(l->ck->pt, c);
-            /* Borrows are the borrow rule's business, not the owner's. */
-            if (pt.kind != PS_PROXY_REF && pt.kind != PS_PROXY_REF_MUT && pt.kind != PS_PROXY_OR &&
-                add_var(l, c, V_PROXY) && has_foreign_attribute(c))
-                l->vars[l->nvars - 1].excluded = true;
+            if (pt.kind != PS_PROXY_OR && add_var(l, c, V_PROXY)) {
+                var *nv = &l->vars[l->nvars - 1];
+                nv->decl_hk = handle_kind_of_decl(pt.kind);
+                if (has_foreign_attribute(c))
+                    nv->excluded = true;
+            }
         } else if (k == CXCursor_VarDecl) {
             CXCursor init = clang_Cursor_getVarDeclInitializer(c);
             if (!clang_Cursor_isNull(init)) {
@@ -942,6 +1408,11 @@ static void init_state(lifetime *l, vstate *st)
 {
     for (size_t v = 0; v < l->nvars; v++) {
         st[v].bits = l->vars[v].kind == V_PROXY ? S_UNKNOWN : 0;
+        st[v].hk = l->vars[v].decl_hk;
+        st[v].prev = 0;
+        st[v].consumed_bits = 0;
+        st[v].consumed = -1;
+        st[v].lender = -1;
         st[v].owner = OWNER_NONE;
         st[v].rel = clang_getNullCursor();
         st[v].made = clang_getNullCursor();
@@ -967,6 +1438,21 @@ static bool merge(lifetime *l, vstate *dst, bool *reached, const vstate *src)
             dst[v].owner = OWNER_NONE; /* resolved from different proxies: forget it */
             changed = true;
         }
+        uint8_t hk = dst[v].hk | src[v].hk;
+        if (hk != dst[v].hk) {
+            dst[v].hk = hk;
+            changed = true;
+        }
+        if (dst[v].consumed != src[v].consumed && dst[v].consumed != -1) {
+            dst[v].consumed = -1;
+            changed = true;
+        }
+        if (dst[v].lender != src[v].lender && dst[v].lender != -1) {
+            dst[v].lender = -1; /* borrowed from different owners: forget it */
+            changed = true;
+        }
+        dst[v].prev |= src[v].prev;
+        dst[v].consumed_bits |= src[v].consumed_bits;
         if (clang_Cursor_isNull(dst[v].rel))
             dst[v].rel = src[v].rel;
         if (clang_Cursor_isNull(dst[v].made))

@@ -1,5 +1,5 @@
 /*
- * check_resolve.c — ps-resolve-mismatch: the target of a PROXY(T) resolved
+ * type_resolve.c — ps-resolve-mismatch: the target of a PROXY(T) resolved
  * as a U * (ps_resolve(p) stored in a U *, PS_RESOLVE(U, p),
  * PS_RESOLVE_OR(U, x)).
  *
@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 
-#include "check_internal.h"
+#include "checker.h"
 
 /* Is a U * a view of a target T?  Same rules as proxies: U may add
  * qualifiers, not drop them. */

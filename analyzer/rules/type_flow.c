@@ -1,5 +1,5 @@
 /*
- * check_flow.c — a value flowing into a place: ps-target-mismatch,
+ * type_flow.c — the type rule for a value flowing into a place: ps-target-mismatch,
  * ps-or-mismatch, ps-unresolved-proxy, ps-unresolved-or, and a created
  * proxy landing in a proxy of another type (ps-create-mismatch).
  *
@@ -17,140 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check_internal.h"
+#include "checker.h"
 
 #define MSG 512
 #define SPELL 256
-
-/* ------------------------------------------------------------ utilities */
-
-void ps_fmt(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-}
-
-void ps_cursor_name(CXCursor c, char *buf, size_t n)
-{
-    CXString s = clang_getCursorSpelling(c);
-    const char *str = clang_getCString(s);
-    ps_fmt(buf, n, "%s", str ? str : "");
-    clang_disposeString(s);
-}
-
-void ps_value_name(CXCursor expr, char *buf, size_t n)
-{
-    buf[0] = '\0';
-    expr = ps_strip_implicit(expr);
-    char name[SPELL];
-    switch (clang_getCursorKind(expr)) {
-    case CXCursor_DeclRefExpr:
-    case CXCursor_MemberRefExpr:
-        ps_cursor_name(expr, name, sizeof name);
-        if (name[0])
-            ps_fmt(buf, n, "'%s'", name);
-        break;
-    case CXCursor_CallExpr: {
-        CXCursor callee = ps_callee_decl(expr);
-        if (clang_Cursor_isNull(callee))
-            break;
-        ps_cursor_name(callee, name, sizeof name);
-        if (name[0])
-            ps_fmt(buf, n, "'%s()'", name);
-        break;
-    }
-    case CXCursor_ArraySubscriptExpr: {
-        CXCursor kids[2];
-        if (ps_children(expr, kids, 2) == 2) {
-            char base[SPELL];
-            ps_value_name(kids[0], base, sizeof base);
-            size_t len = strlen(base);
-            if (len > 2)
-                ps_fmt(buf, n, "%.*s[...]'", (int)(len - 1), base);
-        }
-        break;
-    }
-    case CXCursor_UnaryOperator:
-        if (clang_getCursorUnaryOperatorKind(expr) == CXUnaryOperator_Deref) {
-            CXCursor k;
-            char inner[SPELL];
-            if (ps_children(expr, &k, 1) == 1) {
-                ps_value_name(k, inner, sizeof inner);
-                size_t len = strlen(inner);
-                if (len > 2)
-                    ps_fmt(buf, n, "'*%s", inner + 1);
-            }
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-bool ps_extent_is_plain(CXCursor expr)
-{
-    CXSourceRange r = clang_getCursorExtent(expr);
-    CXSourceLocation ends[2] = {clang_getRangeStart(r), clang_getRangeEnd(r)};
-    for (int i = 0; i < 2; i++) {
-        CXFile ef = NULL, sf = NULL;
-        unsigned eo = 0, so = 0;
-        clang_getExpansionLocation(ends[i], &ef, NULL, NULL, &eo);
-        clang_getSpellingLocation(ends[i], &sf, NULL, NULL, &so);
-        if (!ef || !sf || !clang_File_isEqual(ef, sf) || eo != so)
-            return false;
-    }
-    return true;
-}
-
-/* The proxy type a declaration was given, at the declaration's own level:
- * "PROXY(struct matrix)" for p and for arr[3] alike. */
-static const char *spell_base(const ps_ptype *pt, char *buf, size_t n)
-{
-    ps_ptype base = *pt;
-    base.depth = 0;
-    return ps_ptype_spelling(&base, buf, n);
-}
-
-void ps_note_origin(ps_checker *ck, ps_diag *diag, const ps_ptype *pt)
-{
-    if (!diag || clang_Cursor_isNull(pt->origin))
-        return;
-    char name[SPELL], what[SPELL];
-    ps_cursor_name(pt->origin, name, sizeof name);
-    if (!name[0])
-        return;
-    enum CXCursorKind k = clang_getCursorKind(pt->origin);
-    ps_ptype decl_pt = ps_ptype_of_decl(ck->pt, pt->origin);
-    if (decl_pt.kind == PS_PROXY_NONE)
-        return;
-    spell_base(&decl_pt, what, sizeof what);
-    CXType t = clang_getCanonicalType(clang_getCursorType(pt->origin));
-    if (t.kind == CXType_Pointer)
-        t = clang_getCanonicalType(clang_getPointeeType(t));
-    bool returns = ps_type_is_function(t);
-    if (k == CXCursor_TypedefDecl && !returns)
-        ps_diag_note(ck->sink, diag, pt->origin, "'%s' defined as %s here", name, what);
-    else if (returns)
-        ps_diag_note(ck->sink, diag, pt->origin, "'%s' declared to return %s here", name, what);
-    else if (decl_pt.depth > 0)
-        ps_diag_note(ck->sink, diag, pt->origin, "'%s' declared with %s here", name, what);
-    else
-        ps_diag_note(ck->sink, diag, pt->origin, "'%s' declared as %s here", name, what);
-}
-
-void ps_note_descriptor(ps_checker *ck, ps_diag *diag, const ps_descriptor *d)
-{
-    /* The library's built-in descriptors need no pointer into its header. */
-    if (!diag || clang_Cursor_isNull(d->decl) || d->builtin_kind != CXType_Invalid)
-        return;
-    char name[SPELL];
-    ps_cursor_name(d->decl, name, sizeof name);
-    CXCursor def = clang_getCursorDefinition(d->decl);
-    ps_diag_note(ck->sink, diag, clang_Cursor_isNull(def) ? d->decl : def,
-                 "descriptor '%s' describes '%s' here", name, d->name);
-}
 
 /* "parameter 'q' of 'take'" style pieces for the messages. */
 static bool param_has_name(const ps_dest *d, char *name, size_t n)
@@ -230,18 +100,6 @@ static void use_context(const ps_checker *ck, const ps_dest *d, char *buf, size_
     }
 }
 
-void ps_describe_value(CXCursor expr, const ps_ptype *pt, char *buf, size_t n)
-{
-    char name[SPELL], what[SPELL];
-    ps_value_name(expr, name, sizeof name);
-    ps_ptype_spelling(pt, what, sizeof what);
-    if (pt->kind == PS_PROXY_OR)
-        ps_fmt(buf, n, "%s%s%s", what, name[0] ? " " : "", name);
-    else if (name[0])
-        ps_fmt(buf, n, "proxy %s (%s)", name, what);
-    else
-        ps_fmt(buf, n, "proxy (%s)", what);
-}
 
 /* The source text of an expression written in the file (not by a macro). */
 static bool source_text(CXCursor expr, char *buf, size_t n)
@@ -318,10 +176,6 @@ static bool is_null_constant(CXCursor src)
     return false;
 }
 
-const char *ps_qualifier_tail(ps_compat c)
-{
-    return c == PS_COMPAT_DROPS_QUALIFIERS ? ", which discards qualifiers" : "";
-}
 
 /* A proxy with a target meets a proxy destination (typed or PROXY_OR). */
 static void check_targets(ps_checker *ck, const ps_dest *d, CXCursor src, const ps_ptype *sp,
@@ -376,11 +230,6 @@ static void check_or_plain(ps_checker *ck, const ps_dest *d, CXCursor src, CXCur
                      sizeof msg);
     ps_diag *diag = ps_diag_report(ck->sink, PS_RULE_OR_MISMATCH, src, "%s", msg);
     ps_note_origin(ck, diag, &d->pt);
-}
-
-static bool is_resolve_role(ps_fn_role role)
-{
-    return role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_OR;
 }
 
 /* Runtime parameters that take any pointer, proxy or not, on purpose. */
@@ -499,7 +348,7 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     /* A resolved target going into a U *: is U the proxy's T? */
     if (clang_getCursorKind(s) == CXCursor_CallExpr && dest->pt.kind == PS_PROXY_NONE) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
-        if (is_resolve_role(role)) {
+        if (ps_fn_role_resolves(role)) {
             CXType obj = clang_getPointeeType(dc);
             if (!is_void(obj))
                 ps_check_resolve_into(ck, s, role, clang_getPointeeType(dest->type), s);
@@ -777,7 +626,7 @@ void ps_check_cast(ps_checker *ck, CXCursor cast)
 
     if (clang_getCursorKind(s) == CXCursor_CallExpr) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
-        if (is_resolve_role(role)) {
+        if (ps_fn_role_resolves(role)) {
             ps_check_resolve_into(ck, s, role, clang_getPointeeType(t), cast);
             return;
         }

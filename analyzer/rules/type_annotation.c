@@ -1,11 +1,11 @@
 /*
- * check_annotation.c — ps-annotation (malformed annotations) and
+ * type_annotation.c — ps-annotation (malformed annotations) and
  * ps-untyped-proxy (a ps_proxy_t * nobody annotated; --strict only).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "check_internal.h"
+#include "checker.h"
 
 /* Byte offsets of the expansion sites, to tell an attribute written on this
  * declaration from one it inherited from an earlier declaration. */

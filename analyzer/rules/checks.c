@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "check_internal.h"
+#include "checker.h"
 
 static bool is_pointerish(CXType t)
 {
@@ -111,7 +111,7 @@ static void check_call(ps_checker *ck, CXCursor call)
         d.role = role;
         ps_check_flow(ck, &d, arg);
     }
-    if (role == PS_FN_CREATE || role == PS_FN_CREATE_ARRAY)
+    if (ps_fn_role_object_arg(role) >= 0)
         ps_check_create_call(ck, call, role);
 }
 

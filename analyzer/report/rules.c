@@ -60,21 +60,22 @@ static const ps_rule_info rule_table[PS_RULE_COUNT_] = {
     [PS_RULE_USE_AFTER_FREE] = {
         "ps-use-after-free",
         "A proxy is used after it was released",
-        "A proxy variable is resolved, passed, returned or copied after ps_proxy_free or "
-        "ps_proxy_evict released it on every path reaching the use. Its handle and resolved "
-        "copy are freed memory by then.",
+        "A proxy variable is resolved, passed, returned or copied after a release "
+        "(ps_proxy_free, ps_proxy_evict, ps_owned_release, ps_borrow_release) or a move "
+        "(ps_proxy_serialize of an owner or a borrow, ps_into_owned) on every path reaching "
+        "the use. A released handle is freed memory; a moved one fails every use.",
         PS_SEV_ERROR, true},
     [PS_RULE_DOUBLE_FREE] = {
         "ps-double-free",
         "A proxy is released twice",
-        "ps_proxy_free or ps_proxy_evict is called on a proxy variable that every path "
-        "reaching the call has already released.",
+        "A release (ps_proxy_free, ps_proxy_evict, ps_owned_release, ps_borrow_release) is "
+        "called on a proxy variable that every path reaching the call has already released.",
         PS_SEV_ERROR, true},
     [PS_RULE_LEAK] = {
         "ps-leak",
         "A proxy created here is neither released nor moved on some path",
         "On some path to a return or the end of the function, a proxy this function created "
-        "(ps_proxy, ps_proxy_array, ps_proxy_from_key, ps_proxy_deserialize) is not released, "
+        "(ps_proxy & co., ps_owned & co., ps_borrow, ps_borrow_mut, ps_lifetime_proxy) is not released, "
         "returned, stored or handed to code that may keep it, so its handle and target stay.",
         PS_SEV_WARNING, true},
     [PS_RULE_DANGLING_TARGET] = {
@@ -86,11 +87,13 @@ static const ps_rule_info rule_table[PS_RULE_COUNT_] = {
         PS_SEV_ERROR, true},
     [PS_RULE_BORROW] = {
         "ps-borrow",
-        "A borrow rule is broken (reserved: not checked yet)",
-        "Exclusive and shared borrows of one proxy are live at once, an owner is released "
-        "while borrowed, a borrow outlives its owner, or a shared borrow is written through. "
-        "This rule is not implemented yet and reports nothing.",
-        PS_SEV_ERROR, false},
+        "A borrow rule is broken",
+        "Within one function: an exclusive borrow of an owner alive beside another borrow of "
+        "it, the owner released, moved, updated or resolved for writing while a borrow of it "
+        "is alive (or was stored where it outlives the function), or a write through a "
+        "shared borrow (through the pointer its resolve returned, by ps_proxy_update, or by "
+        "resolving it for writing).",
+        PS_SEV_ERROR, true},
     [PS_RULE_PARSE_ERROR] = {
         "clang-parse-error",
         "The file could not be parsed",

@@ -701,6 +701,22 @@ static const struct {
     {"ps_proxy_from_key", PS_FN_FROM_KEY},
     {"ps_proxy_deserialize", PS_FN_DESERIALIZE},
     {"free", PS_FN_FREE},
+    {"ps_owned", PS_FN_OWNED},
+    {"ps_owned_array", PS_FN_OWNED_ARRAY},
+    {"ps_owned_clone", PS_FN_OWNED_CLONE},
+    {"ps_into_owned", PS_FN_INTO_OWNED},
+    {"ps_borrow", PS_FN_BORROW},
+    {"ps_borrow_mut", PS_FN_BORROW_MUT},
+    {"ps_lifetime_proxy", PS_FN_LIFETIME_PROXY},
+    {"ps_proxy_free", PS_FN_RELEASE},
+    {"ps_proxy_evict", PS_FN_RELEASE},
+    {"ps_owned_release", PS_FN_OWNED_RELEASE},
+    {"ps_borrow_release", PS_FN_BORROW_RELEASE},
+    {"ps_proxy_serialize", PS_FN_SERIALIZE},
+    {"ps_resolve_ref", PS_FN_RESOLVE_REF},
+    {"ps_resolve_mut", PS_FN_RESOLVE_MUT},
+    {"ps_proxy_update", PS_FN_UPDATE},
+    {"ps_lifetime_add_proxy", PS_FN_LIFETIME_ADD},
 };
 
 int ps_fn_role_descriptor_arg(ps_fn_role role)
@@ -709,12 +725,52 @@ int ps_fn_role_descriptor_arg(ps_fn_role role)
     case PS_FN_CREATE:
     case PS_FN_CREATE_ARRAY:
     case PS_FN_DESERIALIZE:
+    case PS_FN_OWNED:
+    case PS_FN_OWNED_ARRAY:
         return 1;
     case PS_FN_FROM_KEY:
+    case PS_FN_LIFETIME_PROXY:
         return 2;
     default:
         return -1;
     }
+}
+
+int ps_fn_role_object_arg(ps_fn_role role)
+{
+    switch (role) {
+    case PS_FN_CREATE:
+    case PS_FN_CREATE_ARRAY:
+    case PS_FN_OWNED:
+    case PS_FN_OWNED_ARRAY:
+        return 2;
+    case PS_FN_LIFETIME_PROXY:
+        return 3;
+    default:
+        return -1;
+    }
+}
+
+bool ps_fn_role_creates(ps_fn_role role)
+{
+    return ps_fn_role_descriptor_arg(role) >= 0 || ps_fn_role_derives(role);
+}
+
+bool ps_fn_role_derives(ps_fn_role role)
+{
+    return role == PS_FN_OWNED_CLONE || role == PS_FN_INTO_OWNED || role == PS_FN_BORROW ||
+           role == PS_FN_BORROW_MUT;
+}
+
+bool ps_fn_role_resolves(ps_fn_role role)
+{
+    return role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_OR ||
+           role == PS_FN_RESOLVE_REF || role == PS_FN_RESOLVE_MUT;
+}
+
+bool ps_fn_role_releases(ps_fn_role role)
+{
+    return role == PS_FN_RELEASE || role == PS_FN_OWNED_RELEASE || role == PS_FN_BORROW_RELEASE;
 }
 
 ps_fn_role ps_callee_role(ps_ptctx *ctx, CXCursor call)
@@ -783,6 +839,16 @@ static ps_ptype call_origin(ps_ptctx *ctx, CXCursor call)
             pt.descriptor = clang_Cursor_getArgument(call, (unsigned)darg);
         pt.origin = ps_callee_decl(call);
         return pt;
+    }
+    if (ps_fn_role_derives(role) && clang_Cursor_getNumArguments(call) >= 1) {
+        /* A borrow, clone or owner of p stands for p's target. */
+        ps_ptype pt = expr_origin(ctx, clang_Cursor_getArgument(call, 0), 8);
+        if (ps_ptype_is_typed_proxy(&pt) && pt.depth == 0) {
+            pt.kind = role == PS_FN_BORROW       ? PS_PROXY_REF
+                      : role == PS_FN_BORROW_MUT ? PS_PROXY_REF_MUT
+                                                 : PS_PROXY_OWNED;
+            return pt;
+        }
     }
     CXCursor callee = ps_callee_decl(call);
     if (clang_Cursor_isNull(callee))
