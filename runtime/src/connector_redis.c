@@ -472,10 +472,17 @@ static void link_skip(rd_connector *rc, rd_link *l, size_t n)
     }
 }
 
+/* Set when the server answered LOADING (it is reading its data after a
+ * restart and refuses commands until done): the operation is retried, not
+ * failed (rd_run, rd_open). */
+static __thread bool rd_saw_loading;
+
 /* A server error reply as PS_ERR_SERVER, with a hint for missing AUTH. */
 static ps_status server_error(rd_connector *rc, const redisReply *r, const char *what, const char *key)
 {
     const char *msg = r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type";
+    if (strncmp(msg, "LOADING", 7) == 0)
+        rd_saw_loading = true;
     if (strncmp(msg, "NOAUTH", 6) == 0)
         return ps_error_set(PS_ERR_SERVER, "%s requires a password (%s); give it in the URL as "
                             "redis://:PASSWORD@host:port", rc->where, msg);
@@ -602,7 +609,9 @@ static ps_status link_open(rd_connector *rc, bool ping, rd_link **out)
         if (st != PS_OK)
             break;
         if (r->type == REDIS_REPLY_ERROR) {
-            if (i < nauth)
+            if (strncmp(r->str, "LOADING", 7) == 0)
+                st = server_error(rc, r, i < nauth ? "AUTH" : i < nauth + nselect ? "SELECT" : "PING", NULL);
+            else if (i < nauth)
                 st = ps_error_set(PS_ERR_SERVER, "%s refused the %s in the URL: %s", rc->where,
                                   rc->user ? "user name and password" : "password", r->str);
             else if (strncmp(r->str, "NOAUTH", 6) == 0)
@@ -705,19 +714,57 @@ static void pool_checkin(rd_connector *rc, rd_link *l)
 
 typedef ps_status (*rd_op)(rd_connector *rc, rd_link *l, void *arg);
 
+static uint64_t rd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* After a failure st: whether it was the server's LOADING and the caller
+ * may try again (sleeping a little first) before timeout_ms have passed
+ * since start_ms.  Once they have, the error becomes PS_ERR_TIMEOUT. */
+static bool rd_wait_loading(rd_connector *rc, ps_status *st, uint64_t start_ms)
+{
+    if (*st != PS_ERR_SERVER || !rd_saw_loading)
+        return false;
+    rd_saw_loading = false;
+    uint64_t waited = rd_now_ms() - start_ms;
+    if (waited >= (uint64_t)rc->timeout_ms) {
+        *st = ps_error_set(PS_ERR_TIMEOUT, "%s was still loading its data after %d ms (timeout= in the "
+                           "URL)", rc->where, rc->timeout_ms);
+        return false;
+    }
+    uint64_t pause = (uint64_t)rc->timeout_ms - waited;
+    if (pause > 50)
+        pause = 50;
+    struct timespec ts = {0, (long)pause * 1000000L};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
 /* Run op on a pooled connection; retry once on a fresh connection when a
- * pooled one turns out to be dead (the server restarted since it was used). */
+ * pooled one turns out to be dead (the server restarted since it was used),
+ * and for up to the timeout while the server is loading its data. */
 static ps_status rd_run(rd_connector *rc, rd_op op, void *arg)
 {
+    uint64_t start = 0;
     for (int attempt = 0;; attempt++) {
         rd_link *l;
         bool reused;
         ps_status st = pool_checkout(rc, &l, &reused);
         if (st != PS_OK)
             return st;
+        rd_saw_loading = false;
         st = op(rc, l, arg);
         bool broken = l->broken, timed_out = l->timed_out;
         pool_checkin(rc, l);
+        if (rd_saw_loading && !start)
+            start = rd_now_ms();
+        if (rd_wait_loading(rc, &st, start)) {
+            attempt--; /* waiting for loading is not the one reconnect */
+            continue;
+        }
         if (st == PS_OK || !broken || !reused || timed_out || attempt > 0 ||
             st == PS_ERR_NO_MEMORY)
             return st;
@@ -1024,12 +1071,12 @@ typedef struct rd_put {
 
 /* Queue "SET head <frame><parts>": the parts are not joined, big ones are
  * sent from the caller's memory. */
-static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o)
+static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o, const char *expire_ms)
 {
     rd_pipeline *p = &l->pl;
     unsigned char frame[RD_FRAME];
     frame_encode(frame, RD_KIND_WHOLE, o->total);
-    pl_command(p, 3);
+    pl_command(p, expire_ms ? 5 : 3);
     pl_arg(p, "SET", 3);
     pl_head_key(p, rc, o->key);
     pl_header(p, '$', RD_FRAME + o->total);
@@ -1037,6 +1084,10 @@ static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o)
     for (size_t i = 0; i < o->nparts; i++)
         pl_ref(p, o->parts[i].base, o->parts[i].len);
     pl_copy(p, "\r\n", 2);
+    if (expire_ms) {
+        pl_arg(p, "PX", 2);
+        pl_arg_str(p, expire_ms);
+    }
 }
 
 /* Copy-free slicing of a gather list into consecutive chunks. */
@@ -1088,12 +1139,13 @@ static void drop_temp(rd_connector *rc, rd_link *l, const char *key, uint64_t ge
     ps_error_set(code, "%s", msg);
 }
 
-static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
+/* Write a chunked object into its temporary hash, generation gen; on
+ * failure the hash is dropped (best effort: it expires anyway). */
+static ps_status write_chunked_temp(rd_connector *rc, rd_link *l, const rd_put *o, uint64_t gen)
 {
     rd_pipeline *p = &l->pl;
     uint64_t chunk = rc->chunk;
     uint64_t count = o->total / chunk + (o->total % chunk != 0);
-    uint64_t gen = new_generation();
     rd_cursor cur = {o->parts, o->nparts, 0, 0};
     ps_status st = PS_OK;
     size_t queued = 0;
@@ -1127,44 +1179,75 @@ static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
         return st;
     /* Every chunk must be in before the object may appear. */
     ps_status first = expect_ok_replies(rc, l, queued, "HSET (a chunk of)", o->key);
-    if (first != PS_OK) { /* drop_temp skips a broken link */
+    if (first != PS_OK) /* drop_temp skips a broken link */
         drop_temp(rc, l, o->key, gen);
-        return first;
-    }
+    return first;
+}
 
-    /* Publish: the rename replaces whatever the head held (a whole object,
-     * an older chunked one with all its chunks) in one step. */
+/* What a batch publishes in its one transaction: whole objects written with
+ * an expiry lose it; chunked ones are renamed from their temporary hash. */
+typedef struct rd_publish {
+    const rd_put *obj;
+    uint64_t gen; /* chunked: the temporary hash's generation; whole: 0 */
+    bool written; /* a failed batch removes what it wrote */
+} rd_publish;
+
+/* Publish n written objects in one MULTI/EXEC: all of them become
+ * permanent, or (the server died, the link broke) none does and what was
+ * written expires.  The rename replaces whatever a head held (a whole
+ * object, an older chunked one with all its chunks) in one step. */
+static ps_status publish(rd_connector *rc, rd_link *l, const rd_publish *pub, size_t n)
+{
+    rd_pipeline *p = &l->pl;
+    size_t ncmds = 0;
     pl_command(p, 1);
     pl_arg(p, "MULTI", 5);
-    pl_command(p, 3);
-    pl_arg(p, "RENAME", 6);
-    pl_temp_key(p, rc, o->key, gen);
-    pl_head_key(p, rc, o->key);
-    pl_command(p, 2);
-    pl_arg(p, "PERSIST", 7);
-    pl_head_key(p, rc, o->key);
+    for (size_t i = 0; i < n; i++) {
+        if (pub[i].gen) {
+            pl_command(p, 3);
+            pl_arg(p, "RENAME", 6);
+            pl_temp_key(p, rc, pub[i].obj->key, pub[i].gen);
+            pl_head_key(p, rc, pub[i].obj->key);
+            ncmds++;
+        }
+        pl_command(p, 2);
+        pl_arg(p, "PERSIST", 7);
+        pl_head_key(p, rc, pub[i].obj->key);
+        ncmds++;
+    }
     pl_command(p, 1);
     pl_arg(p, "EXEC", 4);
-    if ((st = link_flush(rc, l)) != PS_OK)
+    ps_status st = link_flush(rc, l);
+    if (st != PS_OK)
         return st;
-    for (int i = 0; i < 4; i++) {
+    ps_status first = PS_OK;
+    for (size_t i = 0; i < ncmds + 2; i++) {
         redisReply *r;
         if ((st = link_read(rc, l, &r)) != PS_OK)
             return st;
+        const char *key = n ? pub[0].obj->key : NULL;
         if (first == PS_OK && r->type == REDIS_REPLY_ERROR)
-            first = server_error(rc, r, i == 3 ? "EXEC" : "MULTI", o->key);
-        if (first == PS_OK && i == 3) {
-            if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+            first = server_error(rc, r, i == ncmds + 1 ? "EXEC" : "MULTI", key);
+        if (first == PS_OK && i == ncmds + 1) {
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != ncmds)
                 first = ps_error_set(PS_ERR_SERVER, "%s: the transaction publishing %s/%s was aborted",
-                                     rc->where, rc->prefix, o->key);
-            else if (r->element[0]->type == REDIS_REPLY_ERROR)
-                first = server_error(rc, r->element[0], "RENAME (publishing)", o->key);
+                                     rc->where, rc->prefix, key);
+            for (size_t j = 0; first == PS_OK && j < r->elements; j++)
+                if (r->element[j]->type == REDIS_REPLY_ERROR)
+                    first = server_error(rc, r->element[j], "RENAME (publishing)", key);
         }
         freeReplyObject(r);
     }
-    if (first != PS_OK)
-        drop_temp(rc, l, o->key, gen);
     return first;
+}
+
+static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
+{
+    rd_publish pub = {o, new_generation(), false};
+    ps_status st = write_chunked_temp(rc, l, o, pub.gen);
+    if (st == PS_OK && (st = publish(rc, l, &pub, 1)) != PS_OK)
+        drop_temp(rc, l, o->key, pub.gen);
+    return st;
 }
 
 typedef struct rd_put_batch {
@@ -1172,16 +1255,86 @@ typedef struct rd_put_batch {
     rd_put *objs;
 } rd_put_batch;
 
-static ps_status op_put_batch(rd_connector *rc, rd_link *l, void *arg)
+/* After a failed batch: remove what it wrote (best effort; the rest
+ * expires).  The batch's error is kept. */
+static ps_status send_one(rd_connector *rc, rd_link *l, const char *cmd, const char *key, const char *field);
+
+static void drop_batch(rd_connector *rc, rd_link *l, const rd_publish *pub, size_t n)
 {
-    rd_put_batch *b = arg;
-    ps_status st = PS_OK;
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    for (size_t i = 0; i < n && !l->broken; i++) {
+        if (!pub[i].written)
+            continue;
+        if (pub[i].gen)
+            drop_temp(rc, l, pub[i].obj->key, pub[i].gen);
+        if (!l->broken && send_one(rc, l, "UNLINK", pub[i].obj->key, NULL) == PS_OK)
+            link_skip(rc, l, 1);
+    }
+    ps_error_restore(&saved);
+}
+
+/* A batch of several objects is written with expiries (whole objects with
+ * SET PX, chunked ones into temporary hashes) and then published in one
+ * transaction, so that a batch that fails half-way (the server died or
+ * timed out) leaves nothing that lasts, even on a server that persists its
+ * data.  One object alone needs none of this: a SET or a rename is atomic. */
+static ps_status op_put_batch_whole(rd_connector *rc, rd_link *l, rd_put_batch *b)
+{
+    rd_publish *pub = ps_calloc(b->n, sizeof *pub);
+    if (!pub)
+        return PS_ERR_NO_MEMORY;
+    ps_status st = PS_OK, first = PS_OK;
     size_t queued = 0;
-    /* Whole objects: one pipeline; chunked ones after, one by one. */
+    for (size_t i = 0; i < b->n && st == PS_OK; i++) {
+        pub[i].obj = &b->objs[i];
+        if (b->objs[i].total > rc->chunk)
+            continue;
+        queue_put_whole(rc, l, &b->objs[i], RD_TEMP_TTL_MS);
+        pub[i].written = true;
+        queued++;
+        st = link_maybe_flush(rc, l);
+    }
+    if (st == PS_OK && queued)
+        st = link_flush(rc, l);
     for (size_t i = 0; i < b->n && st == PS_OK; i++) {
         if (b->objs[i].total > rc->chunk)
             continue;
-        queue_put_whole(rc, l, &b->objs[i]);
+        redisReply *r;
+        if ((st = link_read(rc, l, &r)) != PS_OK)
+            break;
+        if (first == PS_OK)
+            first = expect_ok(rc, r, "SET", b->objs[i].key);
+        freeReplyObject(r);
+    }
+    for (size_t i = 0; i < b->n && st == PS_OK && first == PS_OK; i++) {
+        if (b->objs[i].total <= rc->chunk)
+            continue;
+        pub[i].gen = new_generation();
+        first = write_chunked_temp(rc, l, &b->objs[i], pub[i].gen); /* dropped if it fails */
+        pub[i].written = first == PS_OK;
+    }
+    if (st == PS_OK && first == PS_OK)
+        first = publish(rc, l, pub, b->n);
+    if (st == PS_OK)
+        st = first;
+    if (st != PS_OK)
+        drop_batch(rc, l, pub, b->n);
+    free(pub);
+    return st;
+}
+
+static ps_status op_put_batch(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_put_batch *b = arg;
+    if (b->n > 1)
+        return op_put_batch_whole(rc, l, b);
+    ps_status st = PS_OK;
+    size_t queued = 0;
+    for (size_t i = 0; i < b->n && st == PS_OK; i++) {
+        if (b->objs[i].total > rc->chunk)
+            continue;
+        queue_put_whole(rc, l, &b->objs[i], NULL);
         queued++;
         st = link_maybe_flush(rc, l);
     }
@@ -1435,6 +1588,7 @@ static ps_status send_one(rd_connector *rc, rd_link *l, const char *cmd, const c
 static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_blob *out, bool *missing)
 {
     *missing = false;
+    rd_frame seen = {0}; /* the manifest whose chunks went missing last time */
     for (int attempt = 0; attempt < RD_GET_ATTEMPTS; attempt++) {
         ps_status st = send_one(rc, l, "HGET", key, "m");
         if (st != PS_OK)
@@ -1484,11 +1638,19 @@ static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_b
                 return PS_OK;
             }
         }
+        /* A rewrite gives the object a new generation and an evict removes
+         * the manifest: the same manifest twice with its chunks missing is
+         * damage, not a race. */
+        if (attempt > 0 && seen.gen == f.gen && seen.len == f.len && seen.chunk == f.chunk &&
+            seen.count == f.count)
+            return ps_error_set(PS_ERR_BAD_DATA, "%s: the chunk manifest of %s/%s names chunks that are not "
+                                "there (damaged manifest)", rc->where, rc->prefix, key);
         bool vanished;
         if ((st = fetch_chunks(rc, l, key, &f, out, &vanished)) != PS_OK)
             return st;
         if (!vanished)
             return PS_OK;
+        seen = f;
     }
     return ps_error_set(PS_ERR_NOT_FOUND, "%s: the object %s/%s kept changing while being read (evicted or "
                         "rewritten concurrently)", rc->where, rc->prefix, key);
@@ -1778,8 +1940,12 @@ static ps_status rd_open(const ps_url *url, ps_connector **out)
     if (st == PS_OK && !(rc->idle = ps_calloc(rc->pool_max, sizeof *rc->idle)))
         st = PS_ERR_NO_MEMORY;
     rd_link *first = NULL;
-    if (st == PS_OK)
-        st = link_open(rc, true, &first); /* a wrong URL or a dead server shows now */
+    uint64_t start = rd_now_ms();
+    do {
+        rd_saw_loading = false;
+        if (st == PS_OK)
+            st = link_open(rc, true, &first); /* a wrong URL or a dead server shows now */
+    } while (rd_wait_loading(rc, &st, start) && (st = PS_OK) == PS_OK);
     if (st != PS_OK) {
         rd_close(&rc->base);
         return st;

@@ -12,6 +12,7 @@
 #include "live_set.h"
 #include "prefetch.h"
 #include "store.h"
+#include "url.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ps_store *registry_head; /* registry_lock */
@@ -74,8 +75,13 @@ static ps_store *find_locked(const char *name)
 
 static ps_status url_clash(const ps_store *s, const char *url)
 {
-    return ps_error_set(PS_ERR_EXISTS, "store '%s' is already open with URL '%s', not '%s'", s->name,
-                        s->url, url);
+    char *open_url = ps_url_without_password(s->url, PS_URL_PASSWORD_MASK);
+    char *new_url = ps_url_without_password(url, PS_URL_PASSWORD_MASK);
+    ps_status st = ps_error_set(PS_ERR_EXISTS, "store '%s' is already open with URL '%s', not '%s'", s->name,
+                                open_url ? open_url : "(out of memory)", new_url ? new_url : "(out of memory)");
+    free(open_url);
+    free(new_url);
+    return st;
 }
 
 /* A new store with its connector open, not yet registered.  No lock is
