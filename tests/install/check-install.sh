@@ -18,9 +18,48 @@ export PKG_CONFIG_PATH=$libdir
 cc=${CC:-cc}
 # shellcheck disable=SC2046
 $cc -o "$work/pc_shared" "$src/tests/install/consumer/consumer.c" $(pkg-config --cflags --libs proxystore)
-LD_LIBRARY_PATH="$(dirname "$libdir")" "$work/pc_shared"
+# No LD_LIBRARY_PATH: pkg-config's flags carry the rpath to a prefix like this.
+env -u LD_LIBRARY_PATH "$work/pc_shared"
 # shellcheck disable=SC2046
 $cc -static-libgcc -o "$work/pc_static" "$src/tests/install/consumer/consumer.c" \
     $(pkg-config --cflags proxystore) "$(dirname "$libdir")/libproxystore.a" $(pkg-config --libs --static proxystore | sed 's/-lproxystore//')
 "$work/pc_static"
-echo "install check: 4 consumers built and ran"
+
+# The installed ps-check finds its header relative to itself: run it with
+# the build and source trees hidden (a mount namespace with empty
+# directories over them), from a prefix they never were.
+cat > "$work/twice.c" <<'C'
+#include <proxystore/proxystore.h>
+struct matrix { int n; };
+PS_TYPE_DECLARE(matrix_type, struct matrix);
+void twice(ps_store *store, struct matrix *m)
+{
+    PROXY(struct matrix) p = ps_proxy(store, &matrix_type, m);
+    ps_proxy_free(p);
+    ps_proxy_free(p);
+}
+C
+mv "$work/prefix" "$work/moved"
+set +e
+unshare -m sh -c 'mount -t tmpfs none "$2" && mount -t tmpfs none "$1" && cd / && "$3/bin/ps-check" "$4"' \
+    sh "$src" "$build" "$work/moved" "$work/twice.c" >"$work/check.out" 2>&1
+rc=$?
+set -e
+if [ "$rc" -ne 1 ] || ! grep -q "ps-double-free" "$work/check.out"; then
+  echo "installed ps-check, trees hidden: exit $rc, expected 1 with a ps-double-free finding:" >&2
+  cat "$work/check.out" >&2
+  exit 1
+fi
+# With its header gone, it says so (exit 2) instead of failing every parse.
+rm "$work/moved/include/proxystore/annotations.h"
+set +e
+unshare -m sh -c 'mount -t tmpfs none "$2" && mount -t tmpfs none "$1" && cd / && "$3/bin/ps-check" "$4"' \
+    sh "$src" "$build" "$work/moved" "$work/twice.c" >"$work/check.out" 2>&1
+rc=$?
+set -e
+if [ "$rc" -ne 2 ] || ! grep -q "cannot find proxystore/annotations.h" "$work/check.out"; then
+  echo "installed ps-check without its header: exit $rc, expected 2 naming the header:" >&2
+  cat "$work/check.out" >&2
+  exit 1
+fi
+echo "install check: 4 consumers built and ran; the installed ps-check ran with the trees hidden"
