@@ -40,26 +40,21 @@ void twice(ps_store *store, struct matrix *m)
 }
 C
 mv "$work/prefix" "$work/moved"
-set +e
-unshare -m sh -c 'mount -t tmpfs none "$2" && mount -t tmpfs none "$1" && cd / && "$3/bin/ps-check" "$4"' \
-    sh "$src" "$build" "$work/moved" "$work/twice.c" >"$work/check.out" 2>&1
-rc=$?
-set -e
-if [ "$rc" -ne 1 ] || ! grep -q "ps-double-free" "$work/check.out"; then
-  echo "installed ps-check, trees hidden: exit $rc, expected 1 with a ps-double-free finding:" >&2
-  cat "$work/check.out" >&2
-  exit 1
-fi
+# hidden_check WANT_RC WANT_TEXT WHAT: the installed ps-check on twice.c.
+hidden_check() {
+  set +e
+  unshare -m sh -c 'mount -t tmpfs none "$2" && mount -t tmpfs none "$1" && cd / && "$3/bin/ps-check" "$4"' \
+      sh "$src" "$build" "$work/moved" "$work/twice.c" >"$work/check.out" 2>&1
+  local rc=$?
+  set -e
+  if [ "$rc" -ne "$1" ] || ! grep -q "$2" "$work/check.out"; then
+    echo "installed ps-check, $3: exit $rc, expected $1 with '$2':" >&2
+    cat "$work/check.out" >&2
+    exit 1
+  fi
+}
+hidden_check 1 "ps-double-free" "trees hidden"
 # With its header gone, it says so (exit 2) instead of failing every parse.
 rm "$work/moved/include/proxystore/annotations.h"
-set +e
-unshare -m sh -c 'mount -t tmpfs none "$2" && mount -t tmpfs none "$1" && cd / && "$3/bin/ps-check" "$4"' \
-    sh "$src" "$build" "$work/moved" "$work/twice.c" >"$work/check.out" 2>&1
-rc=$?
-set -e
-if [ "$rc" -ne 2 ] || ! grep -q "cannot find proxystore/annotations.h" "$work/check.out"; then
-  echo "installed ps-check without its header: exit $rc, expected 2 naming the header:" >&2
-  cat "$work/check.out" >&2
-  exit 1
-fi
+hidden_check 2 "cannot find proxystore/annotations.h" "header removed"
 echo "install check: 4 consumers built and ran; the installed ps-check ran with the trees hidden"
