@@ -32,6 +32,14 @@ extern "C" {
  * its public interface. */
 #pragma GCC visibility push(default)
 
+/* ----------------------------------------------------------------- version */
+
+/* The library's version, "MAJOR.MINOR.PATCH": PS_VERSION_STRING of the
+ * build that made it.  The macros PS_VERSION_MAJOR/MINOR/PATCH are in
+ * <proxystore/version.h> (generated at build time, installed beside this
+ * header); comparing the two catches a program run against another build. */
+const char *ps_version(void);
+
 /* ------------------------------------------------------------------ errors */
 
 typedef enum ps_status {
@@ -96,9 +104,17 @@ typedef struct ps_type {
 
 /* One line for plain data:  PS_TYPE_POD_DEFINE(matrix_type, struct matrix);
  * Arrays of a plain type use the element's descriptor and a count. */
-#define PS_TYPE_POD_INIT(T) \
-    { #T, sizeof(T), _Alignof(T), PS_TYPE_POD, NULL, NULL, NULL }
+#ifdef __cplusplus
+/* C++: alignof, and extern so that a namespace-scope const keeps external
+ * linkage (PS_TYPE_DECLARE in other files refers to it). */
+#define PS_ALIGNOF_(T) alignof(T)
+#define PS_TYPE_POD_DEFINE(var, T) extern const ps_type var = PS_TYPE_POD_INIT(T)
+#else
+#define PS_ALIGNOF_(T) _Alignof(T)
 #define PS_TYPE_POD_DEFINE(var, T) const ps_type var = PS_TYPE_POD_INIT(T)
+#endif
+#define PS_TYPE_POD_INIT(T) \
+    { #T, sizeof(T), PS_ALIGNOF_(T), PS_TYPE_POD, NULL, NULL, NULL }
 
 /* Declares a descriptor defined in another file and names its type, so that
  * ps-check can match objects and proxies against it (ps-create-mismatch):
