@@ -38,6 +38,7 @@ static void shutdown_at_exit(void)
         }
         *pp = s->next;
         __atomic_store_n(&s->opens, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->implicit, false, __ATOMIC_RELAXED);
         s->next = closing;
         closing = s;
     }
@@ -156,8 +157,10 @@ static ps_store *find_or_open(const char *name, const char *url, size_t cache_si
             if (register_locked(fresh) == PS_OK) {
                 s = fresh;
                 fresh = NULL;
-                if (!as_open)
+                if (!as_open) {
+                    __atomic_store_n(&s->implicit, true, __ATOMIC_RELAXED); /* held by the references, see store.h */
                     ps_store_ref(s);
+                }
             }
         } else {
             pthread_mutex_unlock(&registry_lock);
@@ -219,13 +222,41 @@ void ps_store_close(ps_store *store)
         return;
     }
     bool last = __atomic_sub_fetch(&store->opens, 1, __ATOMIC_RELAXED) == 0;
+    /* The caller's was the last open but the registry's own, and no proxy
+     * holds the store: nothing needs it any more. */
+    if (!last && store->implicit && store->opens == 1 && __atomic_load_n(&store->refs, __ATOMIC_ACQUIRE) == 1) {
+        __atomic_store_n(&store->implicit, false, __ATOMIC_RELAXED);
+        store->opens = 0;
+        last = true;
+    }
     if (last) {
         *pp = store->next;
         store->next = NULL;
+        __atomic_store_n(&store->implicit, false, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&registry_lock);
     if (last)
         ps_store_unref(store);
+}
+
+/* Before a reference is released: if it is the last one besides the
+ * registry's own open, and nobody else has the store open, drop that open
+ * too (the reference being released then frees the store). */
+static void release_implicit_open(ps_store *store)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (store->implicit && store->opens == 1 && __atomic_load_n(&store->refs, __ATOMIC_ACQUIRE) == 2) {
+        ps_store **pp = &registry_head;
+        while (*pp && *pp != store)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = store->next;
+        store->next = NULL;
+        __atomic_store_n(&store->implicit, false, __ATOMIC_RELAXED);
+        store->opens = 0;
+        __atomic_sub_fetch(&store->refs, 1, __ATOMIC_ACQ_REL); /* the opens' reference */
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 void ps_store_ref(ps_store *store)
@@ -235,6 +266,8 @@ void ps_store_ref(ps_store *store)
 
 void ps_store_unref(ps_store *store)
 {
+    if (store && __atomic_load_n(&store->implicit, __ATOMIC_RELAXED))
+        release_implicit_open(store);
     if (!store || __atomic_sub_fetch(&store->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     ps_live_set_remove(&ps_live_stores, store);

@@ -162,7 +162,9 @@ typedef struct ps_store_options {
  * with PS_ERR_EXISTS.  opts may be NULL.
  */
 ps_store *ps_store_open(const char *name, const char *url, const ps_store_options *opts);
-/* The open store of that name, without taking a reference; NULL if none. */
+/* The open store of that name, without taking a reference; NULL if none.
+ * Valid only while the caller keeps an open or a proxy of that store; never
+ * ps_store_close it (close what you opened). */
 ps_store *ps_store_lookup(const char *name);
 /* Release a reference.  After the last one the name is free again and other
  * calls on this handle fail with PS_ERR_CLOSED; the connector closes when the
@@ -285,8 +287,9 @@ bool ps_proxy_is_resolved(const ps_proxy_t *proxy);
  * store name and URL, the key and the target's type, size and hash (format:
  * docs/descriptor.md).  The type descriptor is the caller's (matched by name
  * and element size); NULL reads a plain-data target as raw bytes.  The store
- * is found by name or opened from the URL; a store opened so stays open until
- * exit or ps_store_close(ps_store_lookup(name)). */
+ * is found by name or opened from the URL; a store opened so closes by
+ * itself when the last proxy using it is freed (unless the program opened
+ * that name with ps_store_open too): nothing for the caller to close. */
 char *ps_proxy_serialize(const ps_proxy_t *proxy);
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type);
 
