@@ -63,13 +63,18 @@ char *ps_proxy_serialize(const ps_proxy_t *proxy)
              (unsigned long long)proxy->hash);
     char version[32];
     snprintf(version, sizeof version, "%s%d", DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION);
-    if (append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
-        append_field(&b, "url", proxy->store->url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
+    /* Never the password: the consumer's own configuration supplies it
+     * (trust.h). */
+    char *url = ps_url_without_password(proxy->store->url, "");
+    if (!url || append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
+        append_field(&b, "url", url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
         append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
         ps_buffer_append(&b, "", 1) != PS_OK) {
+        free(url);
         ps_buffer_free(&b);
         return NULL;
     }
+    free(url);
     return (char *)b.data;
 }
 

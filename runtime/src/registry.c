@@ -12,6 +12,7 @@
 #include "live_set.h"
 #include "prefetch.h"
 #include "store.h"
+#include "trust.h"
 #include "url.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -186,14 +187,25 @@ ps_store *ps_store_open(const char *name, const char *url, const ps_store_option
     size_t cache_size = PS_STORE_DEFAULT_CACHE;
     if (opts && opts->cache_size >= 0)
         cache_size = (size_t)opts->cache_size;
-    return find_or_open(name, url, cache_size, true);
+    ps_store *s = find_or_open(name, url, cache_size, true);
+    if (s)
+        ps_trust_note_opened(url); /* descriptors of this store may now re-create it */
+    return s;
 }
 
 ps_store *ps_store_attach(const char *name, const char *url)
 {
     if (ps_store_name_check(name) != PS_OK)
         return NULL;
-    return find_or_open(name, url, PS_STORE_DEFAULT_CACHE, false);
+    /* The descriptor's URL is input from elsewhere: the trust policy says
+     * whether it may be opened, and with what credentials. */
+    char *trusted = ps_trust_resolve_url(url);
+    if (!trusted)
+        return NULL;
+    ps_store *s = find_or_open(name, trusted, PS_STORE_DEFAULT_CACHE, false);
+    explicit_bzero(trusted, strlen(trusted));
+    free(trusted);
+    return s;
 }
 
 ps_store *ps_store_lookup(const char *name)

@@ -293,6 +293,17 @@ bool ps_proxy_is_resolved(const ps_proxy_t *proxy);
 char *ps_proxy_serialize(const ps_proxy_t *proxy);
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type);
 
+/* Descriptors are input from elsewhere (docs/descriptor.md, "Trust").  One
+ * may re-create only a store whose URL this process has opened with
+ * ps_store_open or allowed here or in the environment variable
+ * PS_TRUSTED_URLS (entries separated by white space); anything else fails
+ * with PS_ERR_BAD_DESCRIPTOR naming the URL.  An entry is a URL, compared
+ * without its password, or a prefix ending in '*' ("redis://cache:6379*";
+ * "*" alone allows every URL).  Descriptors never carry passwords: the
+ * matching entry's user name and password are used.  A file:// store is
+ * only opened from a descriptor, never created. */
+ps_status ps_trust_allow_url(const char *url);
+
 /* --------------------------------------------------------------- ownership
  *
  * The ownership model of docs/ownership.md.  An owned proxy is the one owner
