@@ -34,6 +34,12 @@ typedef struct ps_blob {
     size_t len;
     void (*release)(struct ps_blob *blob);
     void *opaque; /* the connector's own handle for release */
+    /* data is memory of this blob alone (a buffer the bytes were read
+     * into, not a mapping or an entry other readers share): the store may
+     * hand it to the caller as a private, writable object (ps_store_get)
+     * instead of copying it.  Connectors that cannot promise it leave it
+     * false. */
+    bool private_copy;
 } ps_blob;
 
 static inline void ps_blob_release(ps_blob *blob)
@@ -43,6 +49,7 @@ static inline void ps_blob_release(ps_blob *blob)
         blob->release = NULL;
         blob->data = NULL;
         blob->len = 0;
+        blob->private_copy = false;
     }
 }
 

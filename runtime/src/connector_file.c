@@ -334,6 +334,7 @@ static ps_status file_get(ps_connector *conn, const char *key, ps_blob *out)
     out->len = len;
     out->release = len >= FILE_MAP_MIN ? release_mapped_buffer : release_buffer;
     out->opaque = len >= FILE_MAP_MIN ? (void *)(uintptr_t)len : buf.block;
+    out->private_copy = true; /* read into memory of its own */
     return PS_OK;
 }
 

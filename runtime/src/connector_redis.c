@@ -1464,7 +1464,7 @@ static value_kind read_head(rd_connector *rc, rd_link *l, const char *key, ps_bl
             free(buf);
             return VALUE_ERROR;
         }
-        *out = (ps_blob){buf, len - RD_FRAME, release_buffer, buf};
+        *out = (ps_blob){buf, len - RD_FRAME, release_buffer, buf, true};
         return VALUE_FOUND;
     }
     /* Not an object we can read: skip its bytes, keep the stream. */
@@ -1559,7 +1559,7 @@ static ps_status fetch_chunks(rd_connector *rc, rd_link *l, const char *key, con
         free(buf);
         return st;
     }
-    *out = (ps_blob){buf, (size_t)f->len, release_buffer, buf};
+    *out = (ps_blob){buf, (size_t)f->len, release_buffer, buf, true};
     return PS_OK;
 }
 

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "hash.h"
+#include "held_blob.h"
 #include "key.h"
 #include "metrics.h"
 #include "store.h"
@@ -85,7 +86,14 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
     }
     const unsigned char *payload = (const unsigned char *)blob->data + PS_OBJECT_HEADER_SIZE;
     void *obj = NULL;
-    if (info.flags == PS_OBJECT_POD) {
+    if (info.flags == PS_OBJECT_POD && (uintptr_t)payload % (type->align ? type->align : 1) == 0 &&
+        (obj = ps_held_blob_take(blob))) {
+        /* The connector's buffer is the caller's copy already: no second one. */
+        if (count_out)
+            *count_out = info.count;
+        *obj_out = obj;
+        return PS_OK;
+    } else if (info.flags == PS_OBJECT_POD) {
         obj = ps_aligned_alloc(type->align > 64 ? type->align : 64, info.payload_len);
         if (obj)
             memcpy(obj, payload, info.payload_len);

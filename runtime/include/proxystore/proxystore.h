@@ -134,7 +134,8 @@ extern const ps_type ps_type_int64;   /* int64_t */
 extern const ps_type ps_type_double;  /* double */
 extern const ps_type ps_type_float;   /* float */
 
-/* Free an object returned by ps_store_get (custom types through free_obj). */
+/* Free an object returned by ps_store_get or ps_store_get_batch (custom
+ * types through free_obj). */
 void ps_object_free(const ps_type *type, void *obj);
 
 /* ------------------------------------------------------------------ stores */
@@ -185,8 +186,10 @@ ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj,
                        size_t count, char key_out[PS_KEY_MAX]);
 ps_status ps_store_put_key(ps_store *store, const char *key, const ps_type *type,
                            const void *obj, size_t count);
-/* A new copy of the object (free it with ps_object_free); count_out may be
- * NULL.  Missing key: PS_ERR_NOT_FOUND; another type: PS_ERR_TYPE_MISMATCH. */
+/* The caller's own, writable object (free it with ps_object_free, never
+ * free(): plain data read from a file or Redis store is handed out in the
+ * buffer it was read into, without a second copy); count_out may be NULL.
+ * Missing key: PS_ERR_NOT_FOUND; another type: PS_ERR_TYPE_MISMATCH. */
 void *ps_store_get(ps_store *store, const char *key, const ps_type *type, size_t *count_out);
 ps_status ps_store_exists(ps_store *store, const char *key, bool *exists_out);
 /* Evicting a missing key is not an error. */
