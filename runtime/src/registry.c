@@ -90,7 +90,7 @@ static ps_status url_clash(const ps_store *s, const char *url)
  * held: opening a connector may wait for a server (a Redis connect or PING
  * takes up to its timeout), and every other open, close and lookup in the
  * process would wait with it. */
-static ps_store *store_new(const char *name, const char *url, size_t cache_size)
+static ps_store *store_new(const char *name, const char *url, size_t cache_size, bool verify)
 {
     ps_store *s = ps_calloc(1, sizeof *s);
     if (!s)
@@ -104,6 +104,7 @@ static ps_store *store_new(const char *name, const char *url, size_t cache_size)
         goto fail;
     }
     s->owner = getpid();
+    s->verify = verify;
     return s;
 fail:
     free(s->name);
@@ -140,7 +141,7 @@ static ps_status register_locked(ps_store *fresh)
  * with an open (ps_store_open) or a reference (ps_store_attach) taken.  Two
  * threads opening a new name at once both open a connector; the first to
  * register wins and the other discards its own. */
-static ps_store *find_or_open(const char *name, const char *url, size_t cache_size, bool as_open)
+static ps_store *find_or_open(const char *name, const char *url, size_t cache_size, bool verify, bool as_open)
 {
     ps_store *fresh = NULL;
     for (;;) {
@@ -165,7 +166,7 @@ static ps_store *find_or_open(const char *name, const char *url, size_t cache_si
             }
         } else {
             pthread_mutex_unlock(&registry_lock);
-            if (!(fresh = store_new(name, url, cache_size)))
+            if (!(fresh = store_new(name, url, cache_size, verify)))
                 return NULL;
             continue;
         }
@@ -187,10 +188,18 @@ ps_store *ps_store_open(const char *name, const char *url, const ps_store_option
     size_t cache_size = PS_STORE_DEFAULT_CACHE;
     if (opts && opts->cache_size >= 0)
         cache_size = (size_t)opts->cache_size;
-    ps_store *s = find_or_open(name, url, cache_size, true);
+    ps_store *s = find_or_open(name, url, cache_size, opts && opts->verify, true);
     if (s)
         ps_trust_note_opened(url); /* descriptors of this store may now re-create it */
     return s;
+}
+
+/* Whether stores that descriptors open verify payload hashes: PS_VERIFY=1
+ * in the environment (their options cannot be given otherwise). */
+static bool ps_verify_default(void)
+{
+    const char *v = getenv("PS_VERIFY");
+    return v && strcmp(v, "1") == 0;
 }
 
 ps_store *ps_store_attach(const char *name, const char *url)
@@ -202,7 +211,7 @@ ps_store *ps_store_attach(const char *name, const char *url)
     char *trusted = ps_trust_resolve_url(url);
     if (!trusted)
         return NULL;
-    ps_store *s = find_or_open(name, trusted, PS_STORE_DEFAULT_CACHE, false);
+    ps_store *s = find_or_open(name, trusted, PS_STORE_DEFAULT_CACHE, ps_verify_default(), false);
     explicit_bzero(trusted, strlen(trusted));
     free(trusted);
     return s;

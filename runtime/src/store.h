@@ -36,6 +36,7 @@ struct ps_store {
     ps_cache cache;
     ps_metrics metrics;
     pid_t owner; /* the process that opened it (see the exit hook) */
+    bool verify; /* ps_store_options.verify: check payload hashes on every read */
     int opens;  /* registry lock */
     int refs;   /* atomic */
     /* One of the opens is the registry's own, made by ps_store_attach for

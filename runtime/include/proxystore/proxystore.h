@@ -152,6 +152,14 @@ typedef struct ps_store_options {
      * and its borrow stops counting after this long.  0 means the default
      * (30000 ms). */
     unsigned borrow_lease_ms;
+    /* Check every object read (ps_resolve, ps_store_get, their batch forms)
+     * against the XXH3-64 hash stored with it: a payload corrupted at rest
+     * fails with PS_ERR_BAD_DATA instead of being handed back.  Costs one
+     * hash pass over the payload per read (bench/: "verify").  Objects of
+     * custom types are always checked before their deserialize hook sees
+     * them.  Stores opened by descriptors verify when PS_VERIFY=1 is set in
+     * the environment. */
+    bool verify;
 } ps_store_options;
 
 #define PS_KEY_MAX 128 /* bytes, including the terminating NUL */
