@@ -1071,12 +1071,12 @@ typedef struct rd_put {
 
 /* Queue "SET head <frame><parts>": the parts are not joined, big ones are
  * sent from the caller's memory. */
-static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o, const char *expire_ms)
+static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o)
 {
     rd_pipeline *p = &l->pl;
     unsigned char frame[RD_FRAME];
     frame_encode(frame, RD_KIND_WHOLE, o->total);
-    pl_command(p, expire_ms ? 5 : 3);
+    pl_command(p, 3);
     pl_arg(p, "SET", 3);
     pl_head_key(p, rc, o->key);
     pl_header(p, '$', RD_FRAME + o->total);
@@ -1084,10 +1084,6 @@ static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o, const
     for (size_t i = 0; i < o->nparts; i++)
         pl_ref(p, o->parts[i].base, o->parts[i].len);
     pl_copy(p, "\r\n", 2);
-    if (expire_ms) {
-        pl_arg(p, "PX", 2);
-        pl_arg_str(p, expire_ms);
-    }
 }
 
 /* Copy-free slicing of a gather list into consecutive chunks. */
@@ -1184,40 +1180,48 @@ static ps_status write_chunked_temp(rd_connector *rc, rd_link *l, const rd_put *
     return first;
 }
 
-/* What a batch publishes in its one transaction: whole objects written with
- * an expiry lose it; chunked ones are renamed from their temporary hash. */
+/* What a batch publishes in its one transaction: whole objects are SET
+ * inside it; chunked ones, already written into their temporary hash, are
+ * renamed onto their head. */
 typedef struct rd_publish {
     const rd_put *obj;
     uint64_t gen; /* chunked: the temporary hash's generation; whole: 0 */
     bool written; /* a failed batch removes what it wrote */
 } rd_publish;
 
-/* Publish n written objects in one MULTI/EXEC: all of them become
- * permanent, or (the server died, the link broke) none does and what was
- * written expires.  The rename replaces whatever a head held (a whole
- * object, an older chunked one with all its chunks) in one step. */
+/* Publish n objects in one MULTI/EXEC: all of them appear, or (the server
+ * died, the link broke before EXEC) none does: the server drops a
+ * transaction whose client goes away, and an AOF records it whole; chunked
+ * objects' temporary hashes then expire.  The rename replaces whatever a
+ * head held (a whole object, an older chunked one with all its chunks) in
+ * one step. */
 static ps_status publish(rd_connector *rc, rd_link *l, const rd_publish *pub, size_t n)
 {
     rd_pipeline *p = &l->pl;
     size_t ncmds = 0;
     pl_command(p, 1);
     pl_arg(p, "MULTI", 5);
-    for (size_t i = 0; i < n; i++) {
-        if (pub[i].gen) {
-            pl_command(p, 3);
-            pl_arg(p, "RENAME", 6);
-            pl_temp_key(p, rc, pub[i].obj->key, pub[i].gen);
-            pl_head_key(p, rc, pub[i].obj->key);
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n && st == PS_OK; i++) {
+        if (!pub[i].gen) {
+            queue_put_whole(rc, l, pub[i].obj);
             ncmds++;
+            st = link_maybe_flush(rc, l);
+            continue;
         }
+        pl_command(p, 3);
+        pl_arg(p, "RENAME", 6);
+        pl_temp_key(p, rc, pub[i].obj->key, pub[i].gen);
+        pl_head_key(p, rc, pub[i].obj->key);
         pl_command(p, 2);
         pl_arg(p, "PERSIST", 7);
         pl_head_key(p, rc, pub[i].obj->key);
-        ncmds++;
+        ncmds += 2;
     }
     pl_command(p, 1);
     pl_arg(p, "EXEC", 4);
-    ps_status st = link_flush(rc, l);
+    if (st == PS_OK)
+        st = link_flush(rc, l);
     if (st != PS_OK)
         return st;
     ps_status first = PS_OK;
@@ -1234,7 +1238,7 @@ static ps_status publish(rd_connector *rc, rd_link *l, const rd_publish *pub, si
                                      rc->where, rc->prefix, key);
             for (size_t j = 0; first == PS_OK && j < r->elements; j++)
                 if (r->element[j]->type == REDIS_REPLY_ERROR)
-                    first = server_error(rc, r->element[j], "RENAME (publishing)", key);
+                    first = server_error(rc, r->element[j], "SET or RENAME (publishing)", key);
         }
         freeReplyObject(r);
     }
@@ -1274,50 +1278,31 @@ static void drop_batch(rd_connector *rc, rd_link *l, const rd_publish *pub, size
     ps_error_restore(&saved);
 }
 
-/* A batch of several objects is written with expiries (whole objects with
- * SET PX, chunked ones into temporary hashes) and then published in one
- * transaction, so that a batch that fails half-way (the server died or
- * timed out) leaves nothing that lasts, even on a server that persists its
- * data.  One object alone needs none of this: a SET or a rename is atomic. */
+/* A batch of several objects becomes visible as a whole or not at all:
+ * chunked objects are written into their temporary hashes (which expire),
+ * then one transaction SETs the whole objects and renames the chunked ones
+ * (publish).  A batch that fails half-way (the server died or timed out)
+ * leaves nothing that lasts, even on a server that persists its data.  One
+ * object alone needs none of this: its SET or rename is atomic. */
 static ps_status op_put_batch_whole(rd_connector *rc, rd_link *l, rd_put_batch *b)
 {
     rd_publish *pub = ps_calloc(b->n, sizeof *pub);
     if (!pub)
         return PS_ERR_NO_MEMORY;
-    ps_status st = PS_OK, first = PS_OK;
-    size_t queued = 0;
+    ps_status st = PS_OK;
     for (size_t i = 0; i < b->n && st == PS_OK; i++) {
         pub[i].obj = &b->objs[i];
-        if (b->objs[i].total > rc->chunk)
-            continue;
-        queue_put_whole(rc, l, &b->objs[i], RD_TEMP_TTL_MS);
-        pub[i].written = true;
-        queued++;
-        st = link_maybe_flush(rc, l);
-    }
-    if (st == PS_OK && queued)
-        st = link_flush(rc, l);
-    for (size_t i = 0; i < b->n && st == PS_OK; i++) {
-        if (b->objs[i].total > rc->chunk)
-            continue;
-        redisReply *r;
-        if ((st = link_read(rc, l, &r)) != PS_OK)
-            break;
-        if (first == PS_OK)
-            first = expect_ok(rc, r, "SET", b->objs[i].key);
-        freeReplyObject(r);
-    }
-    for (size_t i = 0; i < b->n && st == PS_OK && first == PS_OK; i++) {
         if (b->objs[i].total <= rc->chunk)
             continue;
         pub[i].gen = new_generation();
-        first = write_chunked_temp(rc, l, &b->objs[i], pub[i].gen); /* dropped if it fails */
-        pub[i].written = first == PS_OK;
+        st = write_chunked_temp(rc, l, &b->objs[i], pub[i].gen); /* dropped if it fails */
+        pub[i].written = st == PS_OK;
     }
-    if (st == PS_OK && first == PS_OK)
-        first = publish(rc, l, pub, b->n);
-    if (st == PS_OK)
-        st = first;
+    if (st == PS_OK && (st = publish(rc, l, pub, b->n)) != PS_OK) {
+        /* EXEC may have run with some commands refused: remove the rest. */
+        for (size_t i = 0; i < b->n; i++)
+            pub[i].written = true;
+    }
     if (st != PS_OK)
         drop_batch(rc, l, pub, b->n);
     free(pub);
@@ -1334,7 +1319,7 @@ static ps_status op_put_batch(rd_connector *rc, rd_link *l, void *arg)
     for (size_t i = 0; i < b->n && st == PS_OK; i++) {
         if (b->objs[i].total > rc->chunk)
             continue;
-        queue_put_whole(rc, l, &b->objs[i], NULL);
+        queue_put_whole(rc, l, &b->objs[i]);
         queued++;
         st = link_maybe_flush(rc, l);
     }

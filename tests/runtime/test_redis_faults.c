@@ -315,7 +315,10 @@ static size_t lasting_keys(redisContext *raw, const char *prefix, size_t *total)
     return lasting;
 }
 
-static void batch_cut_leaves_nothing_lasting(const char *query, size_t object_size)
+/* Cut a batch of N objects after half its bytes; when some_written, part
+ * of it must have reached the server (chunked objects' temporary hashes),
+ * else the server may hold none of it (a transaction never executed). */
+static void batch_cut_leaves_nothing_lasting(const char *query, size_t object_size, bool some_written)
 {
     const char *base = ps_test_redis_url();
     cr_assert_not_null(base);
@@ -350,7 +353,8 @@ static void batch_cut_leaves_nothing_lasting(const char *query, size_t object_si
     cr_assert(raw && !raw->err);
     size_t total;
     size_t lasting = lasting_keys(raw, prefix, &total);
-    cr_assert_gt(total, 0, "the server saw none of the batch: the cut came too early to test anything");
+    if (some_written)
+        cr_assert_gt(total, 0, "the server holds none of the batch: the cut came too early to test anything");
     cr_assert_eq(lasting, 0, "%zu of the %zu keys a failed batch left would stay forever", lasting, total);
     for (size_t i = 0; i < N; i++) {
         redisReply *d = redisCommand(raw, "UNLINK %s/%s", prefix, keys[i]);
@@ -368,10 +372,10 @@ static void batch_cut_leaves_nothing_lasting(const char *query, size_t object_si
 
 Test(redis_faults, batch_of_whole_objects_cut_off_leaves_nothing_lasting)
 {
-    batch_cut_leaves_nothing_lasting("", 20000);
+    batch_cut_leaves_nothing_lasting("", 20000, false);
 }
 
 Test(redis_faults, batch_of_chunked_objects_cut_off_leaves_nothing_lasting)
 {
-    batch_cut_leaves_nothing_lasting("&chunk=4K", 20000);
+    batch_cut_leaves_nothing_lasting("&chunk=4K", 20000, true);
 }
