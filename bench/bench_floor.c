@@ -26,26 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
 #include "url.h"
-
-static double floor_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
-
-static int cmp_us(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median_us(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_us);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void floor_die(const char *what)
 {
@@ -95,6 +77,15 @@ static void floor_send(floor_client *c, struct iovec *iov, int n)
     }
 }
 
+/* A three-letter command on one key (GET, DEL). */
+static void floor_send_key_command(floor_client *c, const char *cmd, const char *key)
+{
+    char proto[160];
+    int n = snprintf(proto, sizeof proto, "*2\r\n$3\r\n%s\r\n$%zu\r\n%s\r\n", cmd, strlen(key), key);
+    struct iovec iov[1] = {{proto, (size_t)n}};
+    floor_send(c, iov, 1);
+}
+
 /* One reply line (without CRLF) into line. */
 static void floor_line(floor_client *c, char *line, size_t size)
 {
@@ -134,7 +125,7 @@ static void floor_take(floor_client *c, void *dest, size_t n)
 static double floor_set(floor_client *c, const char *key, const void *head, size_t head_len,
                         const void *payload, size_t len)
 {
-    double t0 = floor_now_us();
+    double t0 = now_us();
     char proto[160];
     int n = snprintf(proto, sizeof proto, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(key), key,
                      head_len + len);
@@ -144,17 +135,14 @@ static double floor_set(floor_client *c, const char *key, const void *head, size
     floor_line(c, line, sizeof line);
     if (line[0] != '+')
         floor_die("floor SET refused");
-    return floor_now_us() - t0;
+    return now_us() - t0;
 }
 
 /* GET key, the value received into a fresh buffer (freed untimed). */
 static double floor_get(floor_client *c, const char *key, size_t expect)
 {
-    double t0 = floor_now_us();
-    char proto[160];
-    int n = snprintf(proto, sizeof proto, "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(key), key);
-    struct iovec iov[1] = {{proto, (size_t)n}};
-    floor_send(c, iov, 1);
+    double t0 = now_us();
+    floor_send_key_command(c, "GET", key);
     char line[64];
     floor_line(c, line, sizeof line);
     size_t len = line[0] == '$' ? strtoull(line + 1, NULL, 10) : 0;
@@ -164,7 +152,7 @@ static double floor_get(floor_client *c, const char *key, size_t expect)
     floor_take(c, dest, len);
     char crlf[2];
     floor_take(c, crlf, 2);
-    double t = floor_now_us() - t0;
+    double t = now_us() - t0;
     __asm__ volatile("" : : "r"(dest) : "memory");
     free(dest);
     return t;
@@ -172,10 +160,7 @@ static double floor_get(floor_client *c, const char *key, size_t expect)
 
 static void floor_del(floor_client *c, const char *key)
 {
-    char proto[160];
-    int n = snprintf(proto, sizeof proto, "*2\r\n$3\r\nDEL\r\n$%zu\r\n%s\r\n", strlen(key), key);
-    struct iovec iov[1] = {{proto, (size_t)n}};
-    floor_send(c, iov, 1);
+    floor_send_key_command(c, "DEL", key);
     char line[64];
     floor_line(c, line, sizeof line);
 }
@@ -210,12 +195,12 @@ void bench_redis_floor(const char *url, const size_t *sizes, size_t nsizes, size
         for (int r = -2; r < n; r++) {
             double a = floor_set(c, "psfloor-raw", head, sizeof head, buf, size);
             double b = floor_get(c, "psfloor-raw", sizeof head + size);
-            double t0 = floor_now_us();
+            double t0 = now_us();
             if (ps_store_put_key(s, "k", &ps_type_bytes, buf, size) != PS_OK)
                 floor_die("ps_store_put_key");
-            double t1 = floor_now_us();
+            double t1 = now_us();
             void *got = ps_store_get(s, "k", &ps_type_bytes, NULL);
-            double t2 = floor_now_us();
+            double t2 = now_us();
             if (!got)
                 floor_die("ps_store_get");
             ps_object_free(&ps_type_bytes, got);
@@ -223,7 +208,7 @@ void bench_redis_floor(const char *url, const size_t *sizes, size_t nsizes, size
                 fp[r] = a, fg[r] = b, tp[r] = t1 - t0, tg[r] = t2 - t1;
             }
         }
-        double mp = median_us(tp, n), mfp = median_us(fp, n), mg = median_us(tg, n), mfg = median_us(fg, n);
+        double mp = median(tp, n), mfp = median(fp, n), mg = median(tg, n), mfg = median(fg, n);
         char name[32];
         if (size >= ((size_t)1 << 20))
             snprintf(name, sizeof name, "%zu MiB", size >> 20);
@@ -275,13 +260,13 @@ void bench_verify_cost(const char *label, const char *url, const size_t *sizes, 
         for (int r = -2; r < n; r++) {
             /* ps_proxy_from_key reads the object through the store's resolve
              * path (the cache is off, so every call reads the connector). */
-            double t0 = floor_now_us();
+            double t0 = now_us();
             ps_proxy_t *a = ps_proxy_from_key(s, key, &ps_type_bytes);
-            double t1 = floor_now_us();
+            double t1 = now_us();
             ps_proxy_t *b = ps_proxy_from_key(v, key, &ps_type_bytes);
-            double t2 = floor_now_us();
+            double t2 = now_us();
             void *g = ps_store_get(s, key, &ps_type_bytes, NULL);
-            double t3 = floor_now_us();
+            double t3 = now_us();
             if (!a || !b || !g)
                 floor_die("verify run");
             ps_object_free(&ps_type_bytes, g);
@@ -290,7 +275,7 @@ void bench_verify_cost(const char *label, const char *url, const size_t *sizes, 
             if (r >= 0)
                 tr[r] = t1 - t0, tv[r] = t2 - t1, tg[r] = t3 - t2;
         }
-        double mr = median_us(tr, n), mv = median_us(tv, n), mg = median_us(tg, n);
+        double mr = median(tr, n), mv = median(tv, n), mg = median(tg, n);
         printf("| %zu KiB | %.1f | %.1f | %.2f | %.1f | %.2f |\n", size >> 10, mr, mv, mv / mr, mg, mg / mr);
         fflush(stdout);
         ps_store_evict(s, key);

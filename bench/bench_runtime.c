@@ -38,6 +38,7 @@
 #include <hiredis/hiredis.h>
 
 #include "bench_floor.h"
+#include "bench_time.h"
 #include "proxystore/proxystore.h"
 #include "url.h"
 
@@ -49,27 +50,6 @@ static const size_t sizes[] = {100, KiB, 10 * KiB, 100 * KiB, MiB, 10 * MiB, 64 
 
 static bool quick;
 static size_t max_size = 64 * MiB;
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    if (n <= 0)
-        return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Runs per size: many for small objects, a few for large ones. */
 static int runs_for(size_t size)
