@@ -38,8 +38,10 @@
 
 #include <linux/magic.h>
 
+#include "connector_dir_list.h"
 #include "connector_file_io.h"
 #include "error.h"
+#include "key.h"
 
 #define FILE_DIR_MODE 0700  /* directories we create: the owner's only */
 #define FILE_OBJECT_MODE 0600
@@ -366,6 +368,36 @@ static ps_status file_evict(ps_connector *conn, const char *key)
     return PS_OK;
 }
 
+/* ------------------------------------------------------------- listing */
+
+/* A file's name is its key. */
+static bool file_key_of(const char *rest, char key[PS_KEY_MAX])
+{
+    if (!ps_key_valid(rest))
+        return false;
+    snprintf(key, PS_KEY_MAX, "%s", rest);
+    return true;
+}
+
+static void file_layout(const file_connector *c, ps_dir_layout *out)
+{
+    *out = (ps_dir_layout){"", ".ps.tmp.", file_key_of, false, c->dir};
+}
+
+static ps_status file_list(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    ps_dir_layout layout;
+    file_layout(as_file(conn), &layout);
+    return ps_dir_list(as_file(conn)->dirfd, &layout, fn, ctx);
+}
+
+static ps_status file_remove_entry(ps_connector *conn, const char *entry)
+{
+    ps_dir_layout layout;
+    file_layout(as_file(conn), &layout);
+    return ps_dir_remove_entry(as_file(conn)->dirfd, &layout, entry);
+}
+
 const ps_connector_ops ps_file_connector = {
     .scheme = "file",
     .open = file_open_url,
@@ -379,4 +411,6 @@ const ps_connector_ops ps_file_connector = {
     .get_batch = NULL,
     .exists_batch = NULL,
     .evict_batch = NULL,
+    .list = file_list,
+    .remove_entry = file_remove_entry,
 };

@@ -1806,6 +1806,156 @@ static ps_status rd_evict_(ps_connector *conn, const char *key)
     return rd_evict_batch_(conn, 1, keys);
 }
 
+/* ----------------------------------------------------------- listing
+ *
+ * SCAN over the keys "P/...", a page at a time; for each page one pipeline of TYPE and
+ * PTTL per key, then one of GETRANGE 0 79 (the frame and the object header)
+ * and STRLEN for strings, HGET m (the manifest) for hashes.  "P/KEY#G" is a
+ * leftover: the temporary hash of an unfinished chunked write. */
+
+typedef struct rd_list {
+    ps_list_fn fn;
+    void *ctx;
+    bool stopped;
+} rd_list;
+
+static void pl_args(rd_pipeline *p, size_t n, const char *const args[])
+{
+    pl_command(p, n);
+    for (size_t i = 0; i < n; i++)
+        pl_arg_str(p, args[i]);
+}
+
+/* Read n replies into r[] (NULL where reading failed: the link is broken). */
+static ps_status read_replies(rd_connector *rc, rd_link *l, size_t n, redisReply **r)
+{
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n; i++) {
+        r[i] = NULL;
+        if (st == PS_OK)
+            st = link_read(rc, l, &r[i]);
+    }
+    return st;
+}
+
+static void free_replies(size_t n, redisReply **r)
+{
+    for (size_t i = 0; i < n; i++)
+        freeReplyObject(r[i]);
+}
+
+/* Report the keys of one SCAN page. */
+static ps_status list_page(rd_connector *rc, rd_link *l, const redisReply *keys, rd_list *ls)
+{
+    size_t n = keys->elements;
+    if (n == 0)
+        return PS_OK;
+    redisReply **a = ps_calloc(2 * n, sizeof *a), **b = ps_calloc(2 * n, sizeof *b);
+    ps_status st = a && b ? PS_OK : PS_ERR_NO_MEMORY;
+    for (size_t i = 0; st == PS_OK && i < n; i++) {
+        pl_args(&l->pl, 2, (const char *[]){"TYPE", keys->element[i]->str});
+        pl_args(&l->pl, 2, (const char *[]){"PTTL", keys->element[i]->str});
+    }
+    if (st == PS_OK && (st = link_flush(rc, l)) == PS_OK)
+        st = read_replies(rc, l, 2 * n, a);
+    for (size_t i = 0; st == PS_OK && i < n; i++) {
+        const char *k = keys->element[i]->str;
+        bool hash = a[2 * i]->type == REDIS_REPLY_STATUS && strcmp(a[2 * i]->str, "hash") == 0;
+        if (hash) {
+            pl_args(&l->pl, 3, (const char *[]){"HGET", k, "m"});
+            pl_args(&l->pl, 2, (const char *[]){"HLEN", k});
+        } else {
+            pl_args(&l->pl, 4, (const char *[]){"GETRANGE", k, "0", "79"});
+            pl_args(&l->pl, 2, (const char *[]){"STRLEN", k});
+        }
+    }
+    if (st == PS_OK && (st = link_flush(rc, l)) == PS_OK)
+        st = read_replies(rc, l, 2 * n, b);
+    for (size_t i = 0; st == PS_OK && i < n && !ls->stopped; i++) {
+        const char *k = keys->element[i]->str;
+        const char *key = k + rc->prefix_len + 1;
+        bool leftover = strchr(key, '#') != NULL;
+        const redisReply *head = b[2 * i], *len = b[2 * i + 1];
+        ps_list_entry e = {.entry = k, .key = leftover || !ps_key_valid(key) ? NULL : key, .leftover = leftover,
+                           .age_ms = -1,
+                           .ttl_ms = a[2 * i + 1]->type == REDIS_REPLY_INTEGER && a[2 * i + 1]->integer >= 0
+                                         ? a[2 * i + 1]->integer : -1};
+        rd_frame f;
+        if (head->type == REDIS_REPLY_STRING && head->len == RD_MANIFEST &&
+            frame_decode(head->str, head->len, &f) == FRAME_OK && f.kind == RD_KIND_CHUNKED) {
+            e.len = f.len; /* chunked: the object's length; its header is in chunk 0 */
+        } else if (head->type == REDIS_REPLY_STRING && head->len > RD_FRAME &&
+                   frame_decode(head->str, head->len, &f) == FRAME_OK && f.kind == RD_KIND_WHOLE) {
+            e.len = f.len;
+            e.head = head->str + RD_FRAME;
+            e.head_len = head->len - RD_FRAME;
+        } else if (len->type == REDIS_REPLY_INTEGER) {
+            e.len = (uint64_t)len->integer; /* not ours, or a leftover: what the server holds */
+        }
+        if (!ls->fn(&e, ls->ctx))
+            ls->stopped = true;
+    }
+    if (a)
+        free_replies(2 * n, a);
+    if (b)
+        free_replies(2 * n, b);
+    free(a);
+    free(b);
+    return st;
+}
+
+static ps_status op_list(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_list *ls = arg;
+    char match[RD_PREFIX_MAX + 4];
+    snprintf(match, sizeof match, "%s/*", rc->prefix);
+    char cursor[32] = "0";
+    do {
+        pl_args(&l->pl, 6, (const char *[]){"SCAN", cursor, "MATCH", match, "COUNT", "500"});
+        redisReply *r;
+        ps_status st = link_flush(rc, l);
+        if (st == PS_OK)
+            st = link_read(rc, l, &r);
+        if (st != PS_OK)
+            return st;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            st = server_error(rc, r, "SCAN", NULL);
+            freeReplyObject(r);
+            return st;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        st = list_page(rc, l, r->element[1], ls);
+        freeReplyObject(r);
+        if (st != PS_OK)
+            return st;
+    } while (strcmp(cursor, "0") != 0 && !ls->stopped);
+    return PS_OK;
+}
+
+static ps_status rd_list_(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    rd_list ls = {fn, ctx, false};
+    return rd_run((rd_connector *)conn, op_list, &ls);
+}
+
+static ps_status op_remove_entry(rd_connector *rc, rd_link *l, void *arg)
+{
+    pl_args(&l->pl, 2, (const char *[]){"UNLINK", (const char *)arg});
+    ps_status st = link_flush(rc, l);
+    return st == PS_OK ? expect_ok_replies(rc, l, 1, "UNLINK", NULL) : st;
+}
+
+static ps_status rd_remove_entry_(ps_connector *conn, const char *entry)
+{
+    rd_connector *rc = (rd_connector *)conn;
+    if (!entry || strncmp(entry, rc->prefix, rc->prefix_len) != 0 || entry[rc->prefix_len] != '/' ||
+        !entry[rc->prefix_len + 1])
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: '%s' is not an entry of prefix '%s'", rc->where,
+                            entry ? entry : "(null)", rc->prefix);
+    return rd_run(rc, op_remove_entry, (void *)entry);
+}
+
 /* ------------------------------------------------------ open / close */
 
 static ps_status parse_int_param(const ps_url *url, const char *name, long lo, long hi, long fallback,
@@ -1976,4 +2126,6 @@ const ps_connector_ops ps_redis_connector = {
     .get_batch = rd_get_batch_,
     .exists_batch = rd_exists_batch_,
     .evict_batch = rd_evict_batch_,
+    .list = rd_list_,
+    .remove_entry = rd_remove_entry_,
 };

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descriptor.h"
 #include "error.h"
 #include "key.h"
 #include "proxy.h"
@@ -275,4 +276,31 @@ ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
 done:
     parsed_free(&d);
     return p;
+}
+
+/* ------------------------------------------------------ for tools */
+
+ps_status ps_descriptor_read(const char *text, ps_descriptor_facts *out)
+{
+    memset(out, 0, sizeof *out);
+    parsed d;
+    ps_status st = parse(text, &d);
+    if (st == PS_OK) {
+        *out = (ps_descriptor_facts){d.text[F_STORE], d.text[F_URL], d.text[F_KEY], d.text[F_TYPE],
+                                     d.pod, d.elem, d.count, d.size, d.hash};
+        d.text[F_STORE] = d.text[F_URL] = d.text[F_KEY] = d.text[F_TYPE] = NULL;
+    }
+    parsed_free(&d);
+    return st;
+}
+
+void ps_descriptor_facts_free(ps_descriptor_facts *facts)
+{
+    if (!facts)
+        return;
+    free(facts->store);
+    free(facts->url);
+    free(facts->key);
+    free(facts->type);
+    memset(facts, 0, sizeof *facts);
 }

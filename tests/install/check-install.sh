@@ -39,6 +39,17 @@ void twice(ps_store *store, struct matrix *m)
     ps_proxy_free(p);
 }
 C
+# Man pages are installed and render without groff warnings; both tools
+# report the one version.
+for page in ps-check ps-store; do
+  man1="$work/prefix/share/man/man1/$page.1"
+  [ -f "$man1" ] || { echo "$man1 was not installed" >&2; exit 1; }
+  warnings=$(LC_ALL=C groff -man -ww -z "$man1" 2>&1)
+  [ -z "$warnings" ] || { echo "$page.1: $warnings" >&2; exit 1; }
+done
+v_check=$("$work/prefix/bin/ps-check" --version | cut -d' ' -f2)
+v_store=$("$work/prefix/bin/ps-store" --version | cut -d' ' -f2)
+[ "$v_check" = "$v_store" ] || { echo "ps-check $v_check, ps-store $v_store: versions differ" >&2; exit 1; }
 mv "$work/prefix" "$work/moved"
 # hidden_check WANT_RC WANT_TEXT WHAT: the installed ps-check on twice.c.
 hidden_check() {
