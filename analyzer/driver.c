@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "install_paths.h"
 #include "paths.h"
 #include "suppress.h"
 
@@ -29,11 +30,11 @@ const char *const ps_driver_leading_args[] = {
 
 /* -w: clang's warnings are not ps-check's business, and turning them off
  * also skips Sema's flow-based warning analyses (a measurable share of the
- * parse time with -Wall).  Errors, including default-error warnings, stay. */
+ * parse time with -Wall).  Errors, including default-error warnings, stay.
+ * Then "-I <ps_annotations_dir()>", found at run time (install_paths.h). */
 const char *const ps_driver_trailing_args[] = {
     "-Wno-unknown-warning-option",
     "-w",
-    "-I", PS_ANNOTATIONS_DIR,
     NULL,
 };
 
@@ -133,6 +134,10 @@ void ps_job_print_command(FILE *out, const ps_job *job)
         fputc(' ', out);
         print_quoted(out, *a);
     }
+    if (ps_annotations_dir()) {
+        fputs(" -I ", out);
+        print_quoted(out, ps_annotations_dir());
+    }
     fputc(' ', out);
     print_quoted(out, job->file);
     fputc('\n', out);
@@ -187,7 +192,7 @@ static enum CXErrorCode parse(CXIndex index, const ps_job *job, char **skip, siz
 {
     size_t nlead = sizeof ps_driver_leading_args / sizeof *ps_driver_leading_args - 1;
     size_t ntrail = sizeof ps_driver_trailing_args / sizeof *ps_driver_trailing_args - 1;
-    const char **argv = malloc((nlead + job->nargs + ntrail + 2) * sizeof *argv);
+    const char **argv = malloc((nlead + job->nargs + ntrail + 4) * sizeof *argv);
     if (!argv)
         return CXError_Failure;
     size_t k = 0;
@@ -202,6 +207,10 @@ static enum CXErrorCode parse(CXIndex index, const ps_job *job, char **skip, siz
             argv[k++] = job->args[i];
     for (size_t i = 0; i < ntrail; i++)
         argv[k++] = ps_driver_trailing_args[i];
+    if (ps_annotations_dir()) {
+        argv[k++] = "-I";
+        argv[k++] = ps_annotations_dir();
+    }
     enum CXErrorCode rc =
         clang_parseTranslationUnit2(index, job->file, argv, (int)k, NULL, 0, parse_options, tu);
     free(argv);

@@ -44,7 +44,8 @@ void ps_driver_stats_free(ps_driver_stats *stats);
 
 /* Arguments every parse gets in front of the job's own. */
 extern const char *const ps_driver_leading_args[];
-/* ... and after them: the annotations header as the last include dir. */
+/* ... and after them, followed by the annotations header's directory as
+ * the last include dir (ps_annotations_dir). */
 extern const char *const ps_driver_trailing_args[];
 
 /* Runs every job; findings are added to out (unsorted: ps_findings_finish).

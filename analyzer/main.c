@@ -14,6 +14,7 @@
 #include "compdb.h"
 #include "config.h"
 #include "driver.h"
+#include "install_paths.h"
 #include "inputs.h"
 #include "output.h"
 #include "paths.h"
@@ -292,6 +293,8 @@ static int execute(run *r, int argc, char **argv)
         .cwd = r->cwd,
         .sink_config = &r->sink,
     };
+    if (!ps_annotations_dir()) /* a broken install: every file would fail to parse */
+        return PS_EXIT_USAGE;
     if (ps_driver_run(r->jobs.items, r->jobs.len, &opts, &r->findings, &r->stats) != 0)
         return PS_EXIT_USAGE;
     for (size_t i = 0; i < r->stats.nwarnings; i++)

@@ -15,7 +15,9 @@
  *   file        write() of the payload to a new file in the same directory,
  *               read() of it into a new buffer, unlink();
  *   redis       raw hiredis SET / GET / DEL of the payload (redisCommand).
- * Then: resolving 64 MiB from shm against copying it; 1000 small puts as one
+ * Then: resolving 64 MiB from shm against copying it; the cost of
+ * ps_store_options.verify and of ps_store_get against a resolve; Redis
+ * against its zero-copy floor (bench_floor.c); 1000 small puts as one
  * batch against 1000 single puts on Redis; and the three ways to send a SET
  * whose value comes in two parts (header + payload), which chose how the
  * Redis connector writes.
@@ -35,6 +37,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bench_floor.h"
+#include "bench_time.h"
 #include "proxystore/proxystore.h"
 #include "url.h"
 
@@ -46,27 +50,6 @@ static const size_t sizes[] = {100, KiB, 10 * KiB, 100 * KiB, MiB, 10 * MiB, 64 
 
 static bool quick;
 static size_t max_size = 64 * MiB;
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    if (n <= 0)
-        return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Runs per size: many for small objects, a few for large ones. */
 static int runs_for(size_t size)
@@ -542,7 +525,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "\n");
     print_table();
     shm_resolve_vs_copy();
+    bench_verify_cost("shm", shm_url, sizes, NSIZES, max_size, runs_for);
+    bench_verify_cost("file", file_url, sizes, NSIZES, max_size, runs_for);
     if (redis_url && *redis_url) {
+        bench_verify_cost("redis", redis_url, sizes, NSIZES, max_size, runs_for);
+        bench_redis_floor(redis_url, sizes, NSIZES, max_size, runs_for);
         char url[600];
         snprintf(url, sizeof url, "%s%sprefix=psbatch%d", redis_url, strchr(redis_url, '?') ? "&" : "?",
                  (int)getpid());

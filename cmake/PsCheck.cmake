@@ -30,10 +30,20 @@ function(ps_check_add_target)
     message(FATAL_ERROR "ps_check_add_target: unknown arguments: ${PSC_UNPARSED_ARGUMENTS}")
   endif()
 
+  # A target named ps-check is the executable only when it is one: an
+  # earlier call of this function may have made "ps-check" the check target.
+  set(have_exe_target OFF)
+  if(TARGET ps-check)
+    get_target_property(ps_check_type ps-check TYPE)
+    if(ps_check_type STREQUAL "EXECUTABLE")
+      set(have_exe_target ON)
+    endif()
+  endif()
+
   set(exe_depends "")
   if(PSC_EXECUTABLE)
     set(exe "${PSC_EXECUTABLE}")
-  elseif(TARGET ps-check)
+  elseif(have_exe_target)
     set(exe "$<TARGET_FILE:ps-check>")
     set(exe_depends ps-check)
   else()
@@ -47,11 +57,15 @@ function(ps_check_add_target)
 
   if(NOT PSC_NAME)
     # A target cannot share its name with the ps-check executable target.
-    if(TARGET ps-check)
+    if(have_exe_target)
       set(PSC_NAME ps-check-run)
     else()
       set(PSC_NAME ps-check)
     endif()
+  endif()
+  if(TARGET ${PSC_NAME})
+    message(FATAL_ERROR "ps_check_add_target: a target named '${PSC_NAME}' exists already; "
+                        "give each call its own NAME")
   endif()
   if(NOT PSC_BUILD_DIR)
     set(PSC_BUILD_DIR "${CMAKE_BINARY_DIR}")

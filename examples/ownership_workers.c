@@ -81,6 +81,8 @@ int main(int argc, char **argv)
         }
         pid_t pid = fork();
         if (pid == 0) {
+            /* A descriptor may only re-create a store its process trusts. */
+            setenv("PS_TRUSTED_URLS", url, 1);
             execl("/proc/self/exe", argv[0], "--worker", descriptor, (char *)NULL);
             fprintf(stderr, "cannot start a worker: %s\n", strerror(errno));
             _exit(127);

@@ -35,6 +35,12 @@ typedef struct ps_blob {
     size_t len;
     void (*release)(struct ps_blob *blob);
     void *opaque; /* the connector's own handle for release */
+    /* data is memory of this blob alone (a buffer the bytes were read
+     * into, not a mapping or an entry other readers share): the store may
+     * hand it to the caller as a private, writable object (ps_store_get)
+     * instead of copying it.  Connectors that cannot promise it leave it
+     * false. */
+    bool private_copy;
 } ps_blob;
 
 static inline void ps_blob_release(ps_blob *blob)
@@ -44,10 +50,27 @@ static inline void ps_blob_release(ps_blob *blob)
         blob->release = NULL;
         blob->data = NULL;
         blob->len = 0;
+        blob->private_copy = false;
     }
 }
 
 typedef struct ps_connector ps_connector;
+
+/* One entry of a store, as list reports it (valid during the callback). */
+typedef struct ps_list_entry {
+    const char *entry;   /* the connector's own name: file, segment or Redis key */
+    const char *key;     /* the store key; NULL for leftovers and unrecoverable keys */
+    bool leftover;       /* a temporary entry of an unfinished write */
+    long writer_pid;     /* for leftovers whose name records their writer; else 0 */
+    uint64_t len;        /* stored bytes, object header included */
+    int64_t age_ms;      /* since it was last written; -1 if unknown */
+    int64_t ttl_ms;      /* until the server expires it; -1 if never or unknown */
+    const void *head;    /* its first head_len bytes (the object header), if */
+    size_t head_len;     /* cheaply read; else head_len 0 */
+} ps_list_entry;
+
+/* Called for each entry; returning false stops the listing. */
+typedef bool (*ps_list_fn)(const ps_list_entry *entry, void *ctx);
 
 typedef struct ps_connector_ops {
     const char *scheme; /* "local", "shm", "file", "redis" */
@@ -91,6 +114,13 @@ typedef struct ps_connector_ops {
      * the move and borrow markers belong to the owner, wherever it moves,
      * not to the process that happened to write them.  NULL: nothing to do. */
     void (*disown)(ps_connector *conn, const char *key);
+
+    /* Optional (NULL: the connector cannot), for tools (ps-store): every
+     * entry of this store, objects and leftovers, in no particular order. */
+    ps_status (*list)(ps_connector *conn, ps_list_fn fn, void *ctx);
+    /* Optional: remove the entry list named entry (a leftover, or an object
+     * whose key list could not recover).  A missing entry is not an error. */
+    ps_status (*remove_entry)(ps_connector *conn, const char *entry);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */

@@ -38,8 +38,10 @@
 
 #include <linux/magic.h>
 
+#include "connector_dir_list.h"
 #include "connector_file_io.h"
 #include "error.h"
+#include "key.h"
 
 #define FILE_DIR_MODE 0700  /* directories we create: the owner's only */
 #define FILE_OBJECT_MODE 0600
@@ -338,6 +340,7 @@ static ps_status file_get(ps_connector *conn, const char *key, ps_blob *out)
     out->len = len;
     out->release = len >= FILE_MAP_MIN ? release_mapped_buffer : release_buffer;
     out->opaque = len >= FILE_MAP_MIN ? (void *)(uintptr_t)len : buf.block;
+    out->private_copy = true; /* read into memory of its own */
     return PS_OK;
 }
 
@@ -386,6 +389,36 @@ static ps_status file_set_expiry(ps_connector *conn, const char *key, uint64_t e
     return ps_conn_set_expiry(c->dirfd, key, expires_ms, where, key);
 }
 
+/* ------------------------------------------------------------- listing */
+
+/* A file's name is its key. */
+static bool file_key_of(const char *rest, char key[PS_KEY_MAX])
+{
+    if (!ps_key_valid(rest))
+        return false;
+    snprintf(key, PS_KEY_MAX, "%s", rest);
+    return true;
+}
+
+static void file_layout(const file_connector *c, ps_dir_layout *out)
+{
+    *out = (ps_dir_layout){"", ".ps.tmp.", file_key_of, false, c->dir};
+}
+
+static ps_status file_list(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    ps_dir_layout layout;
+    file_layout(as_file(conn), &layout);
+    return ps_dir_list(as_file(conn)->dirfd, &layout, fn, ctx);
+}
+
+static ps_status file_remove_entry(ps_connector *conn, const char *entry)
+{
+    ps_dir_layout layout;
+    file_layout(as_file(conn), &layout);
+    return ps_dir_remove_entry(as_file(conn)->dirfd, &layout, entry);
+}
+
 const ps_connector_ops ps_file_connector = {
     .scheme = "file",
     .open = file_open_url,
@@ -401,4 +434,6 @@ const ps_connector_ops ps_file_connector = {
     .evict_batch = NULL,
     .claim = file_claim,
     .set_expiry = file_set_expiry,
+    .list = file_list,
+    .remove_entry = file_remove_entry,
 };

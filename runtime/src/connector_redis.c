@@ -473,10 +473,17 @@ static void link_skip(rd_connector *rc, rd_link *l, size_t n)
     }
 }
 
+/* Set when the server answered LOADING (it is reading its data after a
+ * restart and refuses commands until done): the operation is retried, not
+ * failed (rd_run, rd_open). */
+static __thread bool rd_saw_loading;
+
 /* A server error reply as PS_ERR_SERVER, with a hint for missing AUTH. */
 static ps_status server_error(rd_connector *rc, const redisReply *r, const char *what, const char *key)
 {
     const char *msg = r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type";
+    if (strncmp(msg, "LOADING", 7) == 0)
+        rd_saw_loading = true;
     if (strncmp(msg, "NOAUTH", 6) == 0)
         return ps_error_set(PS_ERR_SERVER, "%s requires a password (%s); give it in the URL as "
                             "redis://:PASSWORD@host:port", rc->where, msg);
@@ -603,7 +610,9 @@ static ps_status link_open(rd_connector *rc, bool ping, rd_link **out)
         if (st != PS_OK)
             break;
         if (r->type == REDIS_REPLY_ERROR) {
-            if (i < nauth)
+            if (strncmp(r->str, "LOADING", 7) == 0)
+                st = server_error(rc, r, i < nauth ? "AUTH" : i < nauth + nselect ? "SELECT" : "PING", NULL);
+            else if (i < nauth)
                 st = ps_error_set(PS_ERR_SERVER, "%s refused the %s in the URL: %s", rc->where,
                                   rc->user ? "user name and password" : "password", r->str);
             else if (strncmp(r->str, "NOAUTH", 6) == 0)
@@ -706,19 +715,57 @@ static void pool_checkin(rd_connector *rc, rd_link *l)
 
 typedef ps_status (*rd_op)(rd_connector *rc, rd_link *l, void *arg);
 
+static uint64_t rd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* After a failure st: whether it was the server's LOADING and the caller
+ * may try again (sleeping a little first) before timeout_ms have passed
+ * since start_ms.  Once they have, the error becomes PS_ERR_TIMEOUT. */
+static bool rd_wait_loading(rd_connector *rc, ps_status *st, uint64_t start_ms)
+{
+    if (*st != PS_ERR_SERVER || !rd_saw_loading)
+        return false;
+    rd_saw_loading = false;
+    uint64_t waited = rd_now_ms() - start_ms;
+    if (waited >= (uint64_t)rc->timeout_ms) {
+        *st = ps_error_set(PS_ERR_TIMEOUT, "%s was still loading its data after %d ms (timeout= in the "
+                           "URL)", rc->where, rc->timeout_ms);
+        return false;
+    }
+    uint64_t pause = (uint64_t)rc->timeout_ms - waited;
+    if (pause > 50)
+        pause = 50;
+    struct timespec ts = {0, (long)pause * 1000000L};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
 /* Run op on a pooled connection; retry once on a fresh connection when a
- * pooled one turns out to be dead (the server restarted since it was used). */
+ * pooled one turns out to be dead (the server restarted since it was used),
+ * and for up to the timeout while the server is loading its data. */
 static ps_status rd_run(rd_connector *rc, rd_op op, void *arg)
 {
+    uint64_t start = 0;
     for (int attempt = 0;; attempt++) {
         rd_link *l;
         bool reused;
         ps_status st = pool_checkout(rc, &l, &reused);
         if (st != PS_OK)
             return st;
+        rd_saw_loading = false;
         st = op(rc, l, arg);
         bool broken = l->broken, timed_out = l->timed_out;
         pool_checkin(rc, l);
+        if (rd_saw_loading && !start)
+            start = rd_now_ms();
+        if (rd_wait_loading(rc, &st, start)) {
+            attempt--; /* waiting for loading is not the one reconnect */
+            continue;
+        }
         if (st == PS_OK || !broken || !reused || timed_out || attempt > 0 ||
             st == PS_ERR_NO_MEMORY)
             return st;
@@ -1111,12 +1158,13 @@ static void drop_temp(rd_connector *rc, rd_link *l, const char *key, uint64_t ge
     ps_error_set(code, "%s", msg);
 }
 
-static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
+/* Write a chunked object into its temporary hash, generation gen; on
+ * failure the hash is dropped (best effort: it expires anyway). */
+static ps_status write_chunked_temp(rd_connector *rc, rd_link *l, const rd_put *o, uint64_t gen)
 {
     rd_pipeline *p = &l->pl;
     uint64_t chunk = rc->chunk;
     uint64_t count = o->total / chunk + (o->total % chunk != 0);
-    uint64_t gen = new_generation();
     rd_cursor cur = {o->parts, o->nparts, 0, 0};
     ps_status st = PS_OK;
     size_t queued = 0;
@@ -1150,51 +1198,90 @@ static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
         return st;
     /* Every chunk must be in before the object may appear. */
     ps_status first = expect_ok_replies(rc, l, queued, "HSET (a chunk of)", o->key);
-    if (first != PS_OK) { /* drop_temp skips a broken link */
+    if (first != PS_OK) /* drop_temp skips a broken link */
         drop_temp(rc, l, o->key, gen);
-        return first;
-    }
+    return first;
+}
 
-    /* Publish: the rename replaces whatever the head held (a whole object,
-     * an older chunked one with all its chunks) in one step. */
+/* What a batch publishes in its one transaction: whole objects are SET
+ * inside it; chunked ones, already written into their temporary hash, are
+ * renamed onto their head. */
+typedef struct rd_publish {
+    const rd_put *obj;
+    uint64_t gen; /* chunked: the temporary hash's generation; whole: 0 */
+    bool written; /* a failed batch removes what it wrote */
+} rd_publish;
+
+/* Publish n objects in one MULTI/EXEC: all of them appear, or (the server
+ * died, the link broke before EXEC) none does: the server drops a
+ * transaction whose client goes away, and an AOF records it whole; chunked
+ * objects' temporary hashes then expire.  The rename replaces whatever a
+ * head held (a whole object, an older chunked one with all its chunks) in
+ * one step. */
+static ps_status publish(rd_connector *rc, rd_link *l, const rd_publish *pub, size_t n)
+{
+    rd_pipeline *p = &l->pl;
+    size_t ncmds = 0;
     pl_command(p, 1);
     pl_arg(p, "MULTI", 5);
-    pl_command(p, 3);
-    pl_arg(p, "RENAME", 6);
-    pl_temp_key(p, rc, o->key, gen);
-    pl_head_key(p, rc, o->key);
-    if (o->expires_ms) {
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n && st == PS_OK; i++) {
+        if (!pub[i].gen) {
+            queue_put_whole(rc, l, pub[i].obj);
+            ncmds++;
+            st = link_maybe_flush(rc, l);
+            continue;
+        }
         pl_command(p, 3);
-        pl_arg(p, "PEXPIREAT", 9);
-        pl_head_key(p, rc, o->key);
-        pl_arg_u64(p, o->expires_ms);
-    } else {
-        pl_command(p, 2);
-        pl_arg(p, "PERSIST", 7);
-        pl_head_key(p, rc, o->key);
+        pl_arg(p, "RENAME", 6);
+        pl_temp_key(p, rc, pub[i].obj->key, pub[i].gen);
+        pl_head_key(p, rc, pub[i].obj->key);
+        if (pub[i].obj->expires_ms) { /* a lease's object: the server expires it */
+            pl_command(p, 3);
+            pl_arg(p, "PEXPIREAT", 9);
+            pl_head_key(p, rc, pub[i].obj->key);
+            pl_arg_u64(p, pub[i].obj->expires_ms);
+        } else {
+            pl_command(p, 2);
+            pl_arg(p, "PERSIST", 7);
+            pl_head_key(p, rc, pub[i].obj->key);
+        }
+        ncmds += 2;
     }
     pl_command(p, 1);
     pl_arg(p, "EXEC", 4);
-    if ((st = link_flush(rc, l)) != PS_OK)
+    if (st == PS_OK)
+        st = link_flush(rc, l);
+    if (st != PS_OK)
         return st;
-    for (int i = 0; i < 4; i++) {
+    ps_status first = PS_OK;
+    for (size_t i = 0; i < ncmds + 2; i++) {
         redisReply *r;
         if ((st = link_read(rc, l, &r)) != PS_OK)
             return st;
+        const char *key = n ? pub[0].obj->key : NULL;
         if (first == PS_OK && r->type == REDIS_REPLY_ERROR)
-            first = server_error(rc, r, i == 3 ? "EXEC" : "MULTI", o->key);
-        if (first == PS_OK && i == 3) {
-            if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+            first = server_error(rc, r, i == ncmds + 1 ? "EXEC" : "MULTI", key);
+        if (first == PS_OK && i == ncmds + 1) {
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != ncmds)
                 first = ps_error_set(PS_ERR_SERVER, "%s: the transaction publishing %s/%s was aborted",
-                                     rc->where, rc->prefix, o->key);
-            else if (r->element[0]->type == REDIS_REPLY_ERROR)
-                first = server_error(rc, r->element[0], "RENAME (publishing)", o->key);
+                                     rc->where, rc->prefix, key);
+            for (size_t j = 0; first == PS_OK && j < r->elements; j++)
+                if (r->element[j]->type == REDIS_REPLY_ERROR)
+                    first = server_error(rc, r->element[j], "SET or RENAME (publishing)", key);
         }
         freeReplyObject(r);
     }
-    if (first != PS_OK)
-        drop_temp(rc, l, o->key, gen);
     return first;
+}
+
+static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
+{
+    rd_publish pub = {o, new_generation(), false};
+    ps_status st = write_chunked_temp(rc, l, o, pub.gen);
+    if (st == PS_OK && (st = publish(rc, l, &pub, 1)) != PS_OK)
+        drop_temp(rc, l, o->key, pub.gen);
+    return st;
 }
 
 typedef struct rd_put_batch {
@@ -1202,12 +1289,63 @@ typedef struct rd_put_batch {
     rd_put *objs;
 } rd_put_batch;
 
+/* After a failed batch: remove what it wrote (best effort; the rest
+ * expires).  The batch's error is kept. */
+static ps_status send_one(rd_connector *rc, rd_link *l, const char *cmd, const char *key, const char *field);
+
+static void drop_batch(rd_connector *rc, rd_link *l, const rd_publish *pub, size_t n)
+{
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    for (size_t i = 0; i < n && !l->broken; i++) {
+        if (!pub[i].written)
+            continue;
+        if (pub[i].gen)
+            drop_temp(rc, l, pub[i].obj->key, pub[i].gen);
+        if (!l->broken && send_one(rc, l, "UNLINK", pub[i].obj->key, NULL) == PS_OK)
+            link_skip(rc, l, 1);
+    }
+    ps_error_restore(&saved);
+}
+
+/* A batch of several objects becomes visible as a whole or not at all:
+ * chunked objects are written into their temporary hashes (which expire),
+ * then one transaction SETs the whole objects and renames the chunked ones
+ * (publish).  A batch that fails half-way (the server died or timed out)
+ * leaves nothing that lasts, even on a server that persists its data.  One
+ * object alone needs none of this: its SET or rename is atomic. */
+static ps_status op_put_batch_whole(rd_connector *rc, rd_link *l, rd_put_batch *b)
+{
+    rd_publish *pub = ps_calloc(b->n, sizeof *pub);
+    if (!pub)
+        return PS_ERR_NO_MEMORY;
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < b->n && st == PS_OK; i++) {
+        pub[i].obj = &b->objs[i];
+        if (b->objs[i].total <= rc->chunk)
+            continue;
+        pub[i].gen = new_generation();
+        st = write_chunked_temp(rc, l, &b->objs[i], pub[i].gen); /* dropped if it fails */
+        pub[i].written = st == PS_OK;
+    }
+    if (st == PS_OK && (st = publish(rc, l, pub, b->n)) != PS_OK) {
+        /* EXEC may have run with some commands refused: remove the rest. */
+        for (size_t i = 0; i < b->n; i++)
+            pub[i].written = true;
+    }
+    if (st != PS_OK)
+        drop_batch(rc, l, pub, b->n);
+    free(pub);
+    return st;
+}
+
 static ps_status op_put_batch(rd_connector *rc, rd_link *l, void *arg)
 {
     rd_put_batch *b = arg;
+    if (b->n > 1)
+        return op_put_batch_whole(rc, l, b);
     ps_status st = PS_OK;
     size_t queued = 0;
-    /* Whole objects: one pipeline; chunked ones after, one by one. */
     for (size_t i = 0; i < b->n && st == PS_OK; i++) {
         if (b->objs[i].total > rc->chunk)
             continue;
@@ -1341,7 +1479,7 @@ static value_kind read_head(rd_connector *rc, rd_link *l, const char *key, ps_bl
             free(buf);
             return VALUE_ERROR;
         }
-        *out = (ps_blob){buf, len - RD_FRAME, release_buffer, buf};
+        *out = (ps_blob){buf, len - RD_FRAME, release_buffer, buf, true};
         return VALUE_FOUND;
     }
     /* Not an object we can read: skip its bytes, keep the stream. */
@@ -1436,7 +1574,7 @@ static ps_status fetch_chunks(rd_connector *rc, rd_link *l, const char *key, con
         free(buf);
         return st;
     }
-    *out = (ps_blob){buf, (size_t)f->len, release_buffer, buf};
+    *out = (ps_blob){buf, (size_t)f->len, release_buffer, buf, true};
     return PS_OK;
 }
 
@@ -1465,6 +1603,7 @@ static ps_status send_one(rd_connector *rc, rd_link *l, const char *cmd, const c
 static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_blob *out, bool *missing)
 {
     *missing = false;
+    rd_frame seen = {0}; /* the manifest whose chunks went missing last time */
     for (int attempt = 0; attempt < RD_GET_ATTEMPTS; attempt++) {
         ps_status st = send_one(rc, l, "HGET", key, "m");
         if (st != PS_OK)
@@ -1514,11 +1653,19 @@ static ps_status get_chunked(rd_connector *rc, rd_link *l, const char *key, ps_b
                 return PS_OK;
             }
         }
+        /* A rewrite gives the object a new generation and an evict removes
+         * the manifest: the same manifest twice with its chunks missing is
+         * damage, not a race. */
+        if (attempt > 0 && seen.gen == f.gen && seen.len == f.len && seen.chunk == f.chunk &&
+            seen.count == f.count)
+            return ps_error_set(PS_ERR_BAD_DATA, "%s: the chunk manifest of %s/%s names chunks that are not "
+                                "there (damaged manifest)", rc->where, rc->prefix, key);
         bool vanished;
         if ((st = fetch_chunks(rc, l, key, &f, out, &vanished)) != PS_OK)
             return st;
         if (!vanished)
             return PS_OK;
+        seen = f;
     }
     return ps_error_set(PS_ERR_NOT_FOUND, "%s: the object %s/%s kept changing while being read (evicted or "
                         "rewritten concurrently)", rc->where, rc->prefix, key);
@@ -1771,6 +1918,156 @@ static ps_status rd_set_expiry_(ps_connector *conn, const char *key, uint64_t ex
     return PS_OK;
 }
 
+/* ----------------------------------------------------------- listing
+ *
+ * SCAN over the keys "P/...", a page at a time; for each page one pipeline of TYPE and
+ * PTTL per key, then one of GETRANGE 0 79 (the frame and the object header)
+ * and STRLEN for strings, HGET m (the manifest) for hashes.  "P/KEY#G" is a
+ * leftover: the temporary hash of an unfinished chunked write. */
+
+typedef struct rd_list {
+    ps_list_fn fn;
+    void *ctx;
+    bool stopped;
+} rd_list;
+
+static void pl_args(rd_pipeline *p, size_t n, const char *const args[])
+{
+    pl_command(p, n);
+    for (size_t i = 0; i < n; i++)
+        pl_arg_str(p, args[i]);
+}
+
+/* Read n replies into r[] (NULL where reading failed: the link is broken). */
+static ps_status read_replies(rd_connector *rc, rd_link *l, size_t n, redisReply **r)
+{
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n; i++) {
+        r[i] = NULL;
+        if (st == PS_OK)
+            st = link_read(rc, l, &r[i]);
+    }
+    return st;
+}
+
+static void free_replies(size_t n, redisReply **r)
+{
+    for (size_t i = 0; i < n; i++)
+        freeReplyObject(r[i]);
+}
+
+/* Report the keys of one SCAN page. */
+static ps_status list_page(rd_connector *rc, rd_link *l, const redisReply *keys, rd_list *ls)
+{
+    size_t n = keys->elements;
+    if (n == 0)
+        return PS_OK;
+    redisReply **a = ps_calloc(2 * n, sizeof *a), **b = ps_calloc(2 * n, sizeof *b);
+    ps_status st = a && b ? PS_OK : PS_ERR_NO_MEMORY;
+    for (size_t i = 0; st == PS_OK && i < n; i++) {
+        pl_args(&l->pl, 2, (const char *[]){"TYPE", keys->element[i]->str});
+        pl_args(&l->pl, 2, (const char *[]){"PTTL", keys->element[i]->str});
+    }
+    if (st == PS_OK && (st = link_flush(rc, l)) == PS_OK)
+        st = read_replies(rc, l, 2 * n, a);
+    for (size_t i = 0; st == PS_OK && i < n; i++) {
+        const char *k = keys->element[i]->str;
+        bool hash = a[2 * i]->type == REDIS_REPLY_STATUS && strcmp(a[2 * i]->str, "hash") == 0;
+        if (hash) {
+            pl_args(&l->pl, 3, (const char *[]){"HGET", k, "m"});
+            pl_args(&l->pl, 2, (const char *[]){"HLEN", k});
+        } else {
+            pl_args(&l->pl, 4, (const char *[]){"GETRANGE", k, "0", "79"});
+            pl_args(&l->pl, 2, (const char *[]){"STRLEN", k});
+        }
+    }
+    if (st == PS_OK && (st = link_flush(rc, l)) == PS_OK)
+        st = read_replies(rc, l, 2 * n, b);
+    for (size_t i = 0; st == PS_OK && i < n && !ls->stopped; i++) {
+        const char *k = keys->element[i]->str;
+        const char *key = k + rc->prefix_len + 1;
+        bool leftover = strchr(key, '#') != NULL;
+        const redisReply *head = b[2 * i], *len = b[2 * i + 1];
+        ps_list_entry e = {.entry = k, .key = leftover || !ps_key_valid(key) ? NULL : key, .leftover = leftover,
+                           .age_ms = -1,
+                           .ttl_ms = a[2 * i + 1]->type == REDIS_REPLY_INTEGER && a[2 * i + 1]->integer >= 0
+                                         ? a[2 * i + 1]->integer : -1};
+        rd_frame f;
+        if (head->type == REDIS_REPLY_STRING && head->len == RD_MANIFEST &&
+            frame_decode(head->str, head->len, &f) == FRAME_OK && f.kind == RD_KIND_CHUNKED) {
+            e.len = f.len; /* chunked: the object's length; its header is in chunk 0 */
+        } else if (head->type == REDIS_REPLY_STRING && head->len > RD_FRAME &&
+                   frame_decode(head->str, head->len, &f) == FRAME_OK && f.kind == RD_KIND_WHOLE) {
+            e.len = f.len;
+            e.head = head->str + RD_FRAME;
+            e.head_len = head->len - RD_FRAME;
+        } else if (len->type == REDIS_REPLY_INTEGER) {
+            e.len = (uint64_t)len->integer; /* not ours, or a leftover: what the server holds */
+        }
+        if (!ls->fn(&e, ls->ctx))
+            ls->stopped = true;
+    }
+    if (a)
+        free_replies(2 * n, a);
+    if (b)
+        free_replies(2 * n, b);
+    free(a);
+    free(b);
+    return st;
+}
+
+static ps_status op_list(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_list *ls = arg;
+    char match[RD_PREFIX_MAX + 4];
+    snprintf(match, sizeof match, "%s/*", rc->prefix);
+    char cursor[32] = "0";
+    do {
+        pl_args(&l->pl, 6, (const char *[]){"SCAN", cursor, "MATCH", match, "COUNT", "500"});
+        redisReply *r;
+        ps_status st = link_flush(rc, l);
+        if (st == PS_OK)
+            st = link_read(rc, l, &r);
+        if (st != PS_OK)
+            return st;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            st = server_error(rc, r, "SCAN", NULL);
+            freeReplyObject(r);
+            return st;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        st = list_page(rc, l, r->element[1], ls);
+        freeReplyObject(r);
+        if (st != PS_OK)
+            return st;
+    } while (strcmp(cursor, "0") != 0 && !ls->stopped);
+    return PS_OK;
+}
+
+static ps_status rd_list_(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    rd_list ls = {fn, ctx, false};
+    return rd_run((rd_connector *)conn, op_list, &ls);
+}
+
+static ps_status op_remove_entry(rd_connector *rc, rd_link *l, void *arg)
+{
+    pl_args(&l->pl, 2, (const char *[]){"UNLINK", (const char *)arg});
+    ps_status st = link_flush(rc, l);
+    return st == PS_OK ? expect_ok_replies(rc, l, 1, "UNLINK", NULL) : st;
+}
+
+static ps_status rd_remove_entry_(ps_connector *conn, const char *entry)
+{
+    rd_connector *rc = (rd_connector *)conn;
+    if (!entry || strncmp(entry, rc->prefix, rc->prefix_len) != 0 || entry[rc->prefix_len] != '/' ||
+        !entry[rc->prefix_len + 1])
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: '%s' is not an entry of prefix '%s'", rc->where,
+                            entry ? entry : "(null)", rc->prefix);
+    return rd_run(rc, op_remove_entry, (void *)entry);
+}
+
 /* ------------------------------------------------------ open / close */
 
 static ps_status parse_int_param(const ps_url *url, const char *name, long lo, long hi, long fallback,
@@ -1890,8 +2187,12 @@ static ps_status rd_open(const ps_url *url, ps_connector **out)
     if (st == PS_OK && !(rc->idle = ps_calloc(rc->pool_max, sizeof *rc->idle)))
         st = PS_ERR_NO_MEMORY;
     rd_link *first = NULL;
-    if (st == PS_OK)
-        st = link_open(rc, true, &first); /* a wrong URL or a dead server shows now */
+    uint64_t start = rd_now_ms();
+    do {
+        rd_saw_loading = false;
+        if (st == PS_OK)
+            st = link_open(rc, true, &first); /* a wrong URL or a dead server shows now */
+    } while (rd_wait_loading(rc, &st, start) && (st = PS_OK) == PS_OK);
     if (st != PS_OK) {
         rd_close(&rc->base);
         return st;
@@ -1939,4 +2240,6 @@ const ps_connector_ops ps_redis_connector = {
     .evict_batch = rd_evict_batch_,
     .claim = rd_claim_,
     .set_expiry = rd_set_expiry_,
+    .list = rd_list_,
+    .remove_entry = rd_remove_entry_,
 };

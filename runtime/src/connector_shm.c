@@ -46,8 +46,10 @@
 
 #include <xxhash.h>
 
+#include "connector_dir_list.h"
 #include "connector_file_io.h"
 #include "error.h"
+#include "key.h"
 
 #define SHM_DIR "/dev/shm"
 #define SHM_NAME_MAX 64       /* bytes of the store NAME */
@@ -484,6 +486,48 @@ static void shm_disown(ps_connector *conn, const char *key)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* ------------------------------------------------------------- listing */
+
+/* The key of an escaped segment name (the inverse of segment_name). */
+static bool shm_key_of(const char *rest, char key[PS_KEY_MAX])
+{
+    size_t o = 0;
+    for (const char *p = rest; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int h = ps_hex_digit((unsigned char)p[1]), l = h >= 0 ? ps_hex_digit((unsigned char)p[2]) : -1;
+            if (l < 0)
+                return false;
+            c = h * 16 + l;
+            p += 2;
+        }
+        if (o + 1 >= PS_KEY_MAX)
+            return false;
+        key[o++] = (char)c;
+    }
+    key[o] = '\0';
+    return ps_key_valid(key);
+}
+
+static void shm_layout(const shm_connector *c, ps_dir_layout *out)
+{
+    *out = (ps_dir_layout){c->prefix, ".tmp.", shm_key_of, true, c->where};
+}
+
+static ps_status shm_list(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    ps_dir_layout layout;
+    shm_layout(as_shm(conn), &layout);
+    return ps_dir_list(as_shm(conn)->dirfd, &layout, fn, ctx);
+}
+
+static ps_status shm_remove_entry(ps_connector *conn, const char *entry)
+{
+    ps_dir_layout layout;
+    shm_layout(as_shm(conn), &layout);
+    return ps_dir_remove_entry(as_shm(conn)->dirfd, &layout, entry);
+}
+
 const ps_connector_ops ps_shm_connector = {
     .scheme = "shm",
     .open = shm_open_url,
@@ -501,4 +545,6 @@ const ps_connector_ops ps_shm_connector = {
     .claim = shm_claim,
     .set_expiry = shm_set_expiry,
     .disown = shm_disown,
+    .list = shm_list,
+    .remove_entry = shm_remove_entry,
 };

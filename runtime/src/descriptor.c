@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descriptor.h"
 #include "error.h"
 #include "key.h"
 #include "proxy.h"
@@ -73,13 +74,18 @@ static char *write_descriptor(const ps_proxy_t *proxy, const ps_move *m)
             n += snprintf(owned + n, sizeof owned - (size_t)n, " borrow=%s", m->borrow_id);
         snprintf(owned + n, sizeof owned - (size_t)n, " lease=%u", m->lease_ms);
     }
-    if (append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
-        append_field(&b, "url", proxy->store->url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
+    /* Never the password: the consumer's own configuration supplies it
+     * (trust.h). */
+    char *url = ps_url_without_password(proxy->store->url, "");
+    if (!url || append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
+        append_field(&b, "url", url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
         append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
         append_str(&b, owned) != PS_OK || ps_buffer_append(&b, "", 1) != PS_OK) {
+        free(url);
         ps_buffer_free(&b);
         return NULL;
     }
+    free(url);
     return (char *)b.data;
 }
 
@@ -367,4 +373,31 @@ ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
 done:
     parsed_free(&d);
     return p;
+}
+
+/* ------------------------------------------------------ for tools */
+
+ps_status ps_descriptor_read(const char *text, ps_descriptor_facts *out)
+{
+    memset(out, 0, sizeof *out);
+    parsed d;
+    ps_status st = parse(text, &d);
+    if (st == PS_OK) {
+        *out = (ps_descriptor_facts){d.text[F_STORE], d.text[F_URL], d.text[F_KEY], d.text[F_TYPE],
+                                     d.pod, d.elem, d.count, d.size, d.hash};
+        d.text[F_STORE] = d.text[F_URL] = d.text[F_KEY] = d.text[F_TYPE] = NULL;
+    }
+    parsed_free(&d);
+    return st;
+}
+
+void ps_descriptor_facts_free(ps_descriptor_facts *facts)
+{
+    if (!facts)
+        return;
+    free(facts->store);
+    free(facts->url);
+    free(facts->key);
+    free(facts->type);
+    memset(facts, 0, sizeof *facts);
 }

@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "error.h"
+#include "held_blob.h"
 
 static const unsigned char object_magic[4] = {'P', 'S', 'O', 'B'};
 
@@ -375,6 +376,6 @@ void ps_object_free(const ps_type *type, void *obj)
         return;
     if (type && !(type->flags & PS_TYPE_POD) && type->free_obj)
         type->free_obj(obj);
-    else
+    else if (!ps_held_blob_free(obj)) /* ps_store_get's objects held in place */
         free(obj);
 }

@@ -12,6 +12,8 @@
 #include "live_set.h"
 #include "prefetch.h"
 #include "store.h"
+#include "trust.h"
+#include "url.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ps_store *registry_head; /* registry_lock */
@@ -37,6 +39,7 @@ static void shutdown_at_exit(void)
         }
         *pp = s->next;
         __atomic_store_n(&s->opens, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->implicit, false, __ATOMIC_RELAXED);
         s->next = closing;
         closing = s;
     }
@@ -74,15 +77,20 @@ static ps_store *find_locked(const char *name)
 
 static ps_status url_clash(const ps_store *s, const char *url)
 {
-    return ps_error_set(PS_ERR_EXISTS, "store '%s' is already open with URL '%s', not '%s'", s->name,
-                        s->url, url);
+    char *open_url = ps_url_without_password(s->url, PS_URL_PASSWORD_MASK);
+    char *new_url = ps_url_without_password(url, PS_URL_PASSWORD_MASK);
+    ps_status st = ps_error_set(PS_ERR_EXISTS, "store '%s' is already open with URL '%s', not '%s'", s->name,
+                                open_url ? open_url : "(out of memory)", new_url ? new_url : "(out of memory)");
+    free(open_url);
+    free(new_url);
+    return st;
 }
 
 /* A new store with its connector open, not yet registered.  No lock is
  * held: opening a connector may wait for a server (a Redis connect or PING
  * takes up to its timeout), and every other open, close and lookup in the
  * process would wait with it. */
-static ps_store *store_new(const char *name, const char *url, size_t cache_size)
+static ps_store *store_new(const char *name, const char *url, size_t cache_size, bool verify)
 {
     ps_store *s = ps_calloc(1, sizeof *s);
     if (!s)
@@ -96,6 +104,7 @@ static ps_store *store_new(const char *name, const char *url, size_t cache_size)
         goto fail;
     }
     s->owner = getpid();
+    s->verify = verify;
     return s;
 fail:
     free(s->name);
@@ -132,7 +141,7 @@ static ps_status register_locked(ps_store *fresh)
  * with an open (ps_store_open) or a reference (ps_store_attach) taken.  Two
  * threads opening a new name at once both open a connector; the first to
  * register wins and the other discards its own. */
-static ps_store *find_or_open(const char *name, const char *url, size_t cache_size, bool as_open)
+static ps_store *find_or_open(const char *name, const char *url, size_t cache_size, bool verify, bool as_open)
 {
     ps_store *fresh = NULL;
     for (;;) {
@@ -150,12 +159,14 @@ static ps_store *find_or_open(const char *name, const char *url, size_t cache_si
             if (register_locked(fresh) == PS_OK) {
                 s = fresh;
                 fresh = NULL;
-                if (!as_open)
+                if (!as_open) {
+                    __atomic_store_n(&s->implicit, true, __ATOMIC_RELAXED); /* held by the references, see store.h */
                     ps_store_ref(s);
+                }
             }
         } else {
             pthread_mutex_unlock(&registry_lock);
-            if (!(fresh = store_new(name, url, cache_size)))
+            if (!(fresh = store_new(name, url, cache_size, verify)))
                 return NULL;
             continue;
         }
@@ -177,7 +188,9 @@ ps_store *ps_store_open(const char *name, const char *url, const ps_store_option
     size_t cache_size = PS_STORE_DEFAULT_CACHE;
     if (opts && opts->cache_size >= 0)
         cache_size = (size_t)opts->cache_size;
-    ps_store *s = find_or_open(name, url, cache_size, true);
+    ps_store *s = find_or_open(name, url, cache_size, opts && opts->verify, true);
+    if (s)
+        ps_trust_note_opened(url); /* descriptors of this store may now re-create it */
     /* Like the cache size, the first open that gives a lease sets it. */
     unsigned none = 0;
     if (s && opts && opts->borrow_lease_ms)
@@ -186,11 +199,27 @@ ps_store *ps_store_open(const char *name, const char *url, const ps_store_option
     return s;
 }
 
+/* Whether stores that descriptors open verify payload hashes: PS_VERIFY=1
+ * in the environment (their options cannot be given otherwise). */
+static bool ps_verify_default(void)
+{
+    const char *v = getenv("PS_VERIFY");
+    return v && strcmp(v, "1") == 0;
+}
+
 ps_store *ps_store_attach(const char *name, const char *url)
 {
     if (ps_store_name_check(name) != PS_OK)
         return NULL;
-    return find_or_open(name, url, PS_STORE_DEFAULT_CACHE, false);
+    /* The descriptor's URL is input from elsewhere: the trust policy says
+     * whether it may be opened, and with what credentials. */
+    char *trusted = ps_trust_resolve_url(url);
+    if (!trusted)
+        return NULL;
+    ps_store *s = find_or_open(name, trusted, PS_STORE_DEFAULT_CACHE, ps_verify_default(), false);
+    explicit_bzero(trusted, strlen(trusted));
+    free(trusted);
+    return s;
 }
 
 ps_store *ps_store_lookup(const char *name)
@@ -219,13 +248,41 @@ void ps_store_close(ps_store *store)
         return;
     }
     bool last = __atomic_sub_fetch(&store->opens, 1, __ATOMIC_RELAXED) == 0;
+    /* The caller's was the last open but the registry's own, and no proxy
+     * holds the store: nothing needs it any more. */
+    if (!last && store->implicit && store->opens == 1 && __atomic_load_n(&store->refs, __ATOMIC_ACQUIRE) == 1) {
+        __atomic_store_n(&store->implicit, false, __ATOMIC_RELAXED);
+        store->opens = 0;
+        last = true;
+    }
     if (last) {
         *pp = store->next;
         store->next = NULL;
+        __atomic_store_n(&store->implicit, false, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&registry_lock);
     if (last)
         ps_store_unref(store);
+}
+
+/* Before a reference is released: if it is the last one besides the
+ * registry's own open, and nobody else has the store open, drop that open
+ * too (the reference being released then frees the store). */
+static void release_implicit_open(ps_store *store)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (store->implicit && store->opens == 1 && __atomic_load_n(&store->refs, __ATOMIC_ACQUIRE) == 2) {
+        ps_store **pp = &registry_head;
+        while (*pp && *pp != store)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = store->next;
+        store->next = NULL;
+        __atomic_store_n(&store->implicit, false, __ATOMIC_RELAXED);
+        store->opens = 0;
+        __atomic_sub_fetch(&store->refs, 1, __ATOMIC_ACQ_REL); /* the opens' reference */
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 void ps_store_ref(ps_store *store)
@@ -235,6 +292,8 @@ void ps_store_ref(ps_store *store)
 
 void ps_store_unref(ps_store *store)
 {
+    if (store && __atomic_load_n(&store->implicit, __ATOMIC_RELAXED))
+        release_implicit_open(store);
     if (!store || __atomic_sub_fetch(&store->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     ps_live_set_remove(&ps_live_stores, store);

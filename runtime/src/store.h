@@ -37,9 +37,15 @@ struct ps_store {
     ps_cache cache;
     ps_metrics metrics;
     pid_t owner; /* the process that opened it (see the exit hook) */
+    bool verify; /* ps_store_options.verify: check payload hashes on every read */
     int opens;  /* registry lock */
     int refs;   /* atomic */
     unsigned borrow_lease_ms; /* atomic; 0: PS_STORE_DEFAULT_BORROW_LEASE_MS */
+    /* One of the opens is the registry's own, made by ps_store_attach for
+     * proxies made from descriptors: it is dropped (and the name freed)
+     * once it is the only open and no proxy holds the store.  Registry
+     * lock; read without it only as a hint. */
+    bool implicit;
     struct ps_store *next; /* registry list */
 };
 
@@ -56,8 +62,9 @@ ps_status ps_store_live(const ps_store *store, const char *fn);
 /* PS_OK if the store may be used (live, and not closed by every opener). */
 ps_status ps_store_usable(const ps_store *store);
 /* The store registered under name with url, opening it if there is none;
- * a reference, not an open, is taken (ps_store_unref releases it).  The open
- * made here is held by the registry until process exit or ps_store_close. */
+ * a reference, not an open, is taken (ps_store_unref releases it).  A store
+ * opened here is held by the references taken on it: it closes when the
+ * last is released and nobody has it open with ps_store_open. */
 ps_store *ps_store_attach(const char *name, const char *url);
 
 /* Put and report the stored header facts (for proxies).  key is the caller's

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,18 +106,70 @@ static ps_status parse_query(const char *q, const char *text, ps_url *out)
     return PS_OK;
 }
 
+/* Where the password of text lies: [*pw, *pw + *len) between the ':' and
+ * the last '@' of the authority; false if it has none. */
+static bool password_span(const char *text, const char **pw, size_t *len)
+{
+    const char *sep = text ? strstr(text, "://") : NULL;
+    if (!sep)
+        return false;
+    const char *auth = sep + 3;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon)
+        return false;
+    *pw = colon + 1;
+    *len = (size_t)(at - colon - 1);
+    return true;
+}
+
+char *ps_url_without_password(const char *text, const char *mask)
+{
+    if (!text)
+        return NULL;
+    const char *pw;
+    size_t len;
+    if (!password_span(text, &pw, &len))
+        return ps_strdup(text);
+    /* "redis://:pw@h" -> "redis://h" or "redis://:***@h";
+     * "redis://u:pw@h" -> "redis://u@h" or "redis://u:***@h". */
+    size_t head = (size_t)(pw - text), tail_off = head + len;
+    bool drop_userinfo = !*mask && head >= 1 && text[head - 2] == '/';
+    if (!*mask)
+        head -= 1, tail_off += drop_userinfo; /* drop the ':' (and the '@' with no user) */
+    size_t total = head + strlen(mask) + strlen(text + tail_off) + 1;
+    char *out = ps_malloc(total);
+    if (out)
+        snprintf(out, total, "%.*s%s%s", (int)head, text, mask, text + tail_off);
+    return out;
+}
+
+bool ps_url_has_password(const char *text)
+{
+    const char *pw;
+    size_t len;
+    return password_span(text, &pw, &len);
+}
+
 static ps_status parse_into(const char *text, ps_url *out)
 {
-    out->text = ps_strdup(text);
+    /* Messages name the URL without its password (docs/connectors/redis.md);
+     * url->text is for messages only. */
+    out->text = ps_url_without_password(text, PS_URL_PASSWORD_MASK);
     if (!out->text)
         return PS_ERR_NO_MEMORY;
+    const char *shown = out->text;
     const char *sep = strstr(text, "://");
     if (!sep || sep == text)
         return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has no scheme (expected e.g. local://, shm://NAME, "
-                            "file:///dir, redis://host:port)", text);
+                            "file:///dir, redis://host:port)", shown);
     for (const char *p = text; p < sep; p++)
         if (!isalpha((unsigned char)*p) && !(p > text && (isdigit((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')))
-            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a malformed scheme", text);
+            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a malformed scheme", shown);
     out->scheme = ps_malloc((size_t)(sep - text) + 1);
     if (!out->scheme)
         return PS_ERR_NO_MEMORY;
@@ -127,7 +180,7 @@ static ps_status parse_into(const char *text, ps_url *out)
     const char *auth = sep + 3;
     const char *auth_end = auth + strcspn(auth, "/?#");
     if (*auth_end == '#')
-        return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a fragment, which no connector uses", text);
+        return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a fragment, which no connector uses", shown);
 
     /* userinfo@host:port */
     const char *at = NULL;
@@ -138,9 +191,9 @@ static ps_status parse_into(const char *text, ps_url *out)
     if (at) {
         const char *colon = memchr(auth, ':', (size_t)(at - auth));
         const char *user_end = colon ? colon : at;
-        if (user_end > auth && !(out->user = decode(auth, (size_t)(user_end - auth), text, "user name")))
+        if (user_end > auth && !(out->user = decode(auth, (size_t)(user_end - auth), shown, "user name")))
             return ps_last_error_code();
-        if (colon && !(out->password = decode(colon + 1, (size_t)(at - colon - 1), text, "password")))
+        if (colon && !(out->password = decode(colon + 1, (size_t)(at - colon - 1), shown, "password")))
             return ps_last_error_code();
         hostport = at + 1;
     }
@@ -149,30 +202,30 @@ static ps_status parse_into(const char *text, ps_url *out)
     if (*hostport == '[') { /* [::1]:6379 */
         const char *close = memchr(hostport, ']', (size_t)(auth_end - hostport));
         if (!close)
-            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has an unclosed '[' in its host", text);
+            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has an unclosed '[' in its host", shown);
         if (close + 1 < auth_end && close[1] != ':')
             return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has '%.*s' after its bracketed host, where only "
-                                "':PORT' may follow", text, (int)(auth_end - close - 1), close + 1);
+                                "':PORT' may follow", shown, (int)(auth_end - close - 1), close + 1);
         colon = close + 1 < auth_end ? close + 1 : NULL;
-        if (!(out->host = decode(hostport + 1, (size_t)(close - hostport - 1), text, "host")))
+        if (!(out->host = decode(hostport + 1, (size_t)(close - hostport - 1), shown, "host")))
             return ps_last_error_code();
     } else {
         colon = memchr(hostport, ':', (size_t)(auth_end - hostport));
         host_end = colon ? colon : auth_end;
-        if (!(out->host = decode(hostport, (size_t)(host_end - hostport), text, "host")))
+        if (!(out->host = decode(hostport, (size_t)(host_end - hostport), shown, "host")))
             return ps_last_error_code();
     }
     if (colon) {
         const char *ps = colon + 1;
         if (ps == auth_end)
-            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has an empty port", text);
+            return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has an empty port", shown);
         long port = 0;
         for (const char *p = ps; p < auth_end; p++) {
             if (!isdigit((unsigned char)*p))
-                return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a non-numeric port", text);
+                return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a non-numeric port", shown);
             port = port * 10 + (*p - '0');
             if (port > 65535)
-                return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a port above 65535", text);
+                return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a port above 65535", shown);
         }
         out->port = (int)port;
     }
@@ -181,11 +234,11 @@ static ps_status parse_into(const char *text, ps_url *out)
     const char *query = strchr(path, '?');
     const char *path_end = query ? query : path + strlen(path);
     if (strchr(path, '#'))
-        return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a fragment, which no connector uses", text);
-    if (!(out->path = decode(path, (size_t)(path_end - path), text, "path")))
+        return ps_error_set(PS_ERR_BAD_URL, "URL '%s' has a fragment, which no connector uses", shown);
+    if (!(out->path = decode(path, (size_t)(path_end - path), shown, "path")))
         return ps_last_error_code();
     if (query)
-        return parse_query(query + 1, text, out);
+        return parse_query(query + 1, shown, out);
     return PS_OK;
 }
 

@@ -18,7 +18,7 @@ typedef struct ps_url_param {
 } ps_url_param;
 
 typedef struct ps_url {
-    char *text;      /* the URL as given */
+    char *text;      /* the URL as given, password masked: for messages */
     char *scheme;    /* lower case */
     char *user;      /* NULL if absent */
     char *password;  /* NULL if absent */
@@ -33,6 +33,13 @@ typedef struct ps_url {
  * problem, and *out is left empty. */
 ps_status ps_url_parse(const char *text, ps_url *out);
 void ps_url_free(ps_url *url);
+/* A malloc'd copy of a URL's text with its password replaced by mask:
+ * PS_URL_PASSWORD_MASK in messages, "" to drop it (and its ':', and the
+ * '@' when no user name is left).  The text need not be a valid URL.  NULL
+ * only when out of memory (recorded). */
+#define PS_URL_PASSWORD_MASK "***"
+char *ps_url_without_password(const char *text, const char *mask);
+bool ps_url_has_password(const char *text);
 /* The value of query parameter key, or NULL. */
 const char *ps_url_param_get(const ps_url *url, const char *key);
 /* Parse a parameter as an unsigned size with an optional K/M/G suffix;

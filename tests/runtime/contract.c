@@ -152,7 +152,7 @@ Test(contract, bad_keys_refused)
     int *got = ps_store_get(store, longest, &ps_type_int32, NULL);
     cr_assert_not_null(got);
     cr_assert_eq(*got, 5);
-    free(got);
+    ps_object_free(&ps_type_int32, got);
     ps_store_evict(store, longest);
 }
 
@@ -195,7 +195,7 @@ Test(contract, type_mismatch)
     const ps_type spaced = {"  double ", sizeof(double), _Alignof(double), PS_TYPE_POD, NULL, NULL, NULL};
     double *got = ps_store_get(store, key, &spaced, NULL);
     cr_assert_not_null(got, "%s", ps_last_error_message());
-    free(got);
+    ps_object_free(&spaced, got);
 }
 
 /* ----------------------------------------------------------- custom types */
@@ -325,7 +325,7 @@ static void round_trip_large(ps_store *s, size_t n)
     cr_assert_not_null(got, "%s", ps_last_error_message());
     cr_assert_eq(count, n);
     cr_assert(memcmp(got, big, n) == 0, "bytes differ");
-    free(got);
+    ps_object_free(&ps_type_bytes, got);
 
     ps_proxy_t *p = ps_proxy_from_key(s, key, &ps_type_bytes);
     cr_assert_not_null(p, "%s", ps_last_error_message());
@@ -390,12 +390,12 @@ static void *worker(void *argp)
         unsigned char *got = ps_store_get(store, key, &ps_type_bytes, &count);
         if (!got || count != n || memcmp(got, data, n) != 0)
             FAIL("get of own object %s: %s", key, got ? "bytes differ" : ps_last_error_message());
-        free(got);
+        ps_object_free(&ps_type_bytes, got);
 
         unsigned char *shared = ps_store_get(store, a->shared_key, &ps_type_bytes, &count);
         if (!shared || count != a->shared_len || memcmp(shared, a->shared, count) != 0)
             FAIL("get of the shared object: %s", shared ? "bytes differ" : ps_last_error_message());
-        free(shared);
+        ps_object_free(&ps_type_bytes, shared);
 
         ps_proxy_t *p = ps_proxy_from_key(store, a->shared_key, &ps_type_bytes);
         if (!p || memcmp(ps_resolve(p), a->shared, a->shared_len) != 0) {
@@ -570,7 +570,7 @@ Test(contract, metrics_counts)
     char k1[PS_KEY_MAX], k2[PS_KEY_MAX];
     cr_assert_eq(ps_store_put(store, &ps_type_int32, v, 10, k1), PS_OK);
     cr_assert_eq(ps_store_put(store, &ps_type_int32, v, 5, k2), PS_OK);
-    free(ps_store_get(store, k1, &ps_type_int32, NULL));
+    ps_object_free(&ps_type_int32, ps_store_get(store, k1, &ps_type_int32, NULL));
     cr_assert_null(ps_store_get(store, "absent", &ps_type_int32, NULL));
     bool e;
     ps_store_exists(store, k1, &e);
@@ -620,7 +620,7 @@ Test(contract, close_then_reopen)
     if (persistent()) {
         cr_assert_not_null(got, "%s keeps objects across a reopen: %s", KIND, ps_last_error_message());
         cr_assert_arr_eq(got, v, sizeof v);
-        free(got);
+        ps_object_free(&ps_type_int32, got);
     } else {
         cr_assert_null(got, "%s objects go with the store", KIND);
         cr_assert_eq(ps_last_error_code(), PS_ERR_NOT_FOUND);
@@ -628,6 +628,6 @@ Test(contract, close_then_reopen)
     cr_assert_eq(ps_store_put_key(store, "kept", &ps_type_int32, v, 4), PS_OK);
     got = ps_store_get(store, "kept", &ps_type_int32, NULL);
     cr_assert_not_null(got);
-    free(got);
+    ps_object_free(&ps_type_int32, got);
     ps_store_evict(store, "kept");
 }

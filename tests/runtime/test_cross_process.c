@@ -159,6 +159,17 @@ typedef struct producer {
     int nproxies;
 } producer;
 
+/* Consumers (which inherit our environment) trust url: a descriptor may
+ * only re-create a store its process opened or allowed. */
+static void trust_in_consumers(const char *url)
+{
+    const char *old = getenv("PS_TRUSTED_URLS");
+    char *both;
+    cr_assert_geq(asprintf(&both, "%s %s", old ? old : "", url), 0);
+    setenv("PS_TRUSTED_URLS", both, 1);
+    free(both);
+}
+
 static void producer_open(producer *p, const char *kind)
 {
     memset(p, 0, sizeof *p);
@@ -171,6 +182,7 @@ static void producer_open(producer *p, const char *kind)
     snprintf(name, sizeof name, "xp-%s-%ld-%d", kind, (long)getpid(), n++);
     p->store = ps_store_open(name, p->url, NULL);
     cr_assert_not_null(p->store, "open %s: %s", p->url, ps_last_error_message());
+    trust_in_consumers(p->url);
 }
 
 static ps_proxy_t *keep(producer *p, ps_proxy_t *proxy)
@@ -405,6 +417,28 @@ Test(cross_process, a_descriptor_of_an_evicted_object_is_not_found)
         cr_assert_eq(ps_store_evict(p.store, ps_proxy_key(p.proxies[0])), PS_OK);
         expect_consumer_error(s.text, "PS_ERR_NOT_FOUND");
         ps_proxy_free(p.proxies[0]);
+        ps_store_close(p.store);
+        free(p.url);
+        free(s.text);
+    }
+}
+
+/* A consumer that was not told to trust the producer's store refuses its
+ * descriptors, naming the URL, and opens nothing. */
+Test(cross_process, an_untrusted_store_is_refused)
+{
+    static const char *const kinds[] = {"shm", "file", "redis"};
+    for (int k = 0; k < 3; k++) {
+        producer p;
+        script s = {0};
+        producer_open(&p, kinds[k]);
+        unsetenv("PS_TRUSTED_URLS");
+        produce_array(&p, &s, "bytes", 9, 100);
+        char reason[300];
+        snprintf(reason, sizeof reason, "PS_ERR_BAD_DESCRIPTOR: descriptor names the store URL '%s', which "
+                 "this process has not opened or allowed", p.url);
+        expect_consumer_error(s.text, reason);
+        ps_proxy_evict(p.proxies[0]);
         ps_store_close(p.store);
         free(p.url);
         free(s.text);

@@ -267,7 +267,8 @@ Test(descriptor, special_characters_are_escaped)
 
 Test(descriptor, store_name_clash)
 {
-    char *d = with_field("url", "file:///tmp/elsewhere");
+    cr_assert_eq(ps_trust_allow_url("shm://elsewhere"), PS_OK);
+    char *d = with_field("url", "shm://elsewhere");
     cr_assert_null(ps_proxy_deserialize(d, &ps_type_double));
     cr_assert_eq(ps_last_error_code(), PS_ERR_EXISTS);
     cr_assert(strstr(ps_last_error_message(), "desc-store"), "%s", ps_last_error_message());
@@ -279,6 +280,7 @@ Test(descriptor, unknown_scheme_in_url)
     char *d = with_field("store", "fresh");
     char *e = edit(d, "url", "ftp://x");
     free(d);
+    cr_assert_eq(ps_trust_allow_url("ftp://x"), PS_OK);
     cr_assert_null(ps_proxy_deserialize(e, &ps_type_double));
     cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL, "%s", ps_last_error_message());
     cr_assert_null(ps_store_lookup("fresh"), "nothing is registered on failure");
@@ -288,7 +290,7 @@ Test(descriptor, unknown_scheme_in_url)
 Test(descriptor, store_recreated_from_url)
 {
     /* a descriptor naming a store this process has not opened re-creates it
-     * from the URL; the store then stays open (until exit or a close) */
+     * from the URL; the store closes with the last proxy using it */
     char *d = with_field("store", "from-elsewhere");
     cr_assert_null(ps_store_lookup("from-elsewhere"));
     ps_proxy_t *p = ps_proxy_deserialize(d, &ps_type_double);
@@ -301,10 +303,43 @@ Test(descriptor, store_recreated_from_url)
     cr_assert_null(ps_resolve(p));
     cr_assert_eq(ps_last_error_code(), PS_ERR_NOT_FOUND);
     ps_proxy_free(p);
-    cr_assert_eq(ps_store_lookup("from-elsewhere"), s, "still open after the proxy is gone");
-    ps_store_close(s);
-    cr_assert_null(ps_store_lookup("from-elsewhere"));
+    cr_assert_null(ps_store_lookup("from-elsewhere"), "nothing holds the store once its proxy is gone");
     free(d);
+}
+
+Test(descriptor, store_opened_by_descriptors_lives_while_its_proxies_do)
+{
+    char *d = with_field("store", "held-by-proxies");
+    ps_proxy_t *p = ps_proxy_deserialize(d, &ps_type_double);
+    ps_proxy_t *q = ps_proxy_deserialize(d, &ps_type_double);
+    cr_assert(p && q, "%s", ps_last_error_message());
+    ps_store *s = ps_store_lookup("held-by-proxies");
+    cr_assert_not_null(s);
+    ps_proxy_free(p);
+    cr_assert_eq(ps_store_lookup("held-by-proxies"), s, "q still uses it");
+    /* The program opens the name too: the store is then the program's. */
+    ps_store *mine = ps_store_open("held-by-proxies", "local://", NULL);
+    cr_assert_eq(mine, s);
+    ps_proxy_free(q);
+    cr_assert_eq(ps_store_lookup("held-by-proxies"), s, "the program's open keeps it");
+    int x = 3;
+    cr_assert_eq(ps_store_put_key(mine, "x", &ps_type_int32, &x, 1), PS_OK, "%s", ps_last_error_message());
+    ps_store_close(mine);
+    cr_assert_null(ps_store_lookup("held-by-proxies"), "the program's close was the last use");
+    free(d);
+}
+
+Test(descriptor, deserializing_never_takes_the_callers_open)
+{
+    /* The caller opened the store; a descriptor's proxy comes and goes; the
+     * caller's one open still closes the store, and nothing else is needed. */
+    ps_proxy_t *p = ps_proxy_deserialize(good, &ps_type_double);
+    cr_assert_not_null(p, "%s", ps_last_error_message());
+    ps_proxy_free(p);
+    cr_assert_eq(ps_store_lookup("desc-store"), store);
+    ps_store *again = ps_store_open("desc-store", "local://", NULL);
+    ps_store_close(again);
+    cr_assert_eq(ps_store_lookup("desc-store"), store, "the caller's open is untouched");
 }
 
 Test(descriptor, serialize_rejects_non_proxies)

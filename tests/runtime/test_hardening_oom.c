@@ -190,8 +190,9 @@ static bool life_cycle(const char *url, ps_status *failed_code)
         ps_proxy_evict(c);
     ps_proxy_free(d);
     ps_store_close(s);
-    /* a store that ps_proxy_deserialize had to open itself */
-    ps_store_close(ps_store_lookup("oom"));
+    /* a store that ps_proxy_deserialize had to open closed with its proxy */
+    if (ps_store_lookup("oom"))
+        ok = false;
     return ok;
 #undef STEP
 }

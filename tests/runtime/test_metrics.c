@@ -35,8 +35,8 @@ Test(metrics, single_operations)
     char key[PS_KEY_MAX];
     double v[100] = {0};
     cr_assert_eq(ps_store_put(store, &ps_type_double, v, 100, key), PS_OK);
-    free(ps_store_get(store, key, &ps_type_double, NULL));
-    free(ps_store_get(store, key, &ps_type_double, NULL));
+    ps_object_free(&ps_type_double, ps_store_get(store, key, &ps_type_double, NULL));
+    ps_object_free(&ps_type_double, ps_store_get(store, key, &ps_type_double, NULL));
     bool e;
     ps_store_exists(store, key, &e);
     ps_store_evict(store, key);

@@ -32,6 +32,14 @@ extern "C" {
  * its public interface. */
 #pragma GCC visibility push(default)
 
+/* ----------------------------------------------------------------- version */
+
+/* The library's version, "MAJOR.MINOR.PATCH": PS_VERSION_STRING of the
+ * build that made it.  The macros PS_VERSION_MAJOR/MINOR/PATCH are in
+ * <proxystore/version.h> (generated at build time, installed beside this
+ * header); comparing the two catches a program run against another build. */
+const char *ps_version(void);
+
 /* ------------------------------------------------------------------ errors */
 
 typedef enum ps_status {
@@ -96,9 +104,17 @@ typedef struct ps_type {
 
 /* One line for plain data:  PS_TYPE_POD_DEFINE(matrix_type, struct matrix);
  * Arrays of a plain type use the element's descriptor and a count. */
-#define PS_TYPE_POD_INIT(T) \
-    { #T, sizeof(T), _Alignof(T), PS_TYPE_POD, NULL, NULL, NULL }
+#ifdef __cplusplus
+/* C++: alignof, and extern so that a namespace-scope const keeps external
+ * linkage (PS_TYPE_DECLARE in other files refers to it). */
+#define PS_ALIGNOF_(T) alignof(T)
+#define PS_TYPE_POD_DEFINE(var, T) extern const ps_type var = PS_TYPE_POD_INIT(T)
+#else
+#define PS_ALIGNOF_(T) _Alignof(T)
 #define PS_TYPE_POD_DEFINE(var, T) const ps_type var = PS_TYPE_POD_INIT(T)
+#endif
+#define PS_TYPE_POD_INIT(T) \
+    { #T, sizeof(T), PS_ALIGNOF_(T), PS_TYPE_POD, NULL, NULL, NULL }
 
 /* Declares a descriptor defined in another file and names its type, so that
  * ps-check can match objects and proxies against it (ps-create-mismatch):
@@ -118,7 +134,8 @@ extern const ps_type ps_type_int64;   /* int64_t */
 extern const ps_type ps_type_double;  /* double */
 extern const ps_type ps_type_float;   /* float */
 
-/* Free an object returned by ps_store_get (custom types through free_obj). */
+/* Free an object returned by ps_store_get or ps_store_get_batch (custom
+ * types through free_obj). */
 void ps_object_free(const ps_type *type, void *obj);
 
 /* ------------------------------------------------------------------ stores */
@@ -135,6 +152,14 @@ typedef struct ps_store_options {
      * and its borrow stops counting after this long.  0 means the default
      * (30000 ms). */
     unsigned borrow_lease_ms;
+    /* Check every object read (ps_resolve, ps_store_get, their batch forms)
+     * against the XXH3-64 hash stored with it: a payload corrupted at rest
+     * fails with PS_ERR_BAD_DATA instead of being handed back.  Costs one
+     * hash pass over the payload per read (bench/: "verify").  Objects of
+     * custom types are always checked before their deserialize hook sees
+     * them.  Stores opened by descriptors verify when PS_VERIFY=1 is set in
+     * the environment. */
+    bool verify;
 } ps_store_options;
 
 #define PS_KEY_MAX 128 /* bytes, including the terminating NUL */
@@ -146,7 +171,9 @@ typedef struct ps_store_options {
  * with PS_ERR_EXISTS.  opts may be NULL.
  */
 ps_store *ps_store_open(const char *name, const char *url, const ps_store_options *opts);
-/* The open store of that name, without taking a reference; NULL if none. */
+/* The open store of that name, without taking a reference; NULL if none.
+ * Valid only while the caller keeps an open or a proxy of that store; never
+ * ps_store_close it (close what you opened). */
 ps_store *ps_store_lookup(const char *name);
 /* Release a reference.  After the last one the name is free again and other
  * calls on this handle fail with PS_ERR_CLOSED; the connector closes when the
@@ -167,8 +194,10 @@ ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj,
                        size_t count, char key_out[PS_KEY_MAX]);
 ps_status ps_store_put_key(ps_store *store, const char *key, const ps_type *type,
                            const void *obj, size_t count);
-/* A new copy of the object (free it with ps_object_free); count_out may be
- * NULL.  Missing key: PS_ERR_NOT_FOUND; another type: PS_ERR_TYPE_MISMATCH. */
+/* The caller's own, writable object (free it with ps_object_free, never
+ * free(): plain data read from a file or Redis store is handed out in the
+ * buffer it was read into, without a second copy); count_out may be NULL.
+ * Missing key: PS_ERR_NOT_FOUND; another type: PS_ERR_TYPE_MISMATCH. */
 void *ps_store_get(ps_store *store, const char *key, const ps_type *type, size_t *count_out);
 ps_status ps_store_exists(ps_store *store, const char *key, bool *exists_out);
 /* Evicting a missing key is not an error. */
@@ -269,10 +298,22 @@ bool ps_proxy_is_resolved(const ps_proxy_t *proxy);
  * store name and URL, the key and the target's type, size and hash (format:
  * docs/descriptor.md).  The type descriptor is the caller's (matched by name
  * and element size); NULL reads a plain-data target as raw bytes.  The store
- * is found by name or opened from the URL; a store opened so stays open until
- * exit or ps_store_close(ps_store_lookup(name)). */
+ * is found by name or opened from the URL; a store opened so closes by
+ * itself when the last proxy using it is freed (unless the program opened
+ * that name with ps_store_open too): nothing for the caller to close. */
 char *ps_proxy_serialize(const ps_proxy_t *proxy);
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type);
+
+/* Descriptors are input from elsewhere (docs/descriptor.md, "Trust").  One
+ * may re-create only a store whose URL this process has opened with
+ * ps_store_open or allowed here or in the environment variable
+ * PS_TRUSTED_URLS (entries separated by white space); anything else fails
+ * with PS_ERR_BAD_DESCRIPTOR naming the URL.  An entry is a URL, compared
+ * without its password, or a prefix ending in '*' ("redis://cache:6379*";
+ * "*" alone allows every URL).  Descriptors never carry passwords: the
+ * matching entry's user name and password are used.  A file:// store is
+ * only opened from a descriptor, never created. */
+ps_status ps_trust_allow_url(const char *url);
 
 /* --------------------------------------------------------------- ownership
  *

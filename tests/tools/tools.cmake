@@ -1,0 +1,10 @@
+# ps-store, run as a user runs it (tests/tools/test_ps_store.c).
+if(TARGET ps-store)
+  find_package(cJSON REQUIRED)
+  add_executable(test_ps_store ${CMAKE_CURRENT_SOURCE_DIR}/tools/test_ps_store.c)
+  target_link_libraries(test_ps_store PRIVATE ps_test_support PkgConfig::CRITERION cjson)
+  target_compile_definitions(test_ps_store PRIVATE PS_STORE_EXE="$<TARGET_FILE:ps-store>")
+  add_dependencies(test_ps_store ps-store)
+  add_test(NAME test_ps_store COMMAND test_ps_store --jobs 2)
+  set_tests_properties(test_ps_store PROPERTIES TIMEOUT 300 LABELS tools ENVIRONMENT "${PS_TEST_ENV}")
+endif()
