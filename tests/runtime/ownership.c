@@ -616,3 +616,25 @@ Test(ownership, many_threads_borrow_one_owner)
     cr_assert_eq(PS_RESOLVE_REF(int64_t, o)[0], updates, "every update landed once");
     cr_assert_eq(ps_owned_release(o), PS_OK, "no borrow left behind: %s", ps_last_error_message());
 }
+
+Test(ownership, a_lease_that_expires_during_use)
+{
+    ps_lifetime *lt = ps_lifetime_lease(250);
+    int64_t v[16];
+    for (int i = 0; i < 16; i++)
+        v[i] = 100 + i;
+    ps_proxy_t *p = ps_lifetime_proxy(lt, store, &ps_type_int64, v);
+    cr_assert_not_null(p, "%s", ps_last_error_message());
+    char key[PS_KEY_MAX];
+    snprintf(key, sizeof key, "%s", ps_proxy_key(p));
+    const int64_t *got = PS_RESOLVE(int64_t, p); /* resolved while the lease holds */
+    cr_assert_not_null(got);
+    sleep_ms(450);
+    cr_assert(ps_lifetime_done(lt));
+    cr_assert_eq(got[0], 100, "a target resolved before the end stays readable through its handle");
+    ps_proxy_t *late = ps_proxy_from_key(store, key, &ps_type_int64);
+    cr_assert_null(late, "a handle made after the end finds nothing");
+    cr_assert_eq(ps_last_error_code(), PS_ERR_NOT_FOUND, "%s", ps_last_error_message());
+    ps_proxy_free(p);
+    ps_lifetime_free(lt);
+}
