@@ -753,9 +753,17 @@ static ps_status rd_run(rd_connector *rc, rd_op op, void *arg)
     for (int attempt = 0;; attempt++) {
         rd_link *l;
         bool reused;
-        ps_status st = pool_checkout(rc, &l, &reused);
-        if (st != PS_OK)
+        rd_saw_loading = false;
+        ps_status st = pool_checkout(rc, &l, &reused); /* a new link's AUTH may meet LOADING too */
+        if (st != PS_OK) {
+            if (rd_saw_loading && !start)
+                start = rd_now_ms();
+            if (rd_wait_loading(rc, &st, start)) {
+                attempt--;
+                continue;
+            }
             return st;
+        }
         rd_saw_loading = false;
         st = op(rc, l, arg);
         bool broken = l->broken, timed_out = l->timed_out;

@@ -84,6 +84,24 @@ Test(redis_faults, loading_between_operations_is_retried)
     ps_fake_redis_stop(&f);
 }
 
+Test(redis_faults, loading_when_a_new_connection_authenticates_is_retried)
+{
+    /* The server restarted: the pooled connection is gone, and the new
+     * one's AUTH meets LOADING. */
+    ps_fake_redis f;
+    cr_assert_eq(ps_fake_redis_start(&f, 0), 0);
+    char url[96];
+    snprintf(url, sizeof url, "redis://:pw@127.0.0.1:%d?timeout=3000", f.port);
+    ps_connector *c = NULL;
+    cr_assert_eq(ps_connector_open(url, &c), PS_OK, "%s", ps_last_error_message());
+    atomic_store(&f.loading, 3);
+    atomic_store(&f.close_next, true);
+    cr_assert_eq(put_bytes(c, "k", "abc", 3), PS_OK, "%s: %s", ps_status_name(ps_last_error_code()),
+                 ps_last_error_message());
+    c->ops->close(c);
+    ps_fake_redis_stop(&f);
+}
+
 Test(redis_faults, loading_longer_than_the_timeout_is_a_timeout)
 {
     ps_fake_redis f;

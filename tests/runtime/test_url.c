@@ -3,6 +3,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "url.h"
@@ -133,4 +134,36 @@ Test(url, free_is_idempotent)
     ps_url_free(&u);
     ps_url_free(NULL);
     cr_assert_eq(u.port, -1);
+}
+
+/* A URL's text without its password: masked for messages, dropped for
+ * descriptors. */
+Test(url, without_password)
+{
+    struct {
+        const char *in, *masked, *dropped;
+    } cases[] = {
+        {"redis://:pw@h:1/2?prefix=p", "redis://:***@h:1/2?prefix=p", "redis://h:1/2?prefix=p"},
+        {"redis://user:pw@h:1", "redis://user:***@h:1", "redis://user@h:1"},
+        {"redis://user@h:1", "redis://user@h:1", "redis://user@h:1"},
+        {"redis://h:1?x=a:b@c", "redis://h:1?x=a:b@c", "redis://h:1?x=a:b@c"},
+        {"redis://:p@ss@h", "redis://:***@h", "redis://h"},
+        {"shm://name", "shm://name", "shm://name"},
+        {"not a url", "not a url", "not a url"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *m = ps_url_without_password(cases[i].in, PS_URL_PASSWORD_MASK);
+        char *d = ps_url_without_password(cases[i].in, "");
+        cr_assert_str_eq(m, cases[i].masked, "%s", cases[i].in);
+        cr_assert_str_eq(d, cases[i].dropped, "%s", cases[i].in);
+        cr_assert_eq(ps_url_has_password(cases[i].in), strcmp(cases[i].in, cases[i].masked) != 0);
+        free(m);
+        free(d);
+    }
+    cr_assert_null(ps_url_without_password(NULL, ""));
+    ps_url u;
+    cr_assert_eq(ps_url_parse("redis://:secret@h:1", &u), PS_OK);
+    cr_assert_str_eq(u.password, "secret");
+    cr_assert_null(strstr(u.text, "secret"), "url.text is for messages: %s", u.text);
+    ps_url_free(&u);
 }

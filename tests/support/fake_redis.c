@@ -111,7 +111,7 @@ static void *serve(void *arg)
             if (ok && i == 0)
                 snprintf(cmd, sizeof cmd, "%s", arg_first);
         }
-        if (!ok)
+        if (!ok || atomic_exchange(&c->f->close_next, false))
             break;
         const char *r = reply_for(c->f, cmd);
         if (write(c->fd, r, strlen(r)) != (ssize_t)strlen(r))

@@ -7,7 +7,8 @@
  * its own, and answers the first `loading` commands (counted over all
  * connections) with "-LOADING ...".  After that it answers like an empty
  * server: PING +PONG, GET $-1, EXISTS/UNLINK/DEL :0, everything else +OK.
- * It keeps no data.
+ * It keeps no data.  Setting close_next drops the connection the next
+ * command arrives on, as a server restart would.
  */
 #ifndef PS_TEST_FAKE_REDIS_H
 #define PS_TEST_FAKE_REDIS_H
@@ -21,6 +22,7 @@ typedef struct ps_fake_redis {
     atomic_long loading;  /* commands still to answer with LOADING */
     atomic_long commands; /* commands received */
     atomic_bool stop;
+    atomic_bool close_next; /* close the connection the next command comes on, unanswered */
     pthread_t acceptor;
 } ps_fake_redis;
 
