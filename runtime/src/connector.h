@@ -49,7 +49,7 @@ static inline void ps_blob_release(ps_blob *blob)
 typedef struct ps_connector ps_connector;
 
 typedef struct ps_connector_ops {
-    const char *scheme; /* "local", "shm", "file", "redis" */
+    const char *scheme; /* "local", "shm", "file", "redis", "mpi" */
     /* Open from a parsed URL; on success *out is a new connector. */
     ps_status (*open)(const ps_url *url, ps_connector **out);
     /* Close and free.  Deletes only what this connector may own (shm
@@ -73,6 +73,11 @@ typedef struct ps_connector_ops {
     ps_status (*get_batch)(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[]);
     ps_status (*exists_batch)(ps_connector *conn, size_t n, const char *const keys[], bool out[]);
     ps_status (*evict_batch)(ps_connector *conn, size_t n, const char *const keys[]);
+
+    /* Optional: a fresh key for a new object, for connectors that route by
+     * key (mpi:// names the owning rank in it).  It must follow the key rule
+     * (key.h).  NULL: 128 random bits as hex (ps_key_generate). */
+    ps_status (*new_key)(ps_connector *conn, char key_out[PS_KEY_MAX]);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */
@@ -84,6 +89,9 @@ extern const ps_connector_ops ps_local_connector;
 extern const ps_connector_ops ps_shm_connector;
 extern const ps_connector_ops ps_file_connector;
 extern const ps_connector_ops ps_redis_connector;
+#ifdef PS_HAVE_MPI
+extern const ps_connector_ops ps_mpi_connector; /* connector_mpi.c, built with MPI only */
+#endif
 
 /* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
 ps_status ps_connector_open(const char *url, ps_connector **out);

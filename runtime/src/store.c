@@ -105,6 +105,14 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
 
 /* ------------------------------------------------------------ single ops */
 
+/* A key for a new object: the connector's own form where it routes by key. */
+static ps_status new_key(ps_store *store, char key_out[PS_KEY_MAX])
+{
+    if (store->conn->ops->new_key)
+        return store->conn->ops->new_key(store->conn, key_out);
+    return ps_key_generate(key_out);
+}
+
 ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
                               size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
 {
@@ -119,7 +127,7 @@ ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *t
         goto done;
     if (key)
         st = ps_key_check(key);
-    else if ((st = ps_key_generate(fresh)) == PS_OK)
+    else if ((st = new_key(store, fresh)) == PS_OK)
         key = fresh;
     if (st != PS_OK || (st = encode(type, obj, count, &e)) != PS_OK)
         goto done;
@@ -279,7 +287,7 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
         goto done;
     }
     for (size_t i = 0; i < n; i++, encoded_n++) {
-        if ((st = ps_key_generate(keys_out[i])) != PS_OK ||
+        if ((st = new_key(store, keys_out[i])) != PS_OK ||
             (st = encode(type, objs[i], counts ? counts[i] : 1, &enc[i])) != PS_OK) {
             ps_error_wrap("object %zu of the batch", i);
             goto done;
