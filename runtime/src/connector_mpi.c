@@ -432,10 +432,14 @@ static void serve(int peer, const unsigned char *msg, size_t len)
 }
 
 /*
- * Probe without a pause for 2 ms after the last request (a burst of
- * fetches keeps it there), then sleep between probes, from 20 us up to
- * 1 ms, so an idle rank does not take a core from the program.
+ * Probe without a pause for SERVICE_SPIN_NS after the last request (a burst
+ * of fetches keeps it there), then sleep between probes, from 10 us up to
+ * SERVICE_MAX_PAUSE_NS, so an idle rank does not take a core from the
+ * program.  The first request after a long quiet time waits for at most one
+ * pause.
  */
+#define SERVICE_SPIN_NS 10000000ull
+#define SERVICE_MAX_PAUSE_NS 200000L
 static void *service_main(void *arg)
 {
     (void)arg;
@@ -470,8 +474,8 @@ static void *service_main(void *arg)
         if (worked) {
             last_work = now;
             pause = 0;
-        } else if (now - last_work > 2000000ull) {
-            pause = pause ? (pause * 2 > 1000000 ? 1000000 : pause * 2) : 20000;
+        } else if (now - last_work > SERVICE_SPIN_NS) {
+            pause = pause ? (pause * 2 > SERVICE_MAX_PAUSE_NS ? SERVICE_MAX_PAUSE_NS : pause * 2) : 10000;
             sleep_ns(pause);
         } else {
             sched_yield();

@@ -1,0 +1,234 @@
+/*
+ * bench_mpi.c — resolving a proxy on another rank: mpi:// beside redis://
+ * and beside a plain MPI_Send/MPI_Recv of the same bytes, in one run.
+ *
+ *   mpirun -n 2 bench_mpi [--quick] [--max-size BYTES]      (bench/mpi.sh)
+ *   PS_BENCH_REDIS_URL=redis://127.0.0.1:PORT  a loopback server (optional)
+ *
+ * Rank 0 produces, rank 1 consumes.  For each size and each repetition:
+ *   mpi, redis  rank 0 puts the object (ps_proxy_array) and sends the proxy
+ *               descriptor; rank 1 turns it into a proxy and times
+ *               ps_resolve (the store's cache off, so every resolve reads
+ *               the connector); rank 0 then evicts it.  Rank 0 waits
+ *               without spinning while rank 1 resolves, as a producer
+ *               busy with its own work would.
+ *   floor       rank 1 sends a one-byte request and receives the payload
+ *               into a freshly allocated buffer; rank 0 answers with one
+ *               MPI_Send of the bytes: what any pull of the object over
+ *               MPI must cost at least.
+ * Each figure is the median of N repetitions, N scaled to the size.
+ * Only the timing is in the loop; the first resolve of each size is
+ * checked against the bytes put.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mpi.h>
+
+#include "proxystore/mpi.h"
+#include "proxystore/proxystore.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+enum { TAG_DESC = 1, TAG_DONE = 2, TAG_ASK = 3, TAG_DATA = 4, DESC_MAX = 4096 };
+
+static const size_t sizes[] = {1000, 10000, 100000, 1000000, 10000000, 100000000};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+static int rank;
+static bool quick;
+static size_t max_size = 100000000;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_mpi (rank %d): %s: %s (%s)\n", rank, what, ps_status_name(ps_last_error_code()),
+            ps_last_error_message());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int runs_for(size_t size)
+{
+    int n = size <= 10000 ? 300 : size <= 100000 ? 100 : size <= 1000000 ? 40 : size <= 10000000 ? 15 : 7;
+    return quick ? (n / 6 > 3 ? n / 6 : 3) : n;
+}
+
+/* Wait for a message without spinning: the producer is not in the way. */
+static void idle_recv(void *buf, int count, int source, int tag)
+{
+    MPI_Request req;
+    MPI_Irecv(buf, count, MPI_BYTE, source, tag, MPI_COMM_WORLD, &req);
+    for (;;) {
+        int done = 0;
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Median microseconds for rank 1 to resolve a size-byte object rank 0 put
+ * in store (both ranks call it). */
+static double time_resolve(ps_store *store, const unsigned char *payload, size_t size)
+{
+    int runs = runs_for(size);
+    double *t = malloc((size_t)runs * sizeof *t);
+    for (int i = 0; i < runs; i++) {
+        char desc[DESC_MAX] = "";
+        if (rank == 0) {
+            ps_proxy_t *p = ps_proxy_array(store, &ps_type_bytes, payload, size);
+            char *d = p ? ps_proxy_serialize(p) : NULL;
+            if (!d)
+                die("put");
+            snprintf(desc, sizeof desc, "%s", d);
+            free(d);
+            MPI_Send(desc, DESC_MAX, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD);
+            char done;
+            idle_recv(&done, 1, 1, TAG_DONE);
+            if (ps_proxy_evict(p) != PS_OK)
+                die("evict");
+        } else {
+            MPI_Recv(desc, DESC_MAX, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            ps_proxy_t *q = ps_proxy_deserialize(desc, &ps_type_bytes);
+            if (!q)
+                die("deserialize");
+            double t0 = MPI_Wtime();
+            const unsigned char *got = ps_resolve(q);
+            t[i] = (MPI_Wtime() - t0) * 1e6;
+            if (!got)
+                die("resolve");
+            if (i == 0 && memcmp(got, payload, size) != 0) {
+                fprintf(stderr, "bench_mpi: resolved bytes differ at %zu bytes\n", size);
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            ps_proxy_free(q);
+            char done = 1;
+            MPI_Send(&done, 1, MPI_CHAR, 0, TAG_DONE, MPI_COMM_WORLD);
+        }
+    }
+    double m = rank == 1 ? median(t, runs) : 0;
+    free(t);
+    MPI_Bcast(&m, 1, MPI_DOUBLE, 1, MPI_COMM_WORLD);
+    return m;
+}
+
+/* The floor: request, then one MPI_Send of the payload into fresh memory. */
+static double time_floor(const unsigned char *payload, size_t size)
+{
+    int runs = runs_for(size);
+    double *t = malloc((size_t)runs * sizeof *t);
+    for (int i = 0; i < runs; i++) {
+        char ask = 1;
+        if (rank == 0) {
+            MPI_Recv(&ask, 1, MPI_CHAR, 1, TAG_ASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Send(payload, (int)size, MPI_BYTE, 1, TAG_DATA, MPI_COMM_WORLD);
+        } else {
+            double t0 = MPI_Wtime();
+            unsigned char *buf = malloc(size);
+            MPI_Send(&ask, 1, MPI_CHAR, 0, TAG_ASK, MPI_COMM_WORLD);
+            MPI_Recv(buf, (int)size, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            t[i] = (MPI_Wtime() - t0) * 1e6;
+            if (i == 0 && memcmp(buf, payload, size) != 0) {
+                fprintf(stderr, "bench_mpi: received bytes differ\n");
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            free(buf);
+        }
+    }
+    double m = rank == 1 ? median(t, runs) : 0;
+    free(t);
+    MPI_Bcast(&m, 1, MPI_DOUBLE, 1, MPI_COMM_WORLD);
+    return m;
+}
+
+static void size_name(size_t size, char *out, size_t cap)
+{
+    if (size >= 1000000)
+        snprintf(out, cap, "%zu MB", size / 1000000);
+    else
+        snprintf(out, cap, "%zu kB", size / 1000);
+}
+
+int main(int argc, char **argv)
+{
+    int provided, nranks;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--max-size") == 0 && i + 1 < argc)
+            max_size = strtoull(argv[++i], NULL, 10);
+    }
+    if (nranks != 2) {
+        if (rank == 0)
+            fprintf(stderr, "bench_mpi: run with mpirun -n 2\n");
+        MPI_Finalize();
+        return 2;
+    }
+    if (ps_mpi_init(MPI_COMM_WORLD) != PS_OK)
+        die("ps_mpi_init");
+    ps_store_options opts = {.cache_size = 0};
+    ps_store *mpi = ps_store_open("bench-mpi", "mpi://bench", &opts);
+    if (!mpi)
+        die("open mpi://");
+    const char *redis_url = getenv("PS_BENCH_REDIS_URL");
+    ps_store *redis = NULL;
+    if (redis_url && *redis_url) {
+        char url[512];
+        snprintf(url, sizeof url, "%s?prefix=psbench-mpi", redis_url);
+        if (!(redis = ps_store_open("bench-redis", url, &opts)))
+            die("open redis://");
+    }
+    if (rank == 0) {
+        printf("# resolve on rank 1 of an object put on rank 0 (median us; MB/s = payload / time)\n");
+        printf("%-8s %12s %12s %12s %10s %14s %14s\n", "size", "mpi://", "redis://", "send/recv", "mpi MB/s",
+               "redis / mpi", "mpi / floor");
+    }
+    for (size_t s = 0; s < NSIZES && sizes[s] <= max_size; s++) {
+        size_t size = sizes[s];
+        unsigned char *payload = malloc(size);
+        for (size_t i = 0; i < size; i++)
+            payload[i] = (unsigned char)(i * 131 + 7);
+        /* The same bytes exist on both ranks, so rank 1 can check them. */
+        double floor_us = time_floor(payload, size);
+        double mpi_us = time_resolve(mpi, payload, size);
+        double redis_us = redis ? time_resolve(redis, payload, size) : 0;
+        if (rank == 0) {
+            char name[16], rtext[16] = "-", ratio[16] = "-";
+            size_name(size, name, sizeof name);
+            if (redis) {
+                snprintf(rtext, sizeof rtext, "%.1f", redis_us);
+                snprintf(ratio, sizeof ratio, "%.2fx", redis_us / mpi_us);
+            }
+            printf("%-8s %12.1f %12s %12.1f %10.0f %14s %13.2fx\n", name, mpi_us, rtext, floor_us,
+                   (double)size / mpi_us, ratio, mpi_us / floor_us);
+            fflush(stdout);
+        }
+        free(payload);
+    }
+    if (redis)
+        ps_store_close(redis);
+    ps_store_close(mpi);
+    ps_mpi_finalize();
+    MPI_Finalize();
+    return 0;
+}
