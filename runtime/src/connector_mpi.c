@@ -141,8 +141,8 @@ static int next_reply_tag(void)
 
 /*
  * Wait for n requests for at most timeout_ms, testing them without a pause
- * for the first few milliseconds (a reply from a live peer is usually that
- * fast) and every 50 us after.  On timeout the requests still open are
+ * (yielding the core between tests) for the first few milliseconds (a reply
+ * from a live peer is usually that fast) and every 50 us after.  On timeout the requests still open are
  * cancelled.  peer names the rank in messages.
  */
 static ps_status wait_all(int n, MPI_Request reqs[], MPI_Status stats[], int timeout_ms, const char *what,
@@ -164,6 +164,8 @@ static ps_status wait_all(int n, MPI_Request reqs[], MPI_Status stats[], int tim
             break;
         if (now >= spin_until)
             sleep_ns(50000);
+        else
+            sched_yield(); /* on a full machine, let the peer's service thread run */
     }
     /* Nothing stays posted into memory the caller is about to free. */
     for (int i = 0; i < n; i++) {
@@ -436,14 +438,15 @@ static void serve(int peer, const unsigned char *msg, size_t len)
  * of fetches keeps it there), then sleep between probes, from 10 us up to
  * SERVICE_MAX_PAUSE_NS, so an idle rank does not take a core from the
  * program.  The first request after a long quiet time waits for at most one
- * pause.
+ * pause.  The spin is short because a spinning probe competes with the
+ * program's own threads for a core and for MPI's progress engine.
  */
-#define SERVICE_SPIN_NS 10000000ull
+#define SERVICE_SPIN_NS 2000000ull
 #define SERVICE_MAX_PAUSE_NS 200000L
 static void *service_main(void *arg)
 {
     (void)arg;
-    uint64_t last_work = ps_now_ns(), stop_deadline = 0;
+    uint64_t last_work = 0, stop_deadline = 0; /* starts at the idle pace */
     long pause = 0;
     for (;;) {
         if (atomic_load(&svc.stop)) {
@@ -607,9 +610,91 @@ static ps_status calls_run(peer_call *calls, size_t ncalls, uint32_t op, const m
     return st;
 }
 
+/* ------------------------------------------------- warm receive buffers */
+
+/*
+ * Fetched objects land in buffers kept for reuse once released.  Fresh
+ * memory costs the kernel's page zeroing and a fault per page on first
+ * touch, which at 10-100 MB took longer than the transfer itself; a buffer
+ * a previous fetch released is mapped and warm.  At most POOL_SLOTS buffers
+ * of POOL_MIN or more bytes, POOL_MAX_BYTES together, are kept; a buffer is
+ * reused for an object of at least half its size.  The pool empties at
+ * ps_mpi_finalize.
+ */
+#define POOL_SLOTS 4
+#define POOL_MIN ((size_t)64 << 10)
+#define POOL_MAX_BYTES ((size_t)512 << 20)
+#define BUFFER_HEAD 64 /* keeps the data 64-byte aligned after the capacity */
+
+static struct {
+    pthread_mutex_t lock;
+    unsigned char *slot[POOL_SLOTS];
+    size_t bytes;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t buffer_cap(const unsigned char *block)
+{
+    size_t cap;
+    memcpy(&cap, block, sizeof cap);
+    return cap;
+}
+
+/* A block with room for len bytes at block + BUFFER_HEAD. */
+static unsigned char *buffer_take(size_t len)
+{
+    unsigned char *best = NULL;
+    if (len >= POOL_MIN / 2) {
+        pthread_mutex_lock(&pool.lock);
+        int pick = -1;
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            size_t cap = pool.slot[i] ? buffer_cap(pool.slot[i]) : 0;
+            if (cap >= len && cap / 2 <= len && (pick < 0 || cap < buffer_cap(pool.slot[pick])))
+                pick = i;
+        }
+        if (pick >= 0) {
+            best = pool.slot[pick];
+            pool.slot[pick] = NULL;
+            pool.bytes -= buffer_cap(best);
+        }
+        pthread_mutex_unlock(&pool.lock);
+    }
+    if (!best && (best = ps_aligned_alloc(64, BUFFER_HEAD + len)))
+        memcpy(best, &len, sizeof len);
+    return best;
+}
+
+static void buffer_give(unsigned char *block)
+{
+    size_t cap = buffer_cap(block);
+    if (cap >= POOL_MIN && atomic_load(&svc.up)) {
+        pthread_mutex_lock(&pool.lock);
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            if (!pool.slot[i] && pool.bytes + cap <= POOL_MAX_BYTES) {
+                pool.slot[i] = block;
+                pool.bytes += cap;
+                block = NULL;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&pool.lock);
+    }
+    free(block);
+}
+
+static void pool_empty(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    for (int i = 0; i < POOL_SLOTS; i++) {
+        free(pool.slot[i]);
+        pool.slot[i] = NULL;
+    }
+    pool.bytes = 0;
+    pthread_mutex_unlock(&pool.lock);
+}
+
 static void free_fetched(ps_blob *blob)
 {
-    free(blob->opaque);
+    buffer_give(blob->opaque);
 }
 
 static uint64_t announced_len(const peer_call *call, size_t i)
@@ -659,14 +744,14 @@ static ps_status receive_objects(peer_call *calls, size_t ncalls, ps_blob out[],
             uint64_t len = announced_len(&calls[c], i);
             if (len == MISSING)
                 continue;
-            unsigned char *buf = len <= SIZE_MAX - 64 ? ps_aligned_alloc(64, len ? (size_t)len : 1) : NULL;
-            if (!buf) {
-                st = len <= SIZE_MAX - 64 ? PS_ERR_NO_MEMORY
+            unsigned char *block = len <= SIZE_MAX - BUFFER_HEAD ? buffer_take((size_t)len) : NULL;
+            if (!block) {
+                st = len <= SIZE_MAX - BUFFER_HEAD ? PS_ERR_NO_MEMORY
                                           : ps_error_set(PS_ERR_BAD_DATA, "mpi: rank %d announced an object "
                                                          "of %llu bytes", calls[c].rank, (unsigned long long)len);
                 break;
             }
-            out[calls[c].index[i]] = (ps_blob){buf, (size_t)len, free_fetched, buf};
+            out[calls[c].index[i]] = (ps_blob){block + BUFFER_HEAD, (size_t)len, free_fetched, block};
             nreq += chunks_of(len);
         }
     MPI_Request *reqs = st == PS_OK ? ps_calloc(nreq ? nreq : 1, sizeof *reqs) : NULL;
@@ -682,7 +767,7 @@ static ps_status receive_objects(peer_call *calls, size_t ncalls, ps_blob out[],
             ps_blob *b = &out[calls[c].index[i]];
             if (announced_len(&calls[c], i) == MISSING)
                 continue;
-            unsigned char *buf = b->opaque;
+            unsigned char *buf = (unsigned char *)b->opaque + BUFFER_HEAD;
             for (size_t off = 0; off < b->len; off += CHUNK, r++) {
                 size_t n = b->len - off < CHUNK ? b->len - off : CHUNK;
                 MPI_Irecv(buf + off, (int)n, MPI_BYTE, calls[c].rank, calls[c].tag, svc.comm, &reqs[r]);
@@ -1001,6 +1086,7 @@ static ps_status leave_job(void)
     svc.nsends = svc.cap_sends = 0;
     MPI_Comm_free(&svc.comm);
     svc.rank = -1;
+    pool_empty();
     pthread_mutex_unlock(&svc.state_lock);
     return rc == MPI_SUCCESS ? PS_OK : mpi_failed(rc, "the closing barrier", -1);
 }
