@@ -12,10 +12,12 @@
  *               the connector); rank 0 then evicts it.  Rank 0 waits
  *               without spinning while rank 1 resolves, as a producer
  *               busy with its own work would.
- *   floor       rank 1 sends a one-byte request and receives the payload
- *               into a warm buffer allocated before the timing; rank 0
- *               answers with one MPI_Send of the bytes: what any pull of
- *               the object over MPI must cost at least.  Measured twice:
+ *   floor       rank 0 writes the payload into its send buffer (untimed,
+ *               as a put leaves a freshly written copy: the same cache
+ *               state), then rank 1 sends a one-byte request and receives
+ *               the payload into a warm buffer allocated before the timing;
+ *               rank 0 answers with one MPI_Send of the bytes: what any
+ *               pull of the object over MPI must cost at least.  Measured twice:
  *               with malloc'd buffers (send/recv) and with buffers on huge
  *               pages (huge pg), see bench_alloc.
  * Each figure is the median of N repetitions after two warm-up ones, N
@@ -168,9 +170,12 @@ static double time_floor(const unsigned char *data, size_t size, bool huge_pages
     for (int i = 0; i < runs; i++) {
         char ask = 1;
         if (rank == 0) {
+            memcpy(payload, data, size); /* freshly written, as a put leaves the stored copy */
+            MPI_Send(&ask, 1, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD); /* ready */
             MPI_Recv(&ask, 1, MPI_CHAR, 1, TAG_ASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             MPI_Send(payload, (int)size, MPI_BYTE, 1, TAG_DATA, MPI_COMM_WORLD);
         } else {
+            MPI_Recv(&ask, 1, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             double t0 = MPI_Wtime();
             MPI_Send(&ask, 1, MPI_CHAR, 0, TAG_ASK, MPI_COMM_WORLD);
             MPI_Recv(buf, (int)size, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
