@@ -507,6 +507,66 @@ static void spaces(void)
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+/* The executor's pattern: rank 0 hands each worker a task whose argument
+ * stays on rank 0; the worker resolves it, puts its result (which stays on
+ * the worker) and hands back the result's descriptor; rank 0 resolves the
+ * results, then evicts them on the workers. */
+static void task_round_trip(void)
+{
+    enum { N = 30000 };
+    char desc[4096];
+    if (rank == 0) {
+        double *arg = malloc(N * sizeof *arg);
+        ps_proxy_t *args[64] = {0};
+        for (int w = 1; w < size; w++) {
+            for (int i = 0; i < N; i++)
+                arg[i] = w + i * 0.25;
+            args[w] = ps_proxy_array(store, &ps_type_double, arg, N);
+            char *d = args[w] ? ps_proxy_serialize(args[w]) : NULL;
+            CHECK(d != NULL, "task argument for worker %d", w);
+            snprintf(desc, sizeof desc, "%s", d ? d : "");
+            free(d);
+            MPI_Send(desc, sizeof desc, MPI_CHAR, w, 5, MPI_COMM_WORLD);
+        }
+        for (int w = 1; w < size; w++) {
+            MPI_Recv(desc, sizeof desc, MPI_CHAR, w, 6, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            ps_proxy_t *result = ps_proxy_deserialize(desc, &ps_type_double);
+            double *sum = result ? PS_RESOLVE(double, result) : NULL;
+            double want = 0;
+            for (int i = 0; i < N; i++)
+                want += w + i * 0.25;
+            CHECK(sum && *sum == want, "result of worker %d", w);
+            if (!result)
+                continue;
+            char owner[32];
+            snprintf(owner, sizeof owner, ".%d.", w);
+            CHECK(strstr(ps_proxy_key(result), owner) != NULL, "the result stays on worker %d", w);
+            CHECK(ps_proxy_evict(result) == PS_OK, "evict the result on worker %d", w);
+            CHECK(ps_proxy_evict(args[w]) == PS_OK, "evict the argument");
+        }
+        free(arg);
+    } else {
+        MPI_Recv(desc, sizeof desc, MPI_CHAR, 0, 5, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        ps_proxy_t *arg = ps_proxy_deserialize(desc, &ps_type_double);
+        const double *v = arg ? PS_RESOLVE(double, arg) : NULL;
+        CHECK(v != NULL && ps_proxy_count(arg) == N, "worker %d resolves its argument", rank);
+        double sum = 0;
+        for (int i = 0; v && i < N; i++)
+            sum += v[i];
+        if (arg)
+            ps_proxy_free(arg);
+        ps_proxy_t *result = ps_proxy(store, &ps_type_double, &sum);
+        char *d = result ? ps_proxy_serialize(result) : NULL;
+        CHECK(d != NULL, "result descriptor");
+        snprintf(desc, sizeof desc, "%s", d ? d : "");
+        free(d);
+        MPI_Send(desc, sizeof desc, MPI_CHAR, 0, 6, MPI_COMM_WORLD);
+        if (result)
+            ps_proxy_free(result); /* the object stays until rank 0 evicts it */
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -542,6 +602,7 @@ int main(int argc, char **argv)
         {"threads", threads},
         {"evict_races_fetch", evict_races_fetch},
         {"spaces", spaces},
+        {"task_round_trip", task_round_trip},
         {"bounded_wait", bounded_wait},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
