@@ -7,9 +7,11 @@
  *
  * Rank 0 produces, rank 1 consumes.  For each size and each repetition:
  *   mpi, redis  rank 0 puts the object (ps_proxy_array) and sends the proxy
- *               descriptor; rank 1 turns it into a proxy and times
- *               ps_resolve (the store's cache off, so every resolve reads
- *               the connector); rank 0 then evicts it.  Rank 0 waits
+ *               descriptor; rank 1 turns it into a proxy, asks whether the
+ *               key exists (untimed: as within a burst of fetches, the
+ *               owner's service thread is awake) and times ps_resolve (the
+ *               store's cache off, so every resolve reads the connector);
+ *               rank 0 then evicts it.  Rank 0 waits
  *               without spinning while rank 1 resolves, as a producer
  *               busy with its own work would.
  *   floor       rank 0 writes the payload into its send buffer (untimed,
@@ -21,7 +23,9 @@
  *               with malloc'd buffers (send/recv) and with buffers on huge
  *               pages (huge pg), see bench_alloc.
  * Each figure is the median of N repetitions after two warm-up ones, N
- * scaled to the size.
+ * scaled to the size; within a repetition the four measurements take
+ * turns, after an untimed 3 ms pause and an untimed floor pull (the first
+ * pull after a pause was several times slower for every method here).
  * Only the timing is in the loop; the first resolve of each size is
  * checked against the bytes put.
  */
@@ -71,7 +75,7 @@ static double median(double *v, int n)
 
 static int runs_for(size_t size)
 {
-    int n = size <= 10000 ? 300 : size <= 100000 ? 100 : size <= 1000000 ? 40 : size <= 10000000 ? 15 : 7;
+    int n = size <= 10000 ? 300 : size <= 100000 ? 150 : size <= 1000000 ? 100 : size <= 10000000 ? 30 : 11;
     return quick ? (n / 6 > 3 ? n / 6 : 3) : n;
 }
 
@@ -90,49 +94,49 @@ static void idle_recv(void *buf, int count, int source, int tag)
     }
 }
 
-/* Median microseconds for rank 1 to resolve a size-byte object rank 0 put
- * in store (both ranks call it). */
-static double time_resolve(ps_store *store, const unsigned char *payload, size_t size)
+/* Microseconds for rank 1 to resolve a size-byte object rank 0 puts in
+ * store (both ranks call it; rank 1's figure is returned on rank 1). */
+static double one_resolve(ps_store *store, const unsigned char *payload, size_t size, bool check)
 {
-    int runs = runs_for(size) + WARMUP;
-    double *t = malloc((size_t)runs * sizeof *t);
-    for (int i = 0; i < runs; i++) {
-        char desc[DESC_MAX] = "";
-        if (rank == 0) {
-            ps_proxy_t *p = ps_proxy_array(store, &ps_type_bytes, payload, size);
-            char *d = p ? ps_proxy_serialize(p) : NULL;
-            if (!d)
-                die("put");
-            snprintf(desc, sizeof desc, "%s", d);
-            free(d);
-            MPI_Send(desc, DESC_MAX, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD);
-            char done;
-            idle_recv(&done, 1, 1, TAG_DONE);
-            if (ps_proxy_evict(p) != PS_OK)
-                die("evict");
-        } else {
-            MPI_Recv(desc, DESC_MAX, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            ps_proxy_t *q = ps_proxy_deserialize(desc, &ps_type_bytes);
-            if (!q)
-                die("deserialize");
-            double t0 = MPI_Wtime();
-            const unsigned char *got = ps_resolve(q);
-            t[i] = (MPI_Wtime() - t0) * 1e6;
-            if (!got)
-                die("resolve");
-            if (i == 0 && memcmp(got, payload, size) != 0) {
-                fprintf(stderr, "bench_mpi: resolved bytes differ at %zu bytes\n", size);
-                MPI_Abort(MPI_COMM_WORLD, 1);
-            }
-            ps_proxy_free(q);
-            char done = 1;
-            MPI_Send(&done, 1, MPI_CHAR, 0, TAG_DONE, MPI_COMM_WORLD);
+    char desc[DESC_MAX] = "";
+    double t = 0;
+    if (rank == 0) {
+        ps_proxy_t *p = ps_proxy_array(store, &ps_type_bytes, payload, size);
+        char *d = p ? ps_proxy_serialize(p) : NULL;
+        if (!d)
+            die("put");
+        snprintf(desc, sizeof desc, "%s", d);
+        free(d);
+        MPI_Send(desc, DESC_MAX, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD);
+        char done;
+        idle_recv(&done, 1, 1, TAG_DONE);
+        if (ps_proxy_evict(p) != PS_OK)
+            die("evict");
+    } else {
+        MPI_Recv(desc, DESC_MAX, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        ps_proxy_t *q = ps_proxy_deserialize(desc, &ps_type_bytes);
+        if (!q)
+            die("deserialize");
+        /* An untimed exists first, as in a burst of fetches: it wakes the
+         * owner's service thread from its idle pace (docs/connectors/mpi.md),
+         * so the resolve measures a transfer, not a wake-up. */
+        bool exists = false;
+        if (ps_store_exists(store, ps_proxy_key(q), &exists) != PS_OK || !exists)
+            die("exists");
+        double t0 = MPI_Wtime();
+        const unsigned char *got = ps_resolve(q);
+        t = (MPI_Wtime() - t0) * 1e6;
+        if (!got)
+            die("resolve");
+        if (check && memcmp(got, payload, size) != 0) {
+            fprintf(stderr, "bench_mpi: resolved bytes differ at %zu bytes\n", size);
+            MPI_Abort(MPI_COMM_WORLD, 1);
         }
+        ps_proxy_free(q);
+        char done = 1;
+        MPI_Send(&done, 1, MPI_CHAR, 0, TAG_DONE, MPI_COMM_WORLD);
     }
-    double m = rank == 1 ? median(t + WARMUP, runs - WARMUP) : 0;
-    free(t);
-    MPI_Bcast(&m, 1, MPI_DOUBLE, 1, MPI_COMM_WORLD);
-    return m;
+    return t;
 }
 
 /*
@@ -155,53 +159,95 @@ static unsigned char *bench_alloc(size_t size, bool huge_pages)
     return malloc(size ? size : 1);
 }
 
-/* The floor: a request, then one MPI_Send of the payload, received into a
- * buffer allocated and touched before the timing (warm memory). */
-static double time_floor(const unsigned char *data, size_t size, bool huge_pages)
+/* The floor's two buffers: rank 0 sends from send, rank 1 receives into
+ * recv (allocated and touched before any timing: warm memory). */
+typedef struct floor_buffers {
+    unsigned char *send, *recv;
+} floor_buffers;
+
+static floor_buffers floor_alloc(size_t size, bool huge_pages)
 {
-    unsigned char *payload = rank == 0 ? bench_alloc(size, huge_pages) : NULL;
-    if (payload)
-        memcpy(payload, data, size);
-    int runs = runs_for(size) + WARMUP;
-    double *t = malloc((size_t)runs * sizeof *t);
-    unsigned char *buf = rank == 1 ? bench_alloc(size, huge_pages) : NULL;
-    if (buf)
-        memset(buf, 0, size);
-    for (int i = 0; i < runs; i++) {
-        char ask = 1;
-        if (rank == 0) {
-            memcpy(payload, data, size); /* freshly written, as a put leaves the stored copy */
-            MPI_Send(&ask, 1, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD); /* ready */
-            MPI_Recv(&ask, 1, MPI_CHAR, 1, TAG_ASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            MPI_Send(payload, (int)size, MPI_BYTE, 1, TAG_DATA, MPI_COMM_WORLD);
-        } else {
-            MPI_Recv(&ask, 1, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            double t0 = MPI_Wtime();
-            MPI_Send(&ask, 1, MPI_CHAR, 0, TAG_ASK, MPI_COMM_WORLD);
-            MPI_Recv(buf, (int)size, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            t[i] = (MPI_Wtime() - t0) * 1e6;
-            if (i == 0 && memcmp(buf, data, size) != 0) {
-                fprintf(stderr, "bench_mpi: received bytes differ\n");
-                MPI_Abort(MPI_COMM_WORLD, 1);
-            }
-        }
-    }
-    double m = rank == 1 ? median(t + WARMUP, runs - WARMUP) : 0;
-    free(t);
-    free(buf);
-    free(payload);
-    MPI_Bcast(&m, 1, MPI_DOUBLE, 1, MPI_COMM_WORLD);
-    return m;
+    floor_buffers b = {NULL, NULL};
+    if (rank == 0 && !(b.send = bench_alloc(size, huge_pages)))
+        die("floor buffer");
+    if (rank == 1 && (b.recv = bench_alloc(size, huge_pages)))
+        memset(b.recv, 0, size);
+    else if (rank == 1)
+        die("floor buffer");
+    return b;
 }
 
-/* Between measurements: both ranks pause, untimed, long enough for the
- * connector's service threads to drop from spinning to their idle pace, so
- * no measurement starts with a spinning thread from the one before. */
+/* One pull of the payload by plain messages: rank 0 writes its send buffer
+ * and both exchange a byte (untimed, so neither starts the timing asleep),
+ * then rank 1 times a one-byte request and the MPI_Recv of the payload rank
+ * 0 answers with. */
+static double one_floor(const floor_buffers *b, const unsigned char *data, size_t size, bool check)
+{
+    char ask = 1;
+    double t = 0;
+    if (rank == 0) {
+        memcpy(b->send, data, size); /* freshly written, as a put leaves the stored copy */
+        MPI_Send(&ask, 1, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD); /* ready: rank 1 answers, then times */
+        MPI_Recv(&ask, 1, MPI_CHAR, 1, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Recv(&ask, 1, MPI_CHAR, 1, TAG_ASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(b->send, (int)size, MPI_BYTE, 1, TAG_DATA, MPI_COMM_WORLD);
+    } else {
+        MPI_Recv(&ask, 1, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(&ask, 1, MPI_CHAR, 0, TAG_DESC, MPI_COMM_WORLD); /* an untimed round trip first */
+        double t0 = MPI_Wtime();
+        MPI_Send(&ask, 1, MPI_CHAR, 0, TAG_ASK, MPI_COMM_WORLD);
+        MPI_Recv(b->recv, (int)size, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        t = (MPI_Wtime() - t0) * 1e6;
+        if (check && memcmp(b->recv, data, size) != 0) {
+            fprintf(stderr, "bench_mpi: received bytes differ\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    return t;
+}
+
+/* Between repetitions: both ranks pause, untimed, long enough for the
+ * connector's service threads to drop from spinning to their idle pace
+ * (2 ms), so the floor is not measured beside a spinning thread. */
 static void quiet(void)
 {
     MPI_Barrier(MPI_COMM_WORLD);
-    struct timespec ts = {0, 20 * 1000 * 1000};
+    struct timespec ts = {0, 3 * 1000 * 1000};
     nanosleep(&ts, NULL);
+}
+
+enum { M_MPI, M_REDIS, M_FLOOR, M_FLOOR_HUGE, M_COUNT };
+
+/*
+ * Median microseconds of each measurement for one size.  The measurements
+ * take turns within each repetition (floor, huge-page floor, mpi, redis),
+ * so a change in the machine's load during the run reaches all of them
+ * alike and their ratios stay fair.  The floors come first, while the
+ * service threads are at their idle pace.
+ */
+static void measure_size(ps_store *mpi, ps_store *redis, const unsigned char *payload, size_t size,
+                         double out[M_COUNT])
+{
+    int runs = runs_for(size) + WARMUP;
+    double *t[M_COUNT];
+    for (int m = 0; m < M_COUNT; m++)
+        t[m] = calloc((size_t)runs, sizeof *t[m]);
+    floor_buffers plain = floor_alloc(size, false), huge = floor_alloc(size, true);
+    for (int i = 0; i < runs; i++) {
+        quiet();
+        one_floor(&plain, payload, size, false); /* untimed: the first pull after the pause is slow */
+        t[M_FLOOR][i] = one_floor(&plain, payload, size, i == 0);
+        t[M_FLOOR_HUGE][i] = one_floor(&huge, payload, size, i == 0);
+        t[M_MPI][i] = one_resolve(mpi, payload, size, i == 0);
+        if (redis)
+            t[M_REDIS][i] = one_resolve(redis, payload, size, i == 0);
+    }
+    for (int m = 0; m < M_COUNT; m++) {
+        out[m] = rank == 1 ? median(t[m] + WARMUP, runs - WARMUP) : 0;
+        free(t[m]);
+    }
+    MPI_Bcast(out, M_COUNT, MPI_DOUBLE, 1, MPI_COMM_WORLD);
+    free(plain.send), free(plain.recv), free(huge.send), free(huge.recv);
 }
 
 static void size_name(size_t size, char *out, size_t cap)
@@ -255,14 +301,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < size; i++)
             payload[i] = (unsigned char)(i * 131 + 7);
         /* The same bytes exist on both ranks, so rank 1 can check them. */
-        quiet();
-        double floor_us = time_floor(payload, size, false);
-        quiet();
-        double huge_us = time_floor(payload, size, true);
-        quiet();
-        double mpi_us = time_resolve(mpi, payload, size);
-        quiet();
-        double redis_us = redis ? time_resolve(redis, payload, size) : 0;
+        double m[M_COUNT];
+        measure_size(mpi, redis, payload, size, m);
+        double floor_us = m[M_FLOOR], huge_us = m[M_FLOOR_HUGE], mpi_us = m[M_MPI], redis_us = m[M_REDIS];
         if (rank == 0) {
             char name[32], rtext[32] = "-", ratio[32] = "-";
             size_name(size, name, sizeof name);
