@@ -10,7 +10,16 @@ static const ps_connector_ops *const connectors[] = {
     &ps_shm_connector,
     &ps_file_connector,
     &ps_redis_connector,
+#ifdef PS_HAVE_MPI
+    &ps_mpi_connector,
+#endif
 };
+
+#ifdef PS_HAVE_MPI
+static const char known_schemes[] = "local, shm, file, redis, mpi";
+#else
+static const char known_schemes[] = "local, shm, file, redis";
+#endif
 
 ps_status ps_connector_open(const char *url_text, ps_connector **out)
 {
@@ -25,9 +34,12 @@ ps_status ps_connector_open(const char *url_text, ps_connector **out)
     for (size_t i = 0; i < sizeof connectors / sizeof connectors[0]; i++)
         if (strcmp(connectors[i]->scheme, url.scheme) == 0)
             ops = connectors[i];
-    if (!ops) {
+    if (!ops && strcmp(url.scheme, "mpi") == 0) {
+        st = ps_error_set(PS_ERR_BAD_URL, "URL '%s': this libproxystore was built without MPI, so it has "
+                          "no mpi:// connector (rebuild with an MPI library, e.g. libopenmpi-dev)", url.text);
+    } else if (!ops) {
         st = ps_error_set(PS_ERR_BAD_URL, "URL '%s' names no known connector (scheme '%s'; known: "
-                          "local, shm, file, redis)", url.text, url.scheme);
+                          "%s)", url.text, url.scheme, known_schemes);
     } else {
         st = ops->open(&url, out);
         if (st == PS_OK && !*out)

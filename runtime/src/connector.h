@@ -73,7 +73,7 @@ typedef struct ps_list_entry {
 typedef bool (*ps_list_fn)(const ps_list_entry *entry, void *ctx);
 
 typedef struct ps_connector_ops {
-    const char *scheme; /* "local", "shm", "file", "redis" */
+    const char *scheme; /* "local", "shm", "file", "redis", "mpi" */
     /* Open from a parsed URL; on success *out is a new connector. */
     ps_status (*open)(const ps_url *url, ps_connector **out);
     /* Close and free.  Deletes only what this connector may own (shm
@@ -121,6 +121,11 @@ typedef struct ps_connector_ops {
     /* Optional: remove the entry list named entry (a leftover, or an object
      * whose key list could not recover).  A missing entry is not an error. */
     ps_status (*remove_entry)(ps_connector *conn, const char *entry);
+
+    /* Optional: a fresh key for a new object, for connectors that route by
+     * key (mpi:// names the owning rank in it).  It must follow the key rule
+     * (key.h).  NULL: 128 random bits as hex (ps_key_generate). */
+    ps_status (*new_key)(ps_connector *conn, char key_out[PS_KEY_MAX]);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */
@@ -132,6 +137,9 @@ extern const ps_connector_ops ps_local_connector;
 extern const ps_connector_ops ps_shm_connector;
 extern const ps_connector_ops ps_file_connector;
 extern const ps_connector_ops ps_redis_connector;
+#ifdef PS_HAVE_MPI
+extern const ps_connector_ops ps_mpi_connector; /* connector_mpi.c, built with MPI only */
+#endif
 
 /* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
 ps_status ps_connector_open(const char *url, ps_connector **out);

@@ -143,6 +143,14 @@ static ps_status object_from_blob(const ps_store *store, const char *key, ps_blo
 
 /* ------------------------------------------------------------ single ops */
 
+/* A key for a new object: the connector's own form where it routes by key. */
+static ps_status new_key(ps_store *store, char key_out[PS_KEY_MAX])
+{
+    if (store->conn->ops->new_key)
+        return store->conn->ops->new_key(store->conn, key_out);
+    return ps_key_generate(key_out);
+}
+
 ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
                               size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
 {
@@ -164,7 +172,7 @@ ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type 
         goto done;
     if (key)
         st = ps_key_check(key);
-    else if ((st = ps_key_generate(fresh)) == PS_OK)
+    else if ((st = new_key(store, fresh)) == PS_OK)
         key = fresh;
     if (st != PS_OK || (st = encode(type, obj, count, expires_ms, &e)) != PS_OK)
         goto done;
@@ -324,7 +332,7 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
         goto done;
     }
     for (size_t i = 0; i < n; i++, encoded_n++) {
-        if ((st = ps_key_generate(keys_out[i])) != PS_OK ||
+        if ((st = new_key(store, keys_out[i])) != PS_OK ||
             (st = encode(type, objs[i], counts ? counts[i] : 1, 0, &enc[i])) != PS_OK) {
             ps_error_wrap("object %zu of the batch", i);
             goto done;
@@ -535,7 +543,7 @@ ps_status ps_store_exists_keys(ps_store *store, size_t n, const char *const keys
     return st;
 }
 
-ps_status ps_store_copy_object(ps_store *store, const char *key, char new_key[PS_KEY_MAX],
+ps_status ps_store_copy_object(ps_store *store, const char *key, char key_out[PS_KEY_MAX],
                                ps_object_info *info_out)
 {
     uint64_t start = ps_now_ns();
@@ -544,7 +552,7 @@ ps_status ps_store_copy_object(ps_store *store, const char *key, char new_key[PS
     if (st == PS_OK)
         st = ps_object_header_decode(blob.data, blob.len, key, info_out);
     if (st == PS_OK)
-        st = ps_key_generate(new_key);
+        st = new_key(store, key_out);
     if (st == PS_OK) {
         /* The copy is a new object: no expiry carried over. */
         unsigned char header[PS_OBJECT_HEADER_SIZE];
@@ -553,7 +561,7 @@ ps_status ps_store_copy_object(ps_store *store, const char *key, char new_key[PS
         ps_iov parts[2] = {{header, sizeof header},
                            {(const unsigned char *)blob.data + PS_OBJECT_HEADER_SIZE,
                             blob.len - PS_OBJECT_HEADER_SIZE}};
-        st = store->conn->ops->put(store->conn, new_key, parts, 2);
+        st = store->conn->ops->put(store->conn, key_out, parts, 2);
     }
     ps_blob_release(&blob);
     ps_metrics_record(&store->metrics, PS_OP_PUT, 1, st == PS_OK ? info_out->payload_len : 0, start,

@@ -9,6 +9,8 @@
  *   shm://NAME                                 POSIX shared memory, one node
  *   file:///absolute/dir                       a (possibly shared) directory
  *   redis://[:password@]host:port[/db][?prefix=P&chunk=BYTES]
+ *   mpi://[NAME][?timeout=MS]                  rank to rank in one MPI job
+ *                                              (proxystore/mpi.h; MPI builds)
  *
  * Errors: every function reports failure through its return value — a
  * ps_status, or NULL for functions returning a pointer — and records a code

@@ -1,0 +1,31 @@
+# The mpi:// connector's tests: MPI programs run by mpirun (Criterion forks
+# each test into a child, where MPI does not work).  As root, mpirun wants
+# the OMPI_ALLOW_RUN_AS_ROOT pair; four ranks on two cores need
+# --oversubscribe.  Under the sanitizers the ranks get the settings that
+# let them exit clean despite Open MPI's own allocations (mpi.supp).
+if(NOT PS_HAVE_MPI)
+  return()
+endif()
+
+foreach(prog mpi_contract mpi_thread_level mpi_finalize_hook)
+  add_executable(${prog} ${CMAKE_CURRENT_LIST_DIR}/${prog}.c)
+  target_link_libraries(${prog} PRIVATE ps_test_support PkgConfig::XXHASH MPI::MPI_C)
+endforeach()
+
+set(PS_MPI_ENV
+  "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+  "OMPI_MCA_mca_base_component_disable_dlclose=1"
+  "ASAN_OPTIONS=fast_unwind_on_malloc=0"
+  "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_LIST_DIR}/mpi.supp")
+set(PS_MPIRUN ${MPIEXEC_EXECUTABLE} --oversubscribe --bind-to none
+  -x ASAN_OPTIONS -x LSAN_OPTIONS -x OMPI_MCA_mca_base_component_disable_dlclose)
+
+function(ps_mpi_test name ranks prog)
+  add_test(NAME ${name} COMMAND ${PS_MPIRUN} -n ${ranks} $<TARGET_FILE:${prog}>)
+  set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS mpi ENVIRONMENT "${PS_MPI_ENV}")
+endfunction()
+
+ps_mpi_test(mpi_contract_2 2 mpi_contract)
+ps_mpi_test(mpi_contract_4 4 mpi_contract)
+ps_mpi_test(mpi_thread_level 2 mpi_thread_level)
+ps_mpi_test(mpi_finalize_hook 2 mpi_finalize_hook)

@@ -1,0 +1,635 @@
+/*
+ * mpi_contract.c — the connector contract for mpi://, across the ranks of
+ * one job (tests/mpi/mpi.cmake runs it under mpirun -n 2 and -n 4).
+ *
+ * Criterion runs each test in a forked child, where MPI does not work, so
+ * this is a plain MPI program: every rank runs every check in order, with
+ * barriers between them, counts what failed, and rank 0 prints the total as
+ * "N passed, N failed".  The exit status is non-zero when anything failed
+ * on any rank.  An alarm bounds the whole run, so a hang fails the test.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <mpi.h>
+
+#include <proxystore/mpi.h>
+#include <proxystore/proxystore.h>
+
+#include "test_record.h"
+
+static int rank, size;
+static atomic_int checks, failures;
+static ps_store *store;
+
+#define CHECK(cond, ...)                                                                        \
+    do {                                                                                        \
+        atomic_fetch_add(&checks, 1);                                                           \
+        if (!(cond)) {                                                                          \
+            atomic_fetch_add(&failures, 1);                                                     \
+            fprintf(stderr, "rank %d: %s:%d: %s failed: ", rank, __FILE__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                                       \
+            fprintf(stderr, " [last error: %s]\n", ps_last_error_message());                   \
+        }                                                                                       \
+    } while (0)
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        p[i] = (unsigned char)x;
+    }
+}
+
+static unsigned char *patterned(size_t n, unsigned seed)
+{
+    unsigned char *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    fill(p, n, seed);
+    return p;
+}
+
+/* Every rank's key, gathered on every rank: keys[r] is rank r's. */
+static void gather_keys(const char mine[PS_KEY_MAX], char (*keys)[PS_KEY_MAX])
+{
+    MPI_Allgather(mine, PS_KEY_MAX, MPI_CHAR, keys, PS_KEY_MAX, MPI_CHAR, MPI_COMM_WORLD);
+}
+
+/* -------------------------------------------------------------- checks */
+
+/* Each rank puts; every rank reads every rank's object; keys name ranks. */
+static void put_here_get_everywhere(void)
+{
+    size_t n = 1000 + (size_t)rank * 17;
+    double *values = malloc(n * sizeof *values);
+    for (size_t i = 0; i < n; i++)
+        values[i] = (double)rank * 1e6 + (double)i * 0.5;
+    char mine[PS_KEY_MAX];
+    CHECK(ps_store_put(store, &ps_type_double, values, n, mine) == PS_OK, "put");
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, ".%d.", rank);
+    CHECK(strncmp(mine, "mpi.", 4) == 0 && strstr(mine, prefix), "key '%s' names rank %d", mine, rank);
+    char keys[64][PS_KEY_MAX];
+    gather_keys(mine, keys);
+    for (int r = 0; r < size; r++) {
+        size_t count = 0;
+        double *got = ps_store_get(store, keys[r], &ps_type_double, &count);
+        CHECK(got != NULL, "get rank %d's object %s", r, keys[r]);
+        if (!got)
+            continue;
+        CHECK(count == 1000 + (size_t)r * 17, "count %zu from rank %d", count, r);
+        bool same = true;
+        for (size_t i = 0; i < count; i++)
+            same = same && got[i] == (double)r * 1e6 + (double)i * 0.5;
+        CHECK(same, "values from rank %d", r);
+        CHECK((uintptr_t)got % _Alignof(double) == 0, "alignment");
+        ps_object_free(&ps_type_double, got);
+        bool exists = false;
+        CHECK(ps_store_exists(store, keys[r], &exists) == PS_OK && exists, "exists rank %d's", r);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    /* Each rank evicts the next rank's object: the evict reaches the owner. */
+    int next = (rank + 1) % size;
+    CHECK(ps_store_evict(store, keys[next]) == PS_OK, "evict rank %d's object", next);
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int r = 0; r < size; r++) {
+        bool exists = true;
+        CHECK(ps_store_exists(store, keys[r], &exists) == PS_OK && !exists, "rank %d's object is gone", r);
+        CHECK(ps_store_get(store, keys[r], &ps_type_double, NULL) == NULL &&
+              ps_last_error_code() == PS_ERR_NOT_FOUND, "get of an evicted object");
+        char owner[32];
+        snprintf(owner, sizeof owner, "rank %d", r);
+        CHECK(strstr(ps_last_error_message(), keys[r]) && strstr(ps_last_error_message(), owner),
+              "message names the key and its owner: %s", ps_last_error_message());
+    }
+    free(values);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Keys the caller chose name no rank: every rank is asked. */
+static void chosen_keys(void)
+{
+    char key[64];
+    int owner = size - 1;
+    snprintf(key, sizeof key, "user:obj-%d", owner);
+    int64_t v[5] = {5, 4, 3, 2, (int64_t)owner};
+    if (rank == owner)
+        CHECK(ps_store_put_key(store, key, &ps_type_int64, v, 5) == PS_OK, "put_key");
+    MPI_Barrier(MPI_COMM_WORLD);
+    size_t count = 0;
+    int64_t *got = ps_store_get(store, key, &ps_type_int64, &count);
+    CHECK(got && count == 5 && memcmp(got, v, sizeof v) == 0, "get of a chosen key from rank %d", owner);
+    free(got);
+    bool exists = false;
+    CHECK(ps_store_exists(store, key, &exists) == PS_OK && exists, "exists of a chosen key");
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0)
+        CHECK(ps_store_evict(store, key) == PS_OK, "evict of a chosen key from rank 0");
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(ps_store_exists(store, key, &exists) == PS_OK && !exists, "chosen key gone everywhere");
+    CHECK(ps_store_get(store, key, &ps_type_int64, NULL) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND &&
+          strstr(ps_last_error_message(), "any rank"), "missing chosen key: %s", ps_last_error_message());
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Missing keys, routed and not; keys of another job. */
+static void missing_and_foreign(void)
+{
+    char mine[PS_KEY_MAX];
+    int32_t x = 7;
+    CHECK(ps_store_put(store, &ps_type_int32, &x, 1, mine) == PS_OK, "put");
+    /* The same job and rank, another object. */
+    char missing[PS_KEY_MAX];
+    snprintf(missing, sizeof missing, "%.*s00000000000000000000000000000000", (int)(strrchr(mine, '.') - mine + 1),
+             mine);
+    char keys[64][PS_KEY_MAX];
+    gather_keys(missing, keys);
+    int peer = (rank + 1) % size;
+    CHECK(ps_store_get(store, keys[peer], &ps_type_int32, NULL) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND,
+          "missing routed key");
+    bool exists = true;
+    CHECK(ps_store_exists(store, keys[peer], &exists) == PS_OK && !exists, "exists of a missing routed key");
+    CHECK(ps_store_evict(store, keys[peer]) == PS_OK, "evicting a missing key succeeds");
+    CHECK(ps_store_get(store, "never-put", &ps_type_int32, NULL) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND,
+          "never-put");
+
+    /* Another job: the same key with another job id. */
+    char foreign[PS_KEY_MAX];
+    snprintf(foreign, sizeof foreign, "%s", mine);
+    foreign[4] = foreign[4] == '0' ? '1' : '0';
+    CHECK(ps_store_get(store, foreign, &ps_type_int32, NULL) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND &&
+          strstr(ps_last_error_message(), "another MPI job"), "foreign key: %s", ps_last_error_message());
+    CHECK(ps_store_exists(store, foreign, &exists) == PS_OK && !exists, "foreign key does not exist");
+    /* A rank the job does not have. */
+    char beyond[PS_KEY_MAX];
+    snprintf(beyond, sizeof beyond, "mpi.%.16s.%d.00000000000000000000000000000000", mine + 4, size + 3);
+    CHECK(ps_store_get(store, beyond, &ps_type_int32, NULL) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND &&
+          strstr(ps_last_error_message(), "rank this job does not have"), "rank beyond: %s",
+          ps_last_error_message());
+
+    /* A descriptor from another job resolves to a clear error. */
+    ps_proxy_t *p = ps_proxy(store, &ps_type_int32, &x);
+    char *desc = p ? ps_proxy_serialize(p) : NULL;
+    CHECK(desc != NULL, "serialize");
+    if (desc) {
+        char *job = strstr(desc, "key=mpi.");
+        if (job)
+            job[8] = job[8] == 'a' ? 'b' : 'a';
+        ps_proxy_t *q = ps_proxy_deserialize(desc, &ps_type_int32);
+        CHECK(q != NULL, "a foreign descriptor still parses");
+        CHECK(q && ps_resolve(q) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND &&
+              strstr(ps_last_error_message(), "another MPI job"), "resolving it: %s", ps_last_error_message());
+        if (q)
+            ps_proxy_free(q);
+    }
+    free(desc);
+    if (p)
+        ps_proxy_evict(p);
+    ps_store_evict(store, mine);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Batches spanning every rank, with missing keys between. */
+static void batches(void)
+{
+    enum { N = 12 };
+    void *objs[N];
+    size_t counts[N];
+    for (int i = 0; i < N; i++) {
+        counts[i] = (size_t)(i * 331 % 3000);
+        objs[i] = patterned(counts[i], (unsigned)(rank * 100 + i));
+    }
+    char mine[N][PS_KEY_MAX];
+    CHECK(ps_store_put_batch(store, &ps_type_bytes, N, (const void *const *)objs, counts, mine) == PS_OK,
+          "put_batch");
+    char (*all)[PS_KEY_MAX] = malloc((size_t)size * N * PS_KEY_MAX);
+    MPI_Allgather(mine, N * PS_KEY_MAX, MPI_CHAR, all, N * PS_KEY_MAX, MPI_CHAR, MPI_COMM_WORLD);
+    size_t total = (size_t)size * N * 2;
+    const char **ask = malloc(total * sizeof *ask);
+    for (size_t i = 0; i < (size_t)size * N; i++) {
+        ask[2 * i] = all[i];
+        ask[2 * i + 1] = "missing-key";
+    }
+    void **got = malloc(total * sizeof *got);
+    size_t *got_counts = malloc(total * sizeof *got_counts);
+    CHECK(ps_store_get_batch(store, &ps_type_bytes, total, ask, got, got_counts) == PS_OK, "get_batch");
+    for (int r = 0; r < size; r++)
+        for (int i = 0; i < N; i++) {
+            size_t at = 2 * ((size_t)r * N + (size_t)i);
+            size_t want = (size_t)(i * 331 % 3000);
+            unsigned char *expect = patterned(want, (unsigned)(r * 100 + i));
+            CHECK(got[at] && got_counts[at] == want && memcmp(got[at], expect, want) == 0,
+                  "batch object %d of rank %d", i, r);
+            CHECK(got[at + 1] == NULL, "a missing key gives NULL");
+            free(expect);
+            ps_object_free(&ps_type_bytes, got[at]);
+        }
+    bool *exists = malloc(total * sizeof *exists);
+    CHECK(ps_store_exists_batch(store, total, ask, exists) == PS_OK, "exists_batch");
+    for (size_t i = 0; i < total; i++)
+        CHECK(exists[i] == (i % 2 == 0), "exists[%zu]", i);
+    MPI_Barrier(MPI_COMM_WORLD);
+    /* Each rank evicts the first half of the next rank's batch. */
+    const char *evict[N / 2];
+    int next = (rank + 1) % size;
+    for (int i = 0; i < N / 2; i++)
+        evict[i] = all[(size_t)next * N + (size_t)i];
+    CHECK(ps_store_evict_batch(store, N / 2, evict) == PS_OK, "evict_batch");
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(ps_store_exists_batch(store, total, ask, exists) == PS_OK, "exists_batch after evict");
+    for (size_t i = 0; i < (size_t)size * N; i++)
+        CHECK(exists[2 * i] == (i % N >= N / 2), "object %zu after the evict", i);
+    /* custom objects in a batch */
+    struct ps_test_record rec = {.label = "ranked", .nvalues = 3, .values = (double[]){1, 2, (double)rank}};
+    char rkey[PS_KEY_MAX];
+    CHECK(ps_store_put(store, &ps_test_record_type, &rec, 1, rkey) == PS_OK, "put custom");
+    char rkeys[64][PS_KEY_MAX];
+    gather_keys(rkey, rkeys);
+    const char *rask[64];
+    void *recs[64];
+    for (int r = 0; r < size; r++)
+        rask[r] = rkeys[r];
+    CHECK(ps_store_get_batch(store, &ps_test_record_type, (size_t)size, rask, recs, NULL) == PS_OK, "custom batch");
+    for (int r = 0; r < size; r++) {
+        struct ps_test_record *g = recs[r];
+        CHECK(g && strcmp(g->label, "ranked") == 0 && g->nvalues == 3 && g->values[2] == (double)r,
+              "custom object of rank %d", r);
+        ps_object_free(&ps_test_record_type, recs[r]);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_evict(store, rkey);
+    for (int i = 0; i < N; i++) {
+        ps_store_evict(store, mine[i]);
+        free(objs[i]);
+    }
+    free(all), free(ask), free(got), free(got_counts), free(exists);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* A large object through a proxy descriptor, resolved on every other rank. */
+static void large_through_descriptor(void)
+{
+    size_t n = (size_t)64 << 20;
+    unsigned char *big = rank == 0 ? patterned(n, 77) : NULL;
+    ps_proxy_t *p = rank == 0 ? ps_proxy_array(store, &ps_type_bytes, big, n) : NULL;
+    char desc[4096] = "";
+    if (rank == 0) {
+        char *d = p ? ps_proxy_serialize(p) : NULL;
+        CHECK(d != NULL, "serialize");
+        if (d)
+            snprintf(desc, sizeof desc, "%s", d);
+        free(d);
+    }
+    MPI_Bcast(desc, sizeof desc, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (rank != 0) {
+        ps_proxy_t *q = ps_proxy_deserialize(desc, &ps_type_bytes);
+        CHECK(q != NULL, "deserialize on rank %d", rank);
+        if (q) {
+            CHECK(ps_proxy_size(q) == n, "size without resolving");
+            const unsigned char *got = ps_resolve(q);
+            unsigned char *expect = patterned(n, 77);
+            CHECK(got && XXH3_64bits(got, n) == ps_proxy_hash(q) && memcmp(got, expect, n) == 0,
+                  "64 MiB resolved on rank %d", rank);
+            free(expect);
+            ps_proxy_free(q);
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (p)
+        CHECK(ps_proxy_evict(p) == PS_OK, "evict");
+    free(big);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Threads on every rank at once: their own objects and the other ranks'. */
+enum { THREADS = 4, ROUNDS = 25 };
+static char (*shared_keys)[PS_KEY_MAX];
+
+static void *worker(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    for (int round = 0; round < ROUNDS; round++) {
+        size_t n = (size_t)((id * 7919 + round * 104729 + rank * 31) % 70000);
+        unsigned char *data = patterned(n, (unsigned)(rank * 10000 + id * 100 + round));
+        char key[PS_KEY_MAX];
+        CHECK(ps_store_put(store, &ps_type_bytes, data, n, key) == PS_OK, "thread put");
+        size_t count = 0;
+        unsigned char *got = ps_store_get(store, key, &ps_type_bytes, &count);
+        CHECK(got && count == n && memcmp(got, data, n) == 0, "thread get of its own object");
+        free(got);
+        int r = (rank + 1 + round) % size;
+        got = ps_store_get(store, shared_keys[r], &ps_type_bytes, &count);
+        unsigned char *expect = patterned(50000, (unsigned)r);
+        CHECK(got && count == 50000 && memcmp(got, expect, 50000) == 0, "thread get of rank %d's object", r);
+        free(got);
+        free(expect);
+        CHECK(ps_store_evict(store, key) == PS_OK, "thread evict");
+        free(data);
+    }
+    return NULL;
+}
+
+static void threads(void)
+{
+    unsigned char *mine = patterned(50000, (unsigned)rank);
+    char key[PS_KEY_MAX];
+    CHECK(ps_store_put(store, &ps_type_bytes, mine, 50000, key) == PS_OK, "put");
+    shared_keys = malloc((size_t)size * PS_KEY_MAX);
+    gather_keys(key, shared_keys);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_evict(store, key);
+    free(shared_keys);
+    free(mine);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Rank 0 evicts an object while the others fetch it in a loop: every fetch
+ * gets the whole object or PS_ERR_NOT_FOUND, never part of one. */
+static atomic_int whole, gone, torn;
+static char race_key[PS_KEY_MAX];
+enum { RACE_BYTES = 4 << 20 };
+
+enum { TAG_FETCHING = 77 };
+
+/* Fetch until the object is gone (at most 60 s); the first racer on rank 1
+ * tells rank 0 when it has fetched the object whole once, so the evict
+ * lands while fetches are under way. */
+static void *racer(void *arg)
+{
+    bool signals = (intptr_t)arg != 0;
+    unsigned char *expect = patterned(RACE_BYTES, 99);
+    double until = MPI_Wtime() + 60;
+    while (MPI_Wtime() < until) {
+        size_t count = 0;
+        unsigned char *got = ps_store_get(store, race_key, &ps_type_bytes, &count);
+        if (!got) {
+            if (ps_last_error_code() == PS_ERR_NOT_FOUND)
+                atomic_fetch_add(&gone, 1);
+            else
+                atomic_fetch_add(&torn, 1);
+            break;
+        }
+        if (count == RACE_BYTES && memcmp(got, expect, RACE_BYTES) == 0)
+            atomic_fetch_add(&whole, 1);
+        else
+            atomic_fetch_add(&torn, 1);
+        free(got);
+        if (signals) {
+            int one = 1;
+            MPI_Send(&one, 1, MPI_INT, 0, TAG_FETCHING, MPI_COMM_WORLD);
+            signals = false;
+        }
+    }
+    free(expect);
+    return NULL;
+}
+
+static void evict_races_fetch(void)
+{
+    unsigned char *big = rank == 0 ? patterned(RACE_BYTES, 99) : NULL;
+    if (rank == 0)
+        CHECK(ps_store_put(store, &ps_type_bytes, big, RACE_BYTES, race_key) == PS_OK, "put");
+    MPI_Bcast(race_key, PS_KEY_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    pthread_t t[2];
+    if (rank != 0)
+        for (int i = 0; i < 2; i++)
+            pthread_create(&t[i], NULL, racer, (void *)(intptr_t)(rank == 1 && i == 0));
+    if (rank == 0) {
+        int one;
+        MPI_Recv(&one, 1, MPI_INT, 1, TAG_FETCHING, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK(ps_store_evict(store, race_key) == PS_OK, "evict during fetches");
+    }
+    if (rank != 0) {
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        CHECK(atomic_load(&torn) == 0, "%d fetches saw a partial object or another error", atomic_load(&torn));
+        CHECK(atomic_load(&gone) == 2, "both fetch loops ended on PS_ERR_NOT_FOUND (%d)", atomic_load(&gone));
+        if (rank == 1)
+            CHECK(atomic_load(&whole) >= 1, "a whole fetch before the evict");
+        fprintf(stderr, "rank %d: %d whole fetches before the evict\n", rank, atomic_load(&whole));
+    }
+    free(big);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* A peer that stops answering: the wait is bounded by the URL's timeout.
+ * The last rank stops itself with SIGSTOP and rank 0 continues it (the
+ * ranks share a node under the test's mpirun). */
+static void bounded_wait(void)
+{
+    int victim = size - 1;
+    char key[PS_KEY_MAX];
+    int32_t x = 1;
+    ps_store *quick = ps_store_open("quick", "mpi://quick?timeout=300", NULL);
+    CHECK(quick != NULL, "open with a timeout");
+    if (!quick)
+        return;
+    if (rank == victim)
+        CHECK(ps_store_put(quick, &ps_type_int32, &x, 1, key) == PS_OK, "put");
+    MPI_Bcast(key, PS_KEY_MAX, MPI_CHAR, victim, MPI_COMM_WORLD);
+    int pid = getpid();
+    MPI_Bcast(&pid, 1, MPI_INT, victim, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == victim) {
+        raise(SIGSTOP);
+    } else if (rank == 0) {
+        /* wait until the victim is stopped */
+        char path[64], state = 0;
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        for (int i = 0; i < 500 && state != 'T'; i++) {
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+                    state = 0;
+                fclose(f);
+            }
+            if (state != 'T') {
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        CHECK(state == 'T', "rank %d stopped", victim);
+        double t0 = MPI_Wtime();
+        bool exists = false;
+        ps_status st = ps_store_exists(quick, key, &exists);
+        double took = MPI_Wtime() - t0;
+        CHECK(st == PS_ERR_TIMEOUT, "exists on a stopped rank gives PS_ERR_TIMEOUT (%s)", ps_status_name(st));
+        CHECK(took < 5.0, "within a bounded time (%.2f s)", took);
+        char who[32];
+        snprintf(who, sizeof who, "rank %d", victim);
+        CHECK(strstr(ps_last_error_message(), who) != NULL, "message names the rank: %s", ps_last_error_message());
+        kill(pid, SIGCONT);
+        /* once it runs again it answers (asked with the default timeout: the
+         * same space under another URL, so a loaded machine cannot fail it) */
+        ps_store *patient = ps_store_open("patient", "mpi://quick", NULL);
+        CHECK(patient && ps_store_exists(patient, key, &exists) == PS_OK && exists,
+              "exists after the rank continues");
+        ps_store_close(patient);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(quick);
+}
+
+/* Several stores on one URL share objects; another space name does not. */
+static void spaces(void)
+{
+    ps_store *other = ps_store_open("other-space", "mpi://elsewhere", NULL);
+    CHECK(other != NULL, "open another space");
+    char key[PS_KEY_MAX];
+    int32_t v = 42 + rank;
+    CHECK(ps_store_put(store, &ps_type_int32, &v, 1, key) == PS_OK, "put");
+    char keys[64][PS_KEY_MAX];
+    gather_keys(key, keys);
+    int peer = (rank + 1) % size;
+    bool exists = true;
+    CHECK(other && ps_store_exists(other, keys[peer], &exists) == PS_OK && !exists,
+          "another space does not see the object");
+    int32_t *got = ps_store_get(store, keys[peer], &ps_type_int32, NULL);
+    CHECK(got && *got == 42 + peer, "the same space does");
+    free(got);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_evict(store, key);
+    ps_store_close(other);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* The executor's pattern: rank 0 hands each worker a task whose argument
+ * stays on rank 0; the worker resolves it, puts its result (which stays on
+ * the worker) and hands back the result's descriptor; rank 0 resolves the
+ * results, then evicts them on the workers. */
+static void task_round_trip(void)
+{
+    enum { N = 30000 };
+    char desc[4096];
+    if (rank == 0) {
+        double *arg = malloc(N * sizeof *arg);
+        ps_proxy_t *args[64] = {0};
+        for (int w = 1; w < size; w++) {
+            for (int i = 0; i < N; i++)
+                arg[i] = w + i * 0.25;
+            args[w] = ps_proxy_array(store, &ps_type_double, arg, N);
+            char *d = args[w] ? ps_proxy_serialize(args[w]) : NULL;
+            CHECK(d != NULL, "task argument for worker %d", w);
+            snprintf(desc, sizeof desc, "%s", d ? d : "");
+            free(d);
+            MPI_Send(desc, sizeof desc, MPI_CHAR, w, 5, MPI_COMM_WORLD);
+        }
+        for (int w = 1; w < size; w++) {
+            MPI_Recv(desc, sizeof desc, MPI_CHAR, w, 6, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            ps_proxy_t *result = ps_proxy_deserialize(desc, &ps_type_double);
+            double *sum = result ? PS_RESOLVE(double, result) : NULL;
+            double want = 0;
+            for (int i = 0; i < N; i++)
+                want += w + i * 0.25;
+            CHECK(sum && *sum == want, "result of worker %d", w);
+            if (!result)
+                continue;
+            char owner[32];
+            snprintf(owner, sizeof owner, ".%d.", w);
+            CHECK(strstr(ps_proxy_key(result), owner) != NULL, "the result stays on worker %d", w);
+            CHECK(ps_proxy_evict(result) == PS_OK, "evict the result on worker %d", w);
+            CHECK(ps_proxy_evict(args[w]) == PS_OK, "evict the argument");
+        }
+        free(arg);
+    } else {
+        MPI_Recv(desc, sizeof desc, MPI_CHAR, 0, 5, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        ps_proxy_t *arg = ps_proxy_deserialize(desc, &ps_type_double);
+        const double *v = arg ? PS_RESOLVE(double, arg) : NULL;
+        CHECK(v != NULL && ps_proxy_count(arg) == N, "worker %d resolves its argument", rank);
+        double sum = 0;
+        for (int i = 0; v && i < N; i++)
+            sum += v[i];
+        if (arg)
+            ps_proxy_free(arg);
+        ps_proxy_t *result = ps_proxy(store, &ps_type_double, &sum);
+        char *d = result ? ps_proxy_serialize(result) : NULL;
+        CHECK(d != NULL, "result descriptor");
+        snprintf(desc, sizeof desc, "%s", d ? d : "");
+        free(d);
+        MPI_Send(desc, sizeof desc, MPI_CHAR, 0, 6, MPI_COMM_WORLD);
+        if (result)
+            ps_proxy_free(result); /* the object stays until rank 0 evicts it */
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    alarm(240);
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (size > 64) {
+        fprintf(stderr, "at most 64 ranks\n");
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    CHECK(ps_mpi_rank() == -1, "no rank before ps_mpi_init");
+    ps_status st = ps_mpi_init(MPI_COMM_WORLD);
+    CHECK(st == PS_OK, "ps_mpi_init");
+    CHECK(ps_mpi_init(MPI_COMM_WORLD) == PS_ERR_STATE, "a second ps_mpi_init is refused");
+    CHECK(ps_mpi_rank() == rank, "ps_mpi_rank");
+    store = ps_store_open("contract", "mpi://contract", NULL);
+    CHECK(store != NULL, "open");
+    if (st != PS_OK || !store)
+        MPI_Abort(MPI_COMM_WORLD, 1);
+
+    struct {
+        const char *name;
+        void (*run)(void);
+    } tests[] = {
+        {"put_here_get_everywhere", put_here_get_everywhere},
+        {"chosen_keys", chosen_keys},
+        {"missing_and_foreign", missing_and_foreign},
+        {"batches", batches},
+        {"large_through_descriptor", large_through_descriptor},
+        {"threads", threads},
+        {"evict_races_fetch", evict_races_fetch},
+        {"spaces", spaces},
+        {"task_round_trip", task_round_trip},
+        {"bounded_wait", bounded_wait},
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        int before = atomic_load(&failures);
+        tests[i].run();
+        int failed_here = atomic_load(&failures) > before, failed_anywhere = 0;
+        MPI_Allreduce(&failed_here, &failed_anywhere, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        if (rank == 0)
+            printf("[%s] %s\n", failed_anywhere ? "FAIL" : "PASS", tests[i].name);
+    }
+    ps_store_close(store);
+    CHECK(ps_mpi_finalize() == PS_OK, "ps_mpi_finalize");
+    CHECK(ps_mpi_rank() == -1, "no rank after ps_mpi_finalize");
+    /* After leaving the job a new store cannot open. */
+    CHECK(ps_store_open("late", "mpi://", NULL) == NULL && ps_last_error_code() == PS_ERR_STATE &&
+          strstr(ps_last_error_message(), "ps_mpi_init"), "open after finalize: %s", ps_last_error_message());
+
+    int totals[2] = {atomic_load(&checks), atomic_load(&failures)}, sums[2];
+    MPI_Reduce(totals, sums, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    int any = atomic_load(&failures) > 0, anywhere = 0;
+    MPI_Allreduce(&any, &anywhere, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (rank == 0)
+        printf("mpi_contract on %d ranks: %d passed, %d failed\n", size, sums[0] - sums[1], sums[1]);
+    MPI_Finalize();
+    return anywhere ? 1 : 0;
+}
