@@ -187,6 +187,14 @@ static CXType unqualified_canonical(CXType t)
     return clang_getUnqualifiedType(clang_getCanonicalType(t));
 }
 
+CXType ps_canonical_value_type(CXType t)
+{
+    CXType c = clang_getCanonicalType(t);
+    if (c.kind == CXType_Atomic)
+        c = clang_getCanonicalType(clang_Type_getValueType(c));
+    return c;
+}
+
 bool ps_type_is_function(CXType t)
 {
     return t.kind == CXType_FunctionProto || t.kind == CXType_FunctionNoProto;
@@ -235,7 +243,7 @@ bool ps_proxy_struct_is_complete(ps_ptctx *ctx)
 
 bool ps_type_is_handle(ps_ptctx *ctx, CXType t)
 {
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     if (c.kind != CXType_Pointer)
         return false;
     return is_proxy_record(ctx, clang_getCanonicalType(clang_getPointeeType(c)));
@@ -255,6 +263,11 @@ static int walk_depth(ps_ptctx *ctx, CXType t, bool or_handle, bool through_func
         /* t stays canonical, so testing for the handle (a void pointer for
          * PROXY_OR) needs only the pointee, which the step down needs as
          * well: this runs for every expression checked. */
+        if (t.kind == CXType_Atomic) {
+            /* _Atomic PROXY(T) p: an atomic handle is still the handle. */
+            t = clang_getCanonicalType(clang_Type_getValueType(t));
+            continue;
+        }
         if (t.kind == CXType_Pointer) {
             CXType p = clang_getCanonicalType(clang_getPointeeType(t));
             if (or_handle ? p.kind == CXType_Void : is_proxy_record(ctx, p))
@@ -290,6 +303,10 @@ static int walk_depth_both(ps_ptctx *ctx, CXType t, int *or_depth)
     *or_depth = -1;
     int depth = 0;
     for (int i = 0; i < PS_MAX_TYPE_DEPTH; i++) {
+        if (t.kind == CXType_Atomic) {
+            t = clang_getCanonicalType(clang_Type_getValueType(t));
+            continue;
+        }
         if (t.kind == CXType_Pointer) {
             CXType p = clang_getCanonicalType(clang_getPointeeType(t));
             if (is_proxy_record(ctx, p))
@@ -574,11 +591,22 @@ ps_ptype ps_ptype_of_type(ps_ptctx *ctx, CXType t)
 
 /* ------------------------------------------------------------ callees */
 
+static CXCursor function_typedef(CXType t);
+
 CXCursor ps_callee_decl(CXCursor call)
 {
     CXCursor r = clang_getCursorReferenced(call);
-    if (!clang_Cursor_isNull(r) && clang_getCursorKind(r) != CXCursor_InvalidFile)
+    if (!clang_Cursor_isNull(r) && clang_getCursorKind(r) != CXCursor_InvalidFile) {
+        /* lookup(op)(p) refers to lookup, but calls what lookup returns. */
+        CXType rt = clang_getCanonicalType(clang_getCursorResultType(r));
+        CXCursor callee;
+        if (clang_getCursorKind(r) == CXCursor_FunctionDecl && rt.kind == CXType_Pointer &&
+            ps_type_is_function(clang_getCanonicalType(clang_getPointeeType(rt))) &&
+            ps_children(call, &callee, 1) >= 1 &&
+            clang_getCursorKind(ps_strip_implicit(callee)) == CXCursor_CallExpr)
+            return function_typedef(clang_getCursorType(ps_strip_implicit(callee)));
         return r;
+    }
     /* (*fp)(x): libclang does not see through the dereference. */
     CXCursor callee;
     if (ps_children(call, &callee, 1) < 1)
@@ -593,7 +621,9 @@ CXCursor ps_callee_decl(CXCursor call)
     enum CXCursorKind k = clang_getCursorKind(callee);
     if (k == CXCursor_DeclRefExpr || k == CXCursor_MemberRefExpr)
         return clang_getCursorReferenced(callee);
-    return clang_getNullCursor();
+    /* lookup(op)(p), handlers[k](p): the function pointer's typedef, whose
+     * parameters carry the annotations. */
+    return function_typedef(clang_getCursorType(callee));
 }
 
 typedef struct param_list {
@@ -943,7 +973,7 @@ static ps_ptype expr_origin(ps_ptctx *ctx, CXCursor expr, int budget)
 ps_ptype ps_ptype_of_expr(ps_ptctx *ctx, CXCursor expr)
 {
     CXType t = clang_getCursorType(expr);
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     /* The fast exit: only pointers and arrays can be, or hold, proxies. */
     if (c.kind != CXType_Pointer && !ps_type_is_array(c))
         return ptype_none();

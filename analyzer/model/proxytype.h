@@ -188,6 +188,9 @@ const char *ps_proxy_kind_macro(ps_proxy_kind k);
 /* The declarations that have a proxy type (and may carry an annotation):
  * variables, parameters, fields, functions and typedefs. */
 bool ps_decl_kind_is_typed(enum CXCursorKind k);
+/* The canonical type of t, seen through _Atomic (an atomic handle is a
+ * handle). */
+CXType ps_canonical_value_type(CXType t);
 /* Type kinds, by t's own kind (pass a canonical type to see through
  * typedefs). */
 bool ps_type_is_array(CXType t);

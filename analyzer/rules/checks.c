@@ -17,7 +17,7 @@
 
 static bool is_pointerish(CXType t)
 {
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     return c.kind == CXType_Pointer || ps_type_is_array(c);
 }
 
@@ -25,7 +25,7 @@ static bool is_pointerish(CXType t)
  * is not worth a look. */
 static bool may_hold_proxy(CXType t)
 {
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     while (ps_type_is_array(c))
         c = clang_getCanonicalType(clang_getArrayElementType(c));
     return c.kind == CXType_Pointer || c.kind == CXType_Record;

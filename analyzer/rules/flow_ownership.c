@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cfg.h"
 #include "checker.h"
 
@@ -146,6 +147,12 @@ typedef struct lifetime {
     CXCursor function;
     var *vars;
     size_t nvars, cap;
+    /* Pointer locals given a value that may be a resolved target once the
+     * variables it reads are known (copies, statement expressions). */
+    struct pending_target {
+        CXCursor decl, value;
+    } *pending;
+    size_t npending, pending_cap;
     vstate *cur; /* the state being transformed */
     bool report;
     bool overflow;  /* too much to follow: say nothing about this function */
@@ -216,15 +223,63 @@ static bool is_release_call(lifetime *l, CXCursor call)
            clang_Cursor_getNumArguments(call) == 1;
 }
 
-/* The role of the runtime call that creates the handle e evaluates to, or
- * PS_FN_NONE. */
-static ps_fn_role creation_role(lifetime *l, CXCursor e)
+static bool is_null_constant(CXCursor e);
+
+/* What an expression evaluates to, through casts, comma operators and
+ * statement expressions (`({ ...; v; })`, as wrapper macros write). */
+static CXCursor value_of(CXCursor e)
 {
-    e = strip_casts(e);
-    if (clang_getCursorKind(e) != CXCursor_CallExpr)
+    for (int guard = 0; guard < 16; guard++) {
+        e = strip_casts(e);
+        enum CXCursorKind k = clang_getCursorKind(e);
+        CXCursor kids[2];
+        if (k == CXCursor_StmtExpr) {
+            CXCursor v = ps_stmt_expr_value(e);
+            if (clang_Cursor_isNull(v))
+                return e;
+            e = v;
+        } else if (k == CXCursor_BinaryOperator &&
+                   clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_Comma &&
+                   ps_children(e, kids, 2) == 2) {
+            e = kids[1];
+        } else {
+            return e;
+        }
+    }
+    return e;
+}
+
+/* The role of the runtime call that creates the handle e evaluates to, or
+ * PS_FN_NONE; *call gets the call.  `c ? ps_proxy(...) : NULL` and a ?:
+ * of two creations create too. */
+static ps_fn_role creation_call(lifetime *l, CXCursor e, CXCursor *call, int depth)
+{
+    e = value_of(e);
+    enum CXCursorKind k = clang_getCursorKind(e);
+    if (k == CXCursor_ConditionalOperator && depth < 8) {
+        CXCursor kids[3];
+        if (ps_children(e, kids, 3) != 3)
+            return PS_FN_NONE;
+        CXCursor c1, c2;
+        ps_fn_role r1 = creation_call(l, kids[1], &c1, depth + 1);
+        ps_fn_role r2 = creation_call(l, kids[2], &c2, depth + 1);
+        if (r1 != PS_FN_NONE && (r2 != PS_FN_NONE || is_null_constant(kids[2]))) {
+            *call = c1;
+            return r1;
+        }
+        if (r2 != PS_FN_NONE && is_null_constant(kids[1])) {
+            *call = c2;
+            return r2;
+        }
+        return PS_FN_NONE;
+    }
+    if (k != CXCursor_CallExpr)
         return PS_FN_NONE;
     ps_fn_role r = ps_callee_role(l->ck->pt, e);
-    return ps_fn_role_creates(r) ? r : PS_FN_NONE;
+    if (!ps_fn_role_creates(r))
+        return PS_FN_NONE;
+    *call = e;
+    return r;
 }
 
 /* The kind of handle a creating role returns. */
@@ -268,7 +323,7 @@ static bool serialize_moves(uint8_t hk)
 /* The proxy variable a resolve call resolves, or -1. */
 static int resolved_var(lifetime *l, CXCursor e)
 {
-    e = strip_casts(e);
+    e = value_of(e);
     if (clang_getCursorKind(e) != CXCursor_CallExpr)
         return -1;
     if (!ps_fn_role_resolves(ps_callee_role(l->ck->pt, e)))
@@ -432,20 +487,23 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 {
     event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
                .at = clang_getNullCursor()};
+    /* The variable a statement expression's value reads (`({ ...; _v; })`). */
+    int via = clang_Cursor_isNull(rhs) ? -1 : var_of(l, value_of(rhs));
     if (l->vars[v].kind == V_TARGET) {
         e.owner = clang_Cursor_isNull(rhs) ? OWNER_NONE : resolved_var(l, rhs);
-        if (e.owner < 0 && rv >= 0 && l->vars[rv].kind == V_TARGET)
-            e.copy_from = rv; /* a copy points into the same target */
+        if (e.owner < 0 && via >= 0 && l->vars[via].kind == V_TARGET)
+            e.copy_from = via; /* a copy points into the same target */
         emit(l, &e);
         return;
     }
     bool let_go = false;
-    ps_fn_role made = clang_Cursor_isNull(rhs) ? PS_FN_NONE : creation_role(l, rhs);
+    CXCursor call = clang_getNullCursor();
+    ps_fn_role made = clang_Cursor_isNull(rhs) ? PS_FN_NONE : creation_call(l, rhs, &call, 0);
     if (clang_Cursor_isNull(rhs)) {
         e.bits = S_UNKNOWN;
     } else if (made != PS_FN_NONE) {
         e.bits = S_LIVE;
-        e.at = strip_casts(rhs);
+        e.at = call;
         e.hk = handle_kind_of_role(made);
         if ((made == PS_FN_INTO_OWNED || made == PS_FN_BORROW || made == PS_FN_BORROW_MUT) &&
             clang_Cursor_getNumArguments(e.at) == 1) {
@@ -458,6 +516,10 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
         }
     } else if (is_null_constant(rhs)) {
         e.bits = S_NULL;
+    } else if (via >= 0 && rv < 0 && l->vars[via].kind == V_PROXY) {
+        /* The value of a statement expression's temporary: v takes over
+         * what the temporary held (it was let go as the value). */
+        e.copy_from = via;
     } else {
         /* From a call, a field, another variable (which is then let go:
          * aliases are not followed). */
@@ -648,8 +710,10 @@ static void do_escape(lifetime *l, int v)
     vstate *s = &l->cur[v];
     if (l->vars[v].kind != V_PROXY)
         return;
-    if (s->bits & (S_LIVE | S_UNKNOWN))
+    if (s->bits & (S_LIVE | S_UNKNOWN)) {
+        s->prev = s->bits;
         s->bits = (uint8_t)((s->bits & ~(S_LIVE | S_UNKNOWN)) | S_MOVED);
+    }
 }
 
 static void do_release(lifetime *l, int v, CXCursor call)
@@ -696,6 +760,13 @@ static void do_assign(lifetime *l, const event *e)
         s->owner = e->owner;
         if (s->owner < 0 && e->copy_from >= 0)
             s->owner = l->cur[e->copy_from].owner;
+        return;
+    }
+    if (e->copy_from >= 0) {
+        const vstate *from = &l->cur[e->copy_from];
+        *s = *from;
+        if (from->bits == S_MOVED && from->prev)
+            s->bits = from->prev; /* let go only by being the value */
         return;
     }
     s->rel = clang_getNullCursor();
@@ -1020,6 +1091,13 @@ static void eval_at(lifetime *l, CXCursor e, bool deep)
     case CXCursor_CallExpr:
         eval_call(l, e, deep);
         return;
+    case CXCursor_CStyleCastExpr: {
+        /* (void)p; silences a compiler: it neither uses nor hands off p. */
+        if (clang_getCanonicalType(clang_getCursorType(e)).kind == CXType_Void &&
+            var_of(l, e) >= 0)
+            return;
+        break;
+    }
     case CXCursor_VarDecl: {
         int v = var_index(l, e);
         CXCursor init = clang_Cursor_getVarDeclInitializer(e);
@@ -1118,6 +1196,17 @@ static int flag_index(const lifetime *l, CXCursor decl)
 
 static bool null_test_depth(lifetime *l, CXCursor cond, int *v, bool *null_if_true, int depth);
 
+/* A call to __builtin_expect or __builtin_expect_with_probability: the
+ * value of its first argument, with a hint for the optimizer. */
+static bool is_expectation(CXCursor e)
+{
+    if (clang_getCursorKind(e) != CXCursor_CallExpr || clang_Cursor_getNumArguments(e) < 1)
+        return false;
+    char name[64];
+    ps_cursor_name(ps_callee_decl(e), name, sizeof name);
+    return strncmp(name, "__builtin_expect", 16) == 0;
+}
+
 static bool null_test(lifetime *l, CXCursor cond, int *v, bool *null_if_true)
 {
     return null_test_depth(l, cond, v, null_if_true, 0);
@@ -1127,10 +1216,12 @@ static bool null_test_depth(lifetime *l, CXCursor cond, int *v, bool *null_if_tr
 {
     if (depth > 16)
         return false;
-    CXCursor e = ps_strip_parens(ps_strip_implicit(cond));
-    e = ps_strip_implicit(e);
+    CXCursor e = strip_casts(ps_strip_parens(ps_strip_implicit(cond)));
     enum CXCursorKind k = clang_getCursorKind(e);
     CXCursor kids[2];
+    if (is_expectation(e))
+        /* likely(p), unlikely(!p): __builtin_expect(x, c) tests x */
+        return null_test_depth(l, clang_Cursor_getArgument(e, 0), v, null_if_true, depth + 1);
     if (k == CXCursor_BinaryOperator && clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_Assign &&
         ps_children(e, kids, 2) == 2) {
         /* if (!(p = ps_proxy(...))): the test is of what p now holds */
@@ -1289,12 +1380,55 @@ static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
     return true;
 }
 
+/* Is value a resolve of a tracked proxy, or a copy of a tracked target? */
+static bool is_target_value(lifetime *l, CXCursor value)
+{
+    if (resolved_var(l, value) >= 0)
+        return true;
+    int t = var_of(l, value_of(value));
+    return t >= 0 && l->vars[t].kind == V_TARGET;
+}
+
 static void maybe_target(lifetime *l, CXCursor decl, CXCursor value)
 {
     if (!is_local(decl) || clang_getCanonicalType(clang_getCursorType(decl)).kind != CXType_Pointer)
         return;
-    if (var_index(l, decl) < 0 && resolved_var(l, value) >= 0)
+    if (var_index(l, decl) >= 0)
+        return;
+    if (is_target_value(l, value)) {
         add_var(l, decl, V_TARGET);
+        return;
+    }
+    /* What it copies may be declared later in the walk (inside a statement
+     * expression) or become a target later: look again after the scan. */
+    CXCursor v = value_of(value);
+    if (clang_getCursorKind(v) != CXCursor_DeclRefExpr && clang_getCursorKind(v) != CXCursor_CallExpr)
+        return;
+    struct pending_target *p =
+        ps_array_reserve(l->pending, &l->pending_cap, l->npending + 1, sizeof *p);
+    if (!p)
+        return; /* a copy missed: fewer findings, never a wrong one */
+    l->pending = p;
+    l->pending[l->npending].decl = decl;
+    l->pending[l->npending].value = value;
+    l->npending++;
+}
+
+/* Copies of targets found after their source: repeated while it finds more. */
+static void resolve_pending_targets(lifetime *l)
+{
+    for (int round = 0; round < 4; round++) {
+        bool found = false;
+        for (size_t i = 0; i < l->npending; i++) {
+            struct pending_target *p = &l->pending[i];
+            if (var_index(l, p->decl) < 0 && is_target_value(l, p->value)) {
+                add_var(l, p->decl, V_TARGET);
+                found = true;
+            }
+        }
+        if (!found)
+            return;
+    }
 }
 
 static void maybe_flag(lifetime *l, CXCursor decl, CXCursor init)
@@ -1575,6 +1709,7 @@ void ps_check_lifetime(ps_checker *ck, CXCursor function)
     l.ck = ck;
     l.function = function;
     clang_visitChildren(function, scan_visit, &l);
+    resolve_pending_targets(&l);
     bool any = false;
     for (size_t v = 0; v < l.nvars; v++)
         any |= l.vars[v].kind == V_PROXY && !l.vars[v].excluded;
@@ -1587,5 +1722,6 @@ void ps_check_lifetime(ps_checker *ck, CXCursor function)
     }
     free(l.vars);
     free(l.flags);
+    free(l.pending);
     free(l.ev);
 }
