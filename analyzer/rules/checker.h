@@ -33,6 +33,7 @@ typedef struct ps_checker {
     CXCursor function; /* the function whose body is being walked, or null */
     bool function_has_proxy; /* it declares a variable or parameter holding a proxy */
     struct ps_cfg_memo *cfg_memo; /* what CFG building learnt in this unit, or NULL */
+    struct ps_flow_summaries *summaries; /* function summaries made in this unit, or NULL */
 } ps_checker;
 
 typedef enum ps_site {
@@ -97,6 +98,8 @@ void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role);
 
 /* flow_ownership.c: the flow-sensitive rules over one function definition. */
 void ps_check_lifetime(ps_checker *ck, CXCursor function);
+/* Frees the function summaries the flow rules made for this unit. */
+void ps_flow_summaries_free(ps_checker *ck);
 
 /* type_annotation.c */
 void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl);

@@ -238,8 +238,10 @@ void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
     if (!ck.pt)
         return; /* out of memory: no findings rather than a crash */
     ck.cfg_memo = ps_cfg_memo_new(); /* without it CFGs are only slower to build */
+    ck.summaries = NULL;
     clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &ck);
     finish_function(&ck);
+    ps_flow_summaries_free(&ck);
     ps_ptctx_free(ck.pt);
     ps_cfg_memo_free(ck.cfg_memo);
 }

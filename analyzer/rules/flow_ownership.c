@@ -110,6 +110,7 @@ typedef enum ev_op {
     EV_STORE,   /* v is stored at `at` somewhere that outlives the function */
     EV_MUTATE,  /* v is updated (ps_proxy_update) or resolved for writing by the call `at` */
     EV_WRITE,   /* the target v points into is written at `at` */
+    EV_RETURN,  /* a return of v (or, v < 0, of a value with states `bits`, kind `hk`) */
 } ev_op;
 
 typedef struct event {
@@ -154,10 +155,38 @@ typedef struct lifetime {
     } *pending;
     size_t npending, pending_cap;
     vstate *cur; /* the state being transformed */
+    struct fn_summary *summary; /* being computed for this function, or NULL */
+    uint8_t *exit_bits;         /* with summary: each variable's states at the exits */
+    uint8_t ret_bits, ret_hk;   /* with summary: what the returns return */
+    bool collect;               /* with summary: the final pass, collecting */
     bool report;
     bool overflow;  /* too much to follow: say nothing about this function */
     unsigned depth; /* of eval's recursion */
 } lifetime;
+
+/*
+ * Function summaries: what a function defined in this translation unit
+ * does with each proxy parameter, and whether it returns a new proxy.
+ * Made the first time a call to it is evaluated, by the same analysis run
+ * silently over its body, and kept for the unit.
+ */
+enum { EFFECT_MOVE, EFFECT_RELEASE, EFFECT_BORROW };
+enum { MAX_SUMMARY_PARAMS = 32, MAX_SUMMARY_DEPTH = 8 };
+
+typedef struct fn_summary {
+    CXCursor fn;
+    bool done;         /* false while being computed (a recursive call) */
+    bool returns_new;  /* every return gives a proxy created there, or NULL */
+    uint8_t ret_hk;
+    unsigned nparams;
+    uint8_t effect[MAX_SUMMARY_PARAMS];
+} fn_summary;
+
+struct ps_flow_summaries {
+    fn_summary *v;
+    size_t n, cap;     /* open addressing on clang_hashCursor; cap a power of 2 */
+    unsigned depth;    /* summaries being computed inside each other */
+};
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -252,6 +281,8 @@ static CXCursor value_of(CXCursor e)
 /* The role of the runtime call that creates the handle e evaluates to, or
  * PS_FN_NONE; *call gets the call.  `c ? ps_proxy(...) : NULL` and a ?:
  * of two creations create too. */
+static const fn_summary *summary_of_call(lifetime *l, CXCursor call);
+
 static ps_fn_role creation_call(lifetime *l, CXCursor e, CXCursor *call, int depth)
 {
     e = value_of(e);
@@ -276,8 +307,14 @@ static ps_fn_role creation_call(lifetime *l, CXCursor e, CXCursor *call, int dep
     if (k != CXCursor_CallExpr)
         return PS_FN_NONE;
     ps_fn_role r = ps_callee_role(l->ck->pt, e);
-    if (!ps_fn_role_creates(r))
-        return PS_FN_NONE;
+    if (!ps_fn_role_creates(r)) {
+        /* make_input() whose body returns ps_proxy(...): a creation too. */
+        const fn_summary *fs = r == PS_FN_NONE ? summary_of_call(l, e) : NULL;
+        if (!fs || !fs->returns_new)
+            return PS_FN_NONE;
+        *call = e;
+        return PS_FN_CREATE;
+    }
     *call = e;
     return r;
 }
@@ -505,6 +542,10 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
         e.bits = S_LIVE;
         e.at = call;
         e.hk = handle_kind_of_role(made);
+        if (ps_callee_role(l->ck->pt, call) == PS_FN_NONE) {
+            const fn_summary *fs = summary_of_call(l, call);
+            e.hk = fs && fs->ret_hk ? fs->ret_hk : HK_UNKNOWN;
+        }
         if ((made == PS_FN_INTO_OWNED || made == PS_FN_BORROW || made == PS_FN_BORROW_MUT) &&
             clang_Cursor_getNumArguments(e.at) == 1) {
             int q = var_of(l, clang_Cursor_getArgument(e.at, 0));
@@ -535,6 +576,9 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 
 static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
+    if (l->collect)
+        for (size_t v = 0; v < l->nvars; v++)
+            l->exit_bits[v] |= l->cur[v].bits;
     if (!l->report)
         return;
     for (size_t v = 0; v < l->nvars; v++) {
@@ -813,6 +857,12 @@ static void replay(lifetime *l, const event *ev, size_t n)
         case EV_WRITE:
             do_write(l, e->v, e->at);
             break;
+        case EV_RETURN:
+            if (l->collect) {
+                l->ret_bits |= e->v >= 0 ? l->cur[e->v].bits : e->bits;
+                l->ret_hk |= e->v >= 0 ? l->cur[e->v].hk : e->hk;
+            }
+            break;
         }
     }
 }
@@ -864,7 +914,7 @@ static void eval_children(lifetime *l, CXCursor e, bool deep)
     clang_visitChildren(e, eval_kid, &k);
 }
 
-typedef enum arg_mode { ARG_BORROW, ARG_MOVE } arg_mode;
+typedef enum arg_mode { ARG_BORROW, ARG_MOVE, ARG_RELEASE } arg_mode;
 
 /* What passing a proxy as argument i of the call does to its ownership. */
 static arg_mode arg_mode_of(lifetime *l, CXCursor call, unsigned i)
@@ -883,8 +933,17 @@ static arg_mode arg_mode_of(lifetime *l, CXCursor call, unsigned i)
     ps_ptype pt = ps_ptype_of_decl(l->ck->pt, params[i]);
     if (pt.depth == 0 && (pt.kind == PS_PROXY_REF || pt.kind == PS_PROXY_REF_MUT))
         return ARG_BORROW; /* the annotation says the callee only borrows */
-    /* PROXY_OWNED takes it; a PROXY(T) or plain parameter says nothing about
-     * ownership, and the callee may well release or keep it. */
+    if (pt.kind == PS_PROXY_OWNED)
+        return ARG_MOVE; /* the annotation says the callee takes it */
+    /* A PROXY(T) or plain parameter says nothing about ownership: what the
+     * callee's body does, if this unit has it, or else anything. */
+    const fn_summary *fs = summary_of_call(l, call);
+    if (fs && i < fs->nparams) {
+        if (fs->effect[i] == EFFECT_RELEASE)
+            return ARG_RELEASE;
+        if (fs->effect[i] == EFFECT_BORROW)
+            return ARG_BORROW;
+    }
     return ARG_MOVE;
 }
 
@@ -935,9 +994,18 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
             sub(l, arg, deep);
             continue;
         }
+        if (l->vars[v].kind == V_PROXY) {
+            arg_mode mode = arg_mode_of(l, call, (unsigned)i);
+            if (mode == ARG_RELEASE) {
+                release(l, v, call);
+                continue;
+            }
+            use(l, v, arg);
+            if (mode == ARG_MOVE)
+                escape(l, v);
+            continue;
+        }
         use(l, v, arg);
-        if (l->vars[v].kind == V_PROXY && arg_mode_of(l, call, (unsigned)i) == ARG_MOVE)
-            escape(l, v);
         if (l->vars[v].kind == V_TARGET && arg_writes_through(l, call, (unsigned)i))
             emit_op(l, EV_WRITE, v, arg);
     }
@@ -1062,6 +1130,21 @@ static bool tested_var(lifetime *l, CXCursor e)
 
 static void eval_at(lifetime *l, CXCursor e, bool deep);
 
+/* For a summary: what `return value;` returns (v: the variable it reads). */
+static void note_return(lifetime *l, int v, CXCursor value)
+{
+    event e = {.op = EV_RETURN, .v = v >= 0 && l->vars[v].kind == V_PROXY ? v : -1,
+               .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+               .at = value};
+    if (e.v < 0) {
+        CXCursor call;
+        ps_fn_role made = creation_call(l, value, &call, 0);
+        e.bits = made != PS_FN_NONE ? S_LIVE : is_null_constant(value) ? S_NULL : S_UNKNOWN;
+        e.hk = made != PS_FN_NONE ? handle_kind_of_role(made) : HK_UNKNOWN;
+    }
+    emit(l, &e);
+}
+
 static void eval(lifetime *l, CXCursor e, bool deep)
 {
     if (l->overflow)
@@ -1164,6 +1247,8 @@ static void eval_at(lifetime *l, CXCursor e, bool deep)
         CXCursor value;
         if (ps_children(e, &value, 1) == 1) {
             int v = var_of(l, value);
+            if (l->summary)
+                note_return(l, v, value);
             if (v >= 0) {
                 if (deep || is_plain_ref(value)) {
                     use(l, v, value);
@@ -1649,7 +1734,8 @@ static void analyze(lifetime *l, const ps_cfg *cfg)
     for (int pass = 0; pass < 2; pass++) {
         if (l->overflow)
             goto out;
-        l->report = pass == 1;
+        l->report = pass == 1 && !l->summary;
+        l->collect = pass == 1 && l->summary;
         size_t next_block = 0;
         for (;;) {
             size_t b;
@@ -1700,28 +1786,189 @@ out:
     free(bev);
 }
 
-void ps_check_lifetime(ps_checker *ck, CXCursor function)
+typedef struct return_scan {
+    lifetime *l;
+    bool any, all_new;
+} return_scan;
+
+static enum CXChildVisitResult return_visit(CXCursor c, CXCursor parent, CXClientData data)
 {
-    if (ps_proxy_struct_is_complete(ck->pt))
-        return; /* the library's own code: a handle there is an object it owns */
+    (void)parent;
+    return_scan *r = data;
+    if (clang_getCursorKind(c) != CXCursor_ReturnStmt)
+        return CXChildVisit_Recurse;
+    CXCursor value, call;
+    if (ps_children(c, &value, 1) != 1)
+        return CXChildVisit_Continue;
+    if (creation_call(r->l, value, &call, 0) != PS_FN_NONE)
+        r->any = true;
+    else if (!is_null_constant(value))
+        r->all_new = false;
+    return CXChildVisit_Continue;
+}
+
+/* Runs the analysis over one function; with fs, silently, filling fs in.
+ * Returns false when the function could not be followed. */
+static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
+{
     lifetime l;
     memset(&l, 0, sizeof l);
     l.ck = ck;
     l.function = function;
+    l.summary = fs;
     clang_visitChildren(function, scan_visit, &l);
     resolve_pending_targets(&l);
-    bool any = false;
+    bool any = false, ok = false;
     for (size_t v = 0; v < l.nvars; v++)
         any |= l.vars[v].kind == V_PROXY && !l.vars[v].excluded;
-    if (any && !l.overflow) {
+    if (fs && !any && !l.overflow) {
+        /* No proxy variable: whether every return creates one is all there
+         * is to know (`return ps_proxy(...);`). */
+        return_scan r = {&l, false, true};
+        clang_visitChildren(function, return_visit, &r);
+        fs->returns_new = r.any && r.all_new;
+        fs->ret_hk = 0;
+        free(l.vars);
+        free(l.flags);
+        free(l.pending);
+        free(l.ev);
+        return true;
+    }
+    if (fs && any)
+        l.exit_bits = calloc(l.nvars, 1);
+    if (any && !l.overflow && (!fs || l.exit_bits)) {
         ps_cfg *cfg = NULL;
         if (ps_cfg_build_memo(function, MAX_BLOCKS, ck->cfg_memo, &cfg) == PS_CFG_OK) {
             analyze(&l, cfg);
             ps_cfg_free(cfg);
+            ok = !l.overflow;
         }
+    }
+    if (fs && ok) {
+        for (unsigned i = 0; i < fs->nparams; i++) {
+            int v = var_index(&l, clang_Cursor_getArgument(function, i));
+            uint8_t bits = v >= 0 && !l.vars[v].excluded ? l.exit_bits[v] : 0;
+            if (bits == S_RELEASED)
+                fs->effect[i] = EFFECT_RELEASE; /* released on every path out */
+            else if (bits && !(bits & ~(S_UNKNOWN | S_NULL)))
+                fs->effect[i] = EFFECT_BORROW; /* only read: never released, kept or moved */
+        }
+        fs->returns_new = (l.ret_bits & S_LIVE) && !(l.ret_bits & ~(S_LIVE | S_NULL));
+        fs->ret_hk = l.ret_hk & (HK_UNKNOWN | HK_PLAIN) ? 0 : l.ret_hk;
     }
     free(l.vars);
     free(l.flags);
     free(l.pending);
     free(l.ev);
+    free(l.exit_bits);
+    return ok;
+}
+
+void ps_check_lifetime(ps_checker *ck, CXCursor function)
+{
+    if (ps_proxy_struct_is_complete(ck->pt))
+        return; /* the library's own code: a handle there is an object it owns */
+    run_function(ck, function, NULL);
+}
+
+/* Does a function's declaration involve a proxy (a parameter or the
+ * result)?  Only those are worth a summary. */
+static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
+{
+    int n = clang_Cursor_getNumArguments(fn);
+    *nparams = n < 0 ? 0 : (unsigned)n;
+    if (ps_decl_handle_depth(ck->pt, fn, false) == 0)
+        return true;
+    for (int i = 0; i < n; i++)
+        if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(fn, (unsigned)i), false) == 0)
+            return true;
+    return false;
+}
+
+static fn_summary *summary_slot(struct ps_flow_summaries *t, CXCursor fn)
+{
+    size_t mask = t->cap - 1;
+    for (size_t i = clang_hashCursor(fn) & mask;; i = (i + 1) & mask) {
+        if (clang_Cursor_isNull(t->v[i].fn) || clang_equalCursors(t->v[i].fn, fn))
+            return &t->v[i];
+    }
+}
+
+static bool summaries_grow(struct ps_flow_summaries *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    fn_summary *old = t->v;
+    size_t oldcap = t->cap;
+    t->v = malloc(cap * sizeof *t->v);
+    if (!t->v) {
+        t->v = old;
+        return false;
+    }
+    t->cap = cap;
+    for (size_t i = 0; i < cap; i++)
+        t->v[i].fn = clang_getNullCursor();
+    for (size_t i = 0; i < oldcap; i++)
+        if (!clang_Cursor_isNull(old[i].fn))
+            *summary_slot(t, old[i].fn) = old[i];
+    free(old);
+    return true;
+}
+
+/* The summary of the function a call goes to, or NULL when there is none
+ * (not defined in this unit, the runtime's, no proxy involved, recursive,
+ * or not followed). */
+static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
+{
+    ps_checker *ck = l->ck;
+    CXCursor callee = ps_callee_decl(call);
+    if (clang_getCursorKind(callee) != CXCursor_FunctionDecl)
+        return NULL;
+    CXCursor def = clang_getCursorDefinition(callee);
+    if (clang_Cursor_isNull(def) || is_runtime_function(def))
+        return NULL;
+    if (!ck->summaries) {
+        ck->summaries = calloc(1, sizeof *ck->summaries);
+        if (!ck->summaries)
+            return NULL;
+    }
+    struct ps_flow_summaries *t = ck->summaries;
+    if (t->cap == 0 || (t->n + 1) * 2 > t->cap) {
+        if (!summaries_grow(t))
+            return NULL;
+    }
+    fn_summary *fs = summary_slot(t, def);
+    if (!clang_Cursor_isNull(fs->fn))
+        return fs->done ? fs : NULL; /* not done: a recursive call, unknown */
+    unsigned nparams;
+    bool worth = involves_proxy(ck, def, &nparams);
+    memset(fs, 0, sizeof *fs);
+    fs->fn = def;
+    t->n++;
+    if (!worth || nparams > MAX_SUMMARY_PARAMS || t->depth >= MAX_SUMMARY_DEPTH) {
+        fs->done = !worth; /* nothing to say; or too deep: stays unknown */
+        return fs->done ? fs : NULL;
+    }
+    fs->nparams = nparams;
+    t->depth++;
+    /* run_function may grow the table: find the slot again afterwards. */
+    fn_summary result = *fs;
+    bool ok = run_function(ck, def, &result);
+    t->depth--;
+    fs = summary_slot(t, def);
+    *fs = result;
+    fs->done = true;
+    if (!ok) {
+        memset(fs->effect, EFFECT_MOVE, sizeof fs->effect);
+        fs->returns_new = false;
+    }
+    return fs;
+}
+
+void ps_flow_summaries_free(ps_checker *ck)
+{
+    if (!ck->summaries)
+        return;
+    free(ck->summaries->v);
+    free(ck->summaries);
+    ck->summaries = NULL;
 }
