@@ -36,6 +36,7 @@ typedef struct decl_entry {
     ps_fn_role role;
     CXCursor *params;
     unsigned nparams;
+    size_t user; /* ps_decl_user_slot */
 } decl_entry;
 
 struct ps_ptctx {
@@ -111,6 +112,12 @@ static decl_entry *entry_of(ps_ptctx *ctx, CXCursor decl)
     e->key = decl;
     ctx->count++;
     return e;
+}
+
+size_t *ps_decl_user_slot(ps_ptctx *ctx, CXCursor decl)
+{
+    decl_entry *e = entry_of(ctx, decl);
+    return e ? &e->user : NULL;
 }
 
 /* ----------------------------------------------------------- small utilities */

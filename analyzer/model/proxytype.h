@@ -116,6 +116,11 @@ typedef struct ps_ptctx ps_ptctx;
 ps_ptctx *ps_ptctx_new(CXTranslationUnit tu);
 void ps_ptctx_free(ps_ptctx *ctx);
 
+/* A number other modules may keep per declaration (0 until set), in the
+ * context's one table of declarations: the flow rules keep the index of a
+ * function's summary there.  NULL when out of memory. */
+size_t *ps_decl_user_slot(ps_ptctx *ctx, CXCursor decl);
+
 /* The proxy type of a declaration: a variable, parameter, field, typedef,
  * or a function or function pointer (its return value). */
 ps_ptype ps_ptype_of_decl(ps_ptctx *ctx, CXCursor decl);

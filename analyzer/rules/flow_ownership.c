@@ -182,9 +182,11 @@ typedef struct fn_summary {
     uint8_t effect[MAX_SUMMARY_PARAMS];
 } fn_summary;
 
+/* Each summary's index + 1 is kept with its function's declaration in the
+ * type model's table (ps_decl_user_slot). */
 struct ps_flow_summaries {
     fn_summary *v;
-    size_t n, cap;     /* open addressing on clang_hashCursor; cap a power of 2 */
+    size_t n, cap;
     unsigned depth;    /* summaries being computed inside each other */
 };
 
@@ -1885,35 +1887,6 @@ static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
     return false;
 }
 
-static fn_summary *summary_slot(struct ps_flow_summaries *t, CXCursor fn)
-{
-    size_t mask = t->cap - 1;
-    for (size_t i = clang_hashCursor(fn) & mask;; i = (i + 1) & mask) {
-        if (clang_Cursor_isNull(t->v[i].fn) || clang_equalCursors(t->v[i].fn, fn))
-            return &t->v[i];
-    }
-}
-
-static bool summaries_grow(struct ps_flow_summaries *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    fn_summary *old = t->v;
-    size_t oldcap = t->cap;
-    t->v = malloc(cap * sizeof *t->v);
-    if (!t->v) {
-        t->v = old;
-        return false;
-    }
-    t->cap = cap;
-    for (size_t i = 0; i < cap; i++)
-        t->v[i].fn = clang_getNullCursor();
-    for (size_t i = 0; i < oldcap; i++)
-        if (!clang_Cursor_isNull(old[i].fn))
-            *summary_slot(t, old[i].fn) = old[i];
-    free(old);
-    return true;
-}
-
 /* The summary of the function a call goes to, or NULL when there is none
  * (not defined in this unit, the runtime's, no proxy involved, recursive,
  * or not followed). */
@@ -1932,29 +1905,35 @@ static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
             return NULL;
     }
     struct ps_flow_summaries *t = ck->summaries;
-    if (t->cap == 0 || (t->n + 1) * 2 > t->cap) {
-        if (!summaries_grow(t))
-            return NULL;
+    size_t *slot = ps_decl_user_slot(ck->pt, def);
+    if (!slot)
+        return NULL;
+    if (*slot) {
+        fn_summary *known = &t->v[*slot - 1];
+        return known->done ? known : NULL; /* not done: a recursive call, unknown */
     }
-    fn_summary *fs = summary_slot(t, def);
-    if (!clang_Cursor_isNull(fs->fn))
-        return fs->done ? fs : NULL; /* not done: a recursive call, unknown */
+    fn_summary *grown = ps_array_reserve(t->v, &t->cap, t->n + 1, sizeof *t->v);
+    if (!grown)
+        return NULL;
+    t->v = grown;
+    size_t index = t->n++;
+    *slot = index + 1;
+    fn_summary *fs = &t->v[index];
     unsigned nparams;
     bool worth = involves_proxy(ck, def, &nparams);
     memset(fs, 0, sizeof *fs);
     fs->fn = def;
-    t->n++;
     if (!worth || nparams > MAX_SUMMARY_PARAMS || t->depth >= MAX_SUMMARY_DEPTH) {
         fs->done = !worth; /* nothing to say; or too deep: stays unknown */
         return fs->done ? fs : NULL;
     }
     fs->nparams = nparams;
     t->depth++;
-    /* run_function may grow the table: find the slot again afterwards. */
+    /* run_function may grow the array: find the summary again afterwards. */
     fn_summary result = *fs;
     bool ok = run_function(ck, def, &result);
     t->depth--;
-    fs = summary_slot(t, def);
+    fs = &t->v[index];
     *fs = result;
     fs->done = true;
     if (!ok) {
