@@ -83,6 +83,7 @@ typedef struct vstate {
     int owner;    /* V_TARGET: the proxy variable it was resolved from, or OWNER_NONE */
     int consumed; /* V_PROXY made by ps_into_owned(q): q, restored if this is NULL; or -1 */
     int lender;   /* V_PROXY holding a borrow: the owner variable it borrows from, or -1 */
+    int group;    /* V_PROXY: names of one proxy (`q = p`) share a group id, or -1 */
     CXCursor rel; /* where it was (last) released, moved or stored */
     CXCursor made; /* where the proxy it holds was created */
 } vstate;
@@ -123,6 +124,7 @@ typedef struct event {
     int copy_from; /* EV_ASSIGN to a target: the target whose owner it takes, or -1 */
     int consumed;  /* EV_ASSIGN to a proxy from ps_into_owned(q): q, or -1 */
     int lender;    /* EV_ASSIGN to a proxy from ps_borrow(o) / ps_borrow_mut(o): o, or -1 */
+    int alias_of;  /* EV_ASSIGN to a proxy from another proxy variable (`q = p`): p, or -1 */
     CXCursor at;   /* EV_ASSIGN to a proxy: where it was created, or null */
 } event;
 
@@ -491,7 +493,7 @@ static void emit(lifetime *l, const event *e)
 
 static void emit_op(lifetime *l, ev_op op, int v, CXCursor at)
 {
-    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
                .at = at};
     emit(l, &e);
 }
@@ -517,14 +519,14 @@ static void release(lifetime *l, int v, CXCursor call)
 static void check_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
     event e = {.op = EV_LEAKS, .brace = closing_brace, .v = -1, .owner = OWNER_NONE,
-               .copy_from = -1, .consumed = -1, .lender = -1, .at = at};
+               .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1, .at = at};
     emit(l, &e);
 }
 
 /* Variable v gets the value of rhs (rv: the tracked variable rhs reads). */
 static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 {
-    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
                .at = clang_getNullCursor()};
     /* The variable a statement expression's value reads (`({ ...; _v; })`). */
     int via = clang_Cursor_isNull(rhs) ? -1 : var_of(l, value_of(rhs));
@@ -559,6 +561,9 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
         }
     } else if (is_null_constant(rhs)) {
         e.bits = S_NULL;
+    } else if (rv >= 0 && l->vars[rv].kind == V_PROXY && rv != v) {
+        /* q = p: two names for one proxy; releasing either releases both. */
+        e.alias_of = rv;
     } else if (via >= 0 && rv < 0 && l->vars[via].kind == V_PROXY) {
         /* The value of a statement expression's temporary: v takes over
          * what the temporary held (it was let go as the value). */
@@ -576,6 +581,17 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 
 /* ----------------------------------------------------------------- replay */
 
+/* Is v another name (`q = p`) of a proxy whose leak an earlier name reports? */
+static bool reported_under_other_name(const lifetime *l, size_t v)
+{
+    int g = l->cur[v].group;
+    for (size_t u = 0; g >= 0 && u < v; u++)
+        if (l->cur[u].group == g && l->vars[u].kind == V_PROXY && !l->vars[u].excluded &&
+            (l->cur[u].bits & S_LIVE))
+            return true;
+    return false;
+}
+
 static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
     if (l->collect)
@@ -585,6 +601,8 @@ static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
         return;
     for (size_t v = 0; v < l->nvars; v++) {
         if (l->vars[v].kind != V_PROXY || l->vars[v].excluded || !(l->cur[v].bits & S_LIVE))
+            continue;
+        if (reported_under_other_name(l, v))
             continue;
         char name[128];
         name_of(l, (int)v, name, sizeof name);
@@ -815,6 +833,14 @@ static void do_assign(lifetime *l, const event *e)
             s->bits = from->prev; /* let go only by being the value */
         return;
     }
+    if (e->alias_of >= 0) {
+        vstate *from = &l->cur[e->alias_of];
+        if (from->group < 0)
+            from->group = e->alias_of;
+        *s = *from;
+        return;
+    }
+    s->group = -1;
     s->rel = clang_getNullCursor();
     s->made = e->at;
     s->bits = e->bits;
@@ -824,6 +850,22 @@ static void do_assign(lifetime *l, const event *e)
     s->lender = e->lender;
     if (e->lender >= 0)
         check_new_borrow(l, e->v, e->lender);
+}
+
+/* After v's proxy was released, moved or let go: so were its other names. */
+static void sync_aliases(lifetime *l, int v)
+{
+    int g = l->cur[v].group;
+    if (g < 0 || l->vars[v].kind != V_PROXY)
+        return;
+    for (size_t w = 0; w < l->nvars; w++) {
+        vstate *o = &l->cur[w];
+        if ((int)w == v || o->group != g)
+            continue;
+        o->bits = l->cur[v].bits;
+        o->prev = l->cur[v].prev;
+        o->rel = l->cur[v].rel;
+    }
 }
 
 static void replay(lifetime *l, const event *ev, size_t n)
@@ -836,9 +878,11 @@ static void replay(lifetime *l, const event *ev, size_t n)
             break;
         case EV_ESCAPE:
             do_escape(l, e->v);
+            sync_aliases(l, e->v);
             break;
         case EV_RELEASE:
             do_release(l, e->v, e->at);
+            sync_aliases(l, e->v);
             break;
         case EV_ASSIGN:
             do_assign(l, e);
@@ -849,9 +893,11 @@ static void replay(lifetime *l, const event *ev, size_t n)
         case EV_SERIALIZE:
         case EV_CONSUME:
             do_move(l, e->v, e->at, e->op == EV_SERIALIZE);
+            sync_aliases(l, e->v);
             break;
         case EV_STORE:
             do_store(l, e->v, e->at);
+            sync_aliases(l, e->v);
             break;
         case EV_MUTATE:
             do_mutate(l, e->v, e->at);
@@ -1136,7 +1182,7 @@ static void eval_at(lifetime *l, CXCursor e, bool deep);
 static void note_return(lifetime *l, int v, CXCursor value)
 {
     event e = {.op = EV_RETURN, .v = v >= 0 && l->vars[v].kind == V_PROXY ? v : -1,
-               .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+               .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
                .at = value};
     if (e.v < 0) {
         CXCursor call;
@@ -1634,6 +1680,7 @@ static void init_state(lifetime *l, vstate *st)
         st[v].consumed_bits = 0;
         st[v].consumed = -1;
         st[v].lender = -1;
+        st[v].group = -1;
         st[v].owner = OWNER_NONE;
         st[v].rel = clang_getNullCursor();
         st[v].made = clang_getNullCursor();
@@ -1651,8 +1698,17 @@ static bool merge(lifetime *l, vstate *dst, bool *reached, const vstate *src)
     bool changed = false;
     for (size_t v = 0; v < l->nvars; v++) {
         uint8_t bits = dst[v].bits | src[v].bits;
-        if (bits != dst[v].bits) {
+        int group = dst[v].group;
+        if (dst[v].group != src[v].group) {
+            /* Names of one proxy on some paths only: which name releases it
+             * is no longer known, so a leak of it is not reported. */
+            group = -1;
+            if (bits & S_LIVE)
+                bits = (uint8_t)((bits & ~S_LIVE) | S_MOVED);
+        }
+        if (bits != dst[v].bits || group != dst[v].group) {
             dst[v].bits = bits;
+            dst[v].group = group;
             changed = true;
         }
         if (dst[v].owner != src[v].owner && dst[v].owner != OWNER_NONE) {
