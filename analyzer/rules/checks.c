@@ -148,7 +148,8 @@ static void check_compound_literal(ps_checker *ck, CXCursor lit)
 }
 
 /* The flow rules build a CFG, so only for functions that declare a
- * variable or parameter holding a proxy (a cached type lookup here). */
+ * variable or parameter holding a proxy, or read a proxy field (a cached
+ * type lookup here). */
 static void note_proxy_variable(ps_checker *ck, CXCursor decl)
 {
     if (!ck->function_has_proxy && !clang_Cursor_isNull(ck->function) &&
@@ -210,6 +211,11 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
         break;
     case CXCursor_CompoundLiteralExpr:
         check_compound_literal(ck, c);
+        break;
+    case CXCursor_MemberRefExpr:
+        /* job->input: the flow rules follow proxy fields too. */
+        if (!ck->function_has_proxy && !clang_Cursor_isNull(ck->function))
+            note_proxy_variable(ck, clang_getCursorReferenced(c));
         break;
     case CXCursor_UnaryOperator:
         /* &*p reads nothing: only a dereference that is not undone. */

@@ -69,7 +69,9 @@ typedef enum var_kind {
 } var_kind;
 
 typedef struct var {
-    CXCursor decl;
+    CXCursor decl;   /* the variable; for a field, the variable it is a field of */
+    CXCursor field;  /* the field (`job->input`, `s.input`), or null for the variable itself */
+    bool through_pointer; /* a field reached through a pointer: stored beyond the function */
     var_kind kind;
     bool excluded;   /* its address is taken */
     uint8_t decl_hk; /* the handle kind its declaration says (HK_UNKNOWN for PROXY(T)) */
@@ -156,6 +158,8 @@ typedef struct lifetime {
         CXCursor decl, value;
     } *pending;
     size_t npending, pending_cap;
+    CXCursor *addr_taken; /* variables and fields whose address is taken (&s, &j->input) */
+    size_t naddr, addr_cap;
     vstate *cur; /* the state being transformed */
     struct fn_summary *summary; /* being computed for this function, or NULL */
     uint8_t *exit_bits;         /* with summary: each variable's states at the exits */
@@ -218,35 +222,71 @@ static bool is_local(CXCursor decl)
            !clang_Cursor_hasVarDeclExternalStorage(decl);
 }
 
-static int var_index(const lifetime *l, CXCursor decl)
+/* The variable (field null) or field of a variable tracked, or -1. */
+static int field_var_index(const lifetime *l, CXCursor decl, CXCursor field)
 {
+    bool whole = clang_Cursor_isNull(field);
     for (size_t i = 0; i < l->nvars; i++)
-        if (clang_equalCursors(l->vars[i].decl, decl))
+        if (clang_equalCursors(l->vars[i].decl, decl) &&
+            (whole ? clang_Cursor_isNull(l->vars[i].field) != 0
+                   : clang_equalCursors(l->vars[i].field, field)))
             return (int)i;
     return -1;
 }
 
-/* The tracked variable an expression reads, through parentheses and
- * casts, or -1. */
+static int var_index(const lifetime *l, CXCursor decl)
+{
+    return field_var_index(l, decl, clang_getNullCursor());
+}
+
+/* `v.f` or `v->f` with v a variable: the variable (in *base) and the field. */
+static bool field_of_variable(CXCursor e, CXCursor *base, CXCursor *field)
+{
+    if (clang_getCursorKind(e) != CXCursor_MemberRefExpr)
+        return false;
+    CXCursor kid;
+    if (ps_children(e, &kid, 1) != 1)
+        return false;
+    kid = ps_strip_parens(ps_strip_implicit(kid));
+    if (clang_getCursorKind(kid) != CXCursor_DeclRefExpr)
+        return false;
+    *base = clang_getCursorReferenced(kid);
+    *field = clang_getCursorReferenced(e);
+    return clang_getCursorKind(*field) == CXCursor_FieldDecl;
+}
+
+/* The tracked variable or field an expression reads, through parentheses
+ * and casts, or -1. */
 static int var_of(const lifetime *l, CXCursor e)
 {
     if (clang_Cursor_isNull(e))
         return -1;
     e = strip_casts(e);
-    if (clang_getCursorKind(e) != CXCursor_DeclRefExpr)
-        return -1;
-    int v = var_index(l, clang_getCursorReferenced(e));
+    int v = -1;
+    CXCursor base, field;
+    if (clang_getCursorKind(e) == CXCursor_DeclRefExpr)
+        v = var_index(l, clang_getCursorReferenced(e));
+    else if (field_of_variable(e, &base, &field))
+        v = field_var_index(l, base, field);
     return v >= 0 && !l->vars[v].excluded ? v : -1;
 }
 
 static bool is_plain_ref(CXCursor e)
 {
-    return clang_getCursorKind(ps_strip_implicit(e)) == CXCursor_DeclRefExpr;
+    CXCursor s = ps_strip_implicit(e), base, field;
+    return clang_getCursorKind(s) == CXCursor_DeclRefExpr || field_of_variable(s, &base, &field);
 }
 
 static void name_of(const lifetime *l, int v, char *buf, size_t n)
 {
-    ps_cursor_name(l->vars[v].decl, buf, n);
+    if (clang_Cursor_isNull(l->vars[v].field)) {
+        ps_cursor_name(l->vars[v].decl, buf, n);
+        return;
+    }
+    char base[128], field[128];
+    ps_cursor_name(l->vars[v].decl, base, sizeof base);
+    ps_cursor_name(l->vars[v].field, field, sizeof field);
+    ps_fmt(buf, n, "%s%s%s", base, l->vars[v].through_pointer ? "->" : ".", field);
 }
 
 static bool is_release_call(lifetime *l, CXCursor call)
@@ -602,8 +642,8 @@ static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
     for (size_t v = 0; v < l->nvars; v++) {
         if (l->vars[v].kind != V_PROXY || l->vars[v].excluded || !(l->cur[v].bits & S_LIVE))
             continue;
-        if (reported_under_other_name(l, v))
-            continue;
+        if (l->vars[v].through_pointer || reported_under_other_name(l, v))
+            continue; /* a field reached through a pointer outlives the function */
         char name[128];
         name_of(l, (int)v, name, sizeof name);
         const char *fmt = "proxy '%s' is neither released nor moved on a path that ends here";
@@ -1152,9 +1192,11 @@ static void eval_assign(lifetime *l, CXCursor lhs, CXCursor rhs, bool deep)
         sub(l, rhs, deep);
     }
     CXCursor ls = ps_strip_implicit(lhs);
-    int lv = clang_getCursorKind(ls) == CXCursor_DeclRefExpr ? var_of(l, ls) : -1;
+    int lv = is_plain_ref(ls) ? var_of(l, ls) : -1;
     if (lv >= 0) {
         assign(l, lv, rhs, rv);
+        if (l->vars[lv].through_pointer && rv >= 0)
+            emit_op(l, EV_STORE, rv, lhs); /* j->input = p: p now lives in *j too */
         return;
     }
     sub(l, lhs, deep);
@@ -1177,6 +1219,21 @@ static bool tested_var(lifetime *l, CXCursor e)
 }
 
 static void eval_at(lifetime *l, CXCursor e, bool deep);
+
+/* The variable decl itself is used (passed, assigned, copied): what its
+ * proxy fields hold is no longer known. */
+static void clobber_fields(lifetime *l, CXCursor decl)
+{
+    for (size_t v = 0; v < l->nvars; v++) {
+        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
+            !clang_equalCursors(l->vars[v].decl, decl))
+            continue;
+        event e = {.op = EV_ASSIGN, .bits = S_UNKNOWN, .v = (int)v, .owner = OWNER_NONE,
+                   .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
+                   .at = clang_getNullCursor()};
+        emit(l, &e);
+    }
+}
 
 /* For a summary: what `return value;` returns (v: the variable it reads). */
 static void note_return(lifetime *l, int v, CXCursor value)
@@ -1216,8 +1273,22 @@ static void eval_at(lifetime *l, CXCursor e, bool deep)
         if (v >= 0) {
             use(l, v, e);
             escape(l, v); /* a use nobody understood lets go of it */
+        } else {
+            clobber_fields(l, clang_getCursorReferenced(e));
         }
         return;
+    }
+    case CXCursor_MemberRefExpr: {
+        int v = var_of(l, e);
+        CXCursor base, field;
+        if (v >= 0) {
+            use(l, v, e);
+            escape(l, v);
+            return;
+        }
+        if (field_of_variable(e, &base, &field) && var_index(l, base) < 0)
+            return; /* another field of a variable: its proxy fields stay */
+        break;
     }
     case CXCursor_CallExpr:
         eval_call(l, e, deep);
@@ -1487,10 +1558,18 @@ typedef struct scan {
     lifetime *l;
 } scan;
 
+static bool add_var_entry(lifetime *l, CXCursor decl, var_kind kind);
+
 static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
 {
     if (var_index(l, decl) >= 0)
         return true;
+    return add_var_entry(l, decl, kind);
+}
+
+/* Appends an entry for decl (a field's entry has decl as its variable). */
+static bool add_var_entry(lifetime *l, CXCursor decl, var_kind kind)
+{
     if (l->nvars >= MAX_VARS) {
         l->overflow = true;
         return false;
@@ -1506,6 +1585,8 @@ static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
         l->cap = n;
     }
     l->vars[l->nvars].decl = decl;
+    l->vars[l->nvars].field = clang_getNullCursor();
+    l->vars[l->nvars].through_pointer = false;
     l->vars[l->nvars].kind = kind;
     l->vars[l->nvars].excluded = false;
     l->vars[l->nvars].decl_hk = HK_UNKNOWN;
@@ -1614,6 +1695,47 @@ static bool has_foreign_attribute(CXCursor decl)
     return found;
 }
 
+static void note_address_taken(lifetime *l, CXCursor what)
+{
+    CXCursor *p = ps_array_reserve(l->addr_taken, &l->addr_cap, l->naddr + 1, sizeof *p);
+    if (!p) {
+        l->overflow = true; /* a write may be missed: say nothing */
+        return;
+    }
+    l->addr_taken = p;
+    l->addr_taken[l->naddr++] = what;
+}
+
+/* `s.f` or `j->f` of a local variable or parameter, f a proxy handle: a
+ * field followed like a variable. */
+static void maybe_field(lifetime *l, CXCursor member)
+{
+    CXCursor base, field;
+    if (!field_of_variable(member, &base, &field) || !is_local(base) ||
+        field_var_index(l, base, field) >= 0 || ps_decl_handle_depth(l->ck->pt, field, false) != 0)
+        return;
+    ps_ptype pt = ps_ptype_of_decl(l->ck->pt, field);
+    if (pt.kind == PS_PROXY_OR || !add_var_entry(l, base, V_PROXY))
+        return;
+    var *nv = &l->vars[l->nvars - 1];
+    nv->field = field;
+    nv->decl_hk = handle_kind_of_decl(pt.kind);
+    nv->through_pointer =
+        clang_getCanonicalType(clang_getCursorType(base)).kind == CXType_Pointer;
+}
+
+/* After the scan: fields of a variable whose address is taken, or whose
+ * own address is taken, may change where no statement says. */
+static void exclude_address_taken(lifetime *l)
+{
+    for (size_t i = 0; i < l->naddr; i++)
+        for (size_t v = 0; v < l->nvars; v++)
+            if (!clang_Cursor_isNull(l->vars[v].field) &&
+                (clang_equalCursors(l->vars[v].decl, l->addr_taken[i]) ||
+                 clang_equalCursors(l->vars[v].field, l->addr_taken[i])))
+                l->vars[v].excluded = true;
+}
+
 static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientData data)
 {
     (void)parent;
@@ -1662,9 +1784,15 @@ static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientD
                 int v = var_index(l, decl);
                 if (v >= 0 && op == CXUnaryOperator_AddrOf)
                     l->vars[v].excluded = true;
+                if (op == CXUnaryOperator_AddrOf)
+                    note_address_taken(l, decl);
                 flag_written(l, decl);
+            } else if (op == CXUnaryOperator_AddrOf && clang_getCursorKind(s) == CXCursor_MemberRefExpr) {
+                note_address_taken(l, clang_getCursorReferenced(s));
             }
         }
+    } else if (k == CXCursor_MemberRefExpr) {
+        maybe_field(l, c);
     }
     return CXChildVisit_Recurse;
 }
@@ -1875,6 +2003,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
     l.function = function;
     l.summary = fs;
     clang_visitChildren(function, scan_visit, &l);
+    exclude_address_taken(&l);
     resolve_pending_targets(&l);
     bool any = false, ok = false;
     for (size_t v = 0; v < l.nvars; v++)
@@ -1889,6 +2018,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
         free(l.vars);
         free(l.flags);
         free(l.pending);
+        free(l.addr_taken);
         free(l.ev);
         return true;
     }
@@ -1917,6 +2047,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
     free(l.vars);
     free(l.flags);
     free(l.pending);
+    free(l.addr_taken);
     free(l.ev);
     free(l.exit_bits);
     return ok;
