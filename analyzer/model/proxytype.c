@@ -176,6 +176,24 @@ static enum CXChildVisitResult last_child(CXCursor c, CXCursor parent, CXClientD
     return CXChildVisit_Continue;
 }
 
+CXCursor ps_generic_selected(CXCursor selection)
+{
+    CXCursor kids[33];
+    unsigned n = ps_children(selection, kids, 33);
+    if (n < 2 || n > 33)
+        return clang_getNullCursor();
+    CXType want = clang_getCanonicalType(clang_getCursorType(selection));
+    CXCursor found = clang_getNullCursor();
+    for (unsigned i = 1; i < n; i++) {
+        if (!clang_equalTypes(clang_getCanonicalType(clang_getCursorType(kids[i])), want))
+            continue;
+        if (!clang_Cursor_isNull(found))
+            return clang_getNullCursor(); /* two branches of that type: cannot tell */
+        found = kids[i];
+    }
+    return found;
+}
+
 CXCursor ps_stmt_expr_value(CXCursor stmt_expr)
 {
     CXCursor body;
@@ -395,12 +413,49 @@ static CXType annotation_target(CXCursor attr)
     return clang_getPointeeType(cast);
 }
 
+/* Does the attribute, where the file has it, lie inside decl's extent? */
+static bool attr_within(CXCursor attr, CXCursor decl)
+{
+    CXSourceRange r = clang_getCursorExtent(decl);
+    CXFile af, bf, ef;
+    unsigned ao, bo, eo;
+    clang_getExpansionLocation(clang_getCursorLocation(attr), &af, NULL, NULL, &ao);
+    clang_getExpansionLocation(clang_getRangeStart(r), &bf, NULL, NULL, &bo);
+    clang_getExpansionLocation(clang_getRangeEnd(r), &ef, NULL, NULL, &eo);
+    return af && bf && ef && clang_File_isEqual(af, bf) && clang_File_isEqual(af, ef) && bo <= ao &&
+           ao < eo;
+}
+
+CXCursor ps_annotation_owner(CXCursor attr, CXCursor parent)
+{
+    /* In a K&R definition, `void f(p) PROXY(T) p; {...}`, libclang hangs
+     * the parameter's attribute on the function. */
+    if (clang_getCursorKind(parent) != CXCursor_FunctionDecl)
+        return parent;
+    int n = clang_Cursor_getNumArguments(parent);
+    for (int i = 0; i < n; i++) {
+        CXCursor param = clang_Cursor_getArgument(parent, (unsigned)i);
+        if (attr_within(attr, param))
+            return param;
+    }
+    return parent;
+}
+
+typedef struct annotation_search {
+    annotation *a;
+    CXCursor decl;  /* whose annotation is sought */
+    CXCursor owner; /* the cursor whose attribute children are visited */
+} annotation_search;
+
 static enum CXChildVisitResult find_annotation(CXCursor c, CXCursor parent, CXClientData data)
 {
     (void)parent;
     if (clang_getCursorKind(c) != CXCursor_AnnotateAttr)
         return CXChildVisit_Continue;
-    annotation *a = data;
+    annotation_search *search = data;
+    if (!clang_equalCursors(ps_annotation_owner(c, search->owner), search->decl))
+        return CXChildVisit_Continue; /* a K&R parameter's, or the function's */
+    annotation *a = search->a;
     CXString s = clang_getCursorSpelling(c);
     ps_proxy_kind kind = kind_of_annotation(clang_getCString(s));
     clang_disposeString(s);
@@ -416,7 +471,15 @@ static enum CXChildVisitResult find_annotation(CXCursor c, CXCursor parent, CXCl
 static annotation own_annotation(CXCursor decl)
 {
     annotation a = {false, PS_PROXY_NONE, {CXType_Invalid, {NULL, NULL}}};
-    clang_visitChildren(decl, find_annotation, &a);
+    annotation_search search = {&a, decl, decl};
+    clang_visitChildren(decl, find_annotation, &search);
+    if (!a.found && clang_getCursorKind(decl) == CXCursor_ParmDecl) {
+        CXCursor fn = clang_getCursorSemanticParent(decl);
+        if (clang_getCursorKind(fn) == CXCursor_FunctionDecl) {
+            search.owner = fn;
+            clang_visitChildren(fn, find_annotation, &search);
+        }
+    }
     return a;
 }
 
@@ -534,6 +597,34 @@ static ps_ptype typedef_ptype(ps_ptctx *ctx, CXType t)
     return ptype_none();
 }
 
+static enum CXChildVisitResult first_expr(CXCursor c, CXCursor parent, CXClientData data)
+{
+    (void)parent;
+    if (clang_isExpression(clang_getCursorKind(c))) {
+        *(CXCursor *)data = c;
+        return CXChildVisit_Break;
+    }
+    return CXChildVisit_Continue;
+}
+
+/* `__typeof__(p) t;` carries p's annotation: libclang shows the operand
+ * as the declaration's first expression child. */
+static ps_ptype typeof_ptype(ps_ptctx *ctx, CXCursor decl, CXType t)
+{
+    CXString sp = clang_getTypeSpelling(t);
+    const char *str = clang_getCString(sp);
+    bool is_typeof = str && (strncmp(str, "typeof", 6) == 0 || strncmp(str, "__typeof__", 10) == 0);
+    clang_disposeString(sp);
+    if (!is_typeof)
+        return ptype_none();
+    CXCursor operand = clang_getNullCursor();
+    clang_visitChildren(decl, first_expr, &operand);
+    if (clang_Cursor_isNull(operand))
+        return ptype_none();
+    ps_ptype pt = ps_ptype_of_expr(ctx, operand);
+    return ps_ptype_is_typed_proxy(&pt) || pt.kind == PS_PROXY_OR ? pt : ptype_none();
+}
+
 static ps_ptype compute_decl_ptype(ps_ptctx *ctx, CXCursor decl)
 {
     enum CXCursorKind k = clang_getCursorKind(decl);
@@ -545,6 +636,9 @@ static ps_ptype compute_decl_ptype(ps_ptctx *ctx, CXCursor decl)
         pt = ptype_from_annotation(ctx, &a, decl);
     else
         pt = typedef_ptype(ctx, t);
+    if (pt.kind == PS_PROXY_NONE && k != CXCursor_TypedefDecl && k != CXCursor_FunctionDecl &&
+        walk_depth(ctx, t, false, false) >= 0)
+        pt = typeof_ptype(ctx, decl, t);
     if (pt.kind == PS_PROXY_NONE) {
         if (walk_depth(ctx, t, false, true) < 0)
             return ptype_none();

@@ -184,6 +184,9 @@ char *ps_type_spelling(CXType t, char *buf, size_t n);
  * Returns false for attributes that are not ps.* annotations. */
 bool ps_annotation_of_attr(CXCursor attr, ps_proxy_kind *kind, CXType *target, char *name,
                            size_t n);
+/* The declaration an attribute found under parent annotates: parent, or
+ * for a K&R definition's parameter declarations, that parameter. */
+CXCursor ps_annotation_owner(CXCursor attr, CXCursor parent);
 /* Is target unusable as a proxy's target (void, a function, a proxy)? */
 bool ps_target_is_bad(ps_ptctx *ctx, CXType target);
 
@@ -206,6 +209,9 @@ unsigned ps_children(CXCursor c, CXCursor *out, unsigned max);
 /* Strips parentheses and implicit conversions (UnexposedExpr with one child). */
 CXCursor ps_strip_implicit(CXCursor expr);
 CXCursor ps_strip_parens(CXCursor expr);
+/* The branch a _Generic selection takes: the one association whose type
+ * is the selection's; a null cursor when that does not single one out. */
+CXCursor ps_generic_selected(CXCursor selection);
 /* The value of a GNU statement expression ({ ...; v; }): its last
  * statement when that is an expression, else a null cursor. */
 CXCursor ps_stmt_expr_value(CXCursor stmt_expr);

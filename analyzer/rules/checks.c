@@ -180,6 +180,13 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
     case CXCursor_UnaryExpr:
         /* sizeof and _Alignof evaluate nothing: no value flows there. */
         return CXChildVisit_Continue;
+    case CXCursor_GenericSelectionExpr: {
+        /* Only the branch _Generic selects is compiled in: check that one. */
+        CXCursor selected = ps_generic_selected(c);
+        if (!clang_Cursor_isNull(selected) && visit(selected, c, data) == CXChildVisit_Recurse)
+            clang_visitChildren(selected, visit, data);
+        return CXChildVisit_Continue;
+    }
     case CXCursor_VarDecl:
         check_var(ck, c);
         ps_check_untyped_decl(ck, c);
@@ -195,7 +202,7 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
         ps_check_untyped_decl(ck, c);
         break;
     case CXCursor_AnnotateAttr:
-        ps_check_annotation(ck, c, parent);
+        ps_check_annotation(ck, c, ps_annotation_owner(c, parent));
         break;
     case CXCursor_BinaryOperator:
         check_assign(ck, c);

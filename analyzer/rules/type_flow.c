@@ -324,6 +324,12 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     case CXCursor_InitListExpr:
         flow_init_list(ck, dest, s);
         return;
+    case CXCursor_GenericSelectionExpr: {
+        CXCursor selected = ps_generic_selected(s);
+        if (!clang_Cursor_isNull(selected))
+            ps_check_flow(ck, dest, selected);
+        return;
+    }
     case CXCursor_StmtExpr: {
         CXCursor value = ps_stmt_expr_value(s);
         if (!clang_Cursor_isNull(value))
