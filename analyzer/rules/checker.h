@@ -14,7 +14,9 @@
  *             ps-create-mismatch, type_annotation.c ps-annotation and
  *             ps-untyped-proxy.
  *   flow_*.c  flow-sensitive rules, a dataflow over each function's CFG
- *             (flow/cfg.h): flow_ownership.c.
+ *             (flow/cfg.h): flow_ownership.c runs it (ps-use-after-free,
+ *             ps-double-free, ps-leak, ps-dangling-target, function
+ *             summaries), flow_borrow.c adds ps-borrow (flow_state.h).
  */
 #ifndef PS_CHECK_CHECKER_H
 #define PS_CHECK_CHECKER_H

@@ -1,14 +1,23 @@
 /*
  * flow_ownership.c — the flow-sensitive rules: ps-use-after-free,
  * ps-double-free, ps-leak and ps-dangling-target, a dataflow over the CFG
- * of one function (cfg.h).
+ * of one function (cfg.h); ps-borrow reads the same states (flow_borrow.c,
+ * types in flow_state.h).
  *
  * Tracked are the function's local variables and parameters that hold a
- * proxy handle (never those whose address is taken: anything may write
- * them), and local pointers that receive a resolve of such a variable.
- * Each proxy variable carries the set of states it may be in on the paths
- * reaching a point: unknown (not known to be owned here), live (created
- * here), released, moved (returned, stored, passed to an owner) or null.
+ * proxy handle, one level of their proxy fields (`s.f`, `j->f`), never
+ * those whose address is taken (anything may write them), and local
+ * pointers that receive a resolve of such a variable.  Each proxy carries
+ * the set of states it may be in on the paths reaching a point: unknown
+ * (not known to be owned here), live (created here), released, moved away
+ * (serialized owner or borrow, ps_into_owned), let go (returned, stored,
+ * passed to an owner), stored beyond the function, or null; the kind of
+ * handle (plain, owner, shared or exclusive borrow); for a borrow its
+ * owner; and the group of names it shares with its aliases (`q = p`).
+ *
+ * Calls to functions defined in the same unit use a summary of the
+ * callee (released / borrowed / moved per parameter, returns a new proxy),
+ * computed once by running this same analysis silently over its body.
  *
  * The sets are unions over paths, and the rules read them so as never to
  * guess:
@@ -38,163 +47,7 @@
 #include "cfg.h"
 #include "checker.h"
 
-enum {
-    S_UNKNOWN = 1,  /* holds a proxy this function does not own (or nothing known) */
-    S_LIVE = 2,     /* holds a proxy created here, still to release or move */
-    S_RELEASED = 4, /* released by ps_proxy_free / ps_proxy_evict */
-    S_MOVED = 8,    /* given away: returned, stored, passed to an owner */
-    S_NULL = 16,    /* known to be NULL */
-    S_SENT = 32,    /* moved away: an owner or borrow serialized, a proxy given to ps_into_owned */
-    S_STORED = 64,  /* let go into a place that outlives the function (a global, through a pointer) */
-};
-
-/* What kind of handle a proxy variable holds (a set, like the states):
- * serializing moves an owner or a borrow, not a plain proxy. */
-enum {
-    HK_PLAIN = 1,   /* ps_proxy & co. */
-    HK_OWNED = 2,   /* ps_owned & co., or declared PROXY_OWNED */
-    HK_REF = 4,     /* ps_borrow, or declared PROXY_REF */
-    HK_REF_MUT = 8, /* ps_borrow_mut, or declared PROXY_REF_MUT */
-    HK_UNKNOWN = 16,
-};
-
-enum { OWNER_NONE = -1 };
-
-/* Bounds: functions beyond them are left alone rather than slowing the run. */
-enum { MAX_BLOCKS = 20000, MAX_VARS = 256, VISITS_PER_BLOCK = 32, MAX_DEPTH = 1000 };
-
-typedef enum var_kind {
-    V_PROXY,  /* holds a proxy handle */
-    V_TARGET, /* a pointer that may hold a resolved target */
-} var_kind;
-
-typedef struct var {
-    CXCursor decl;   /* the variable; for a field, the variable it is a field of */
-    CXCursor field;  /* the field (`job->input`, `s.input`), or null for the variable itself */
-    bool through_pointer; /* a field reached through a pointer: stored beyond the function */
-    var_kind kind;
-    bool excluded;   /* its address is taken */
-    uint8_t decl_hk; /* the handle kind its declaration says (HK_UNKNOWN for PROXY(T)) */
-} var;
-
-typedef struct vstate {
-    uint8_t bits;
-    uint8_t hk;   /* V_PROXY: HK_* of the handle it holds */
-    uint8_t prev; /* V_PROXY: the bits before the last release or move */
-    uint8_t consumed_bits; /* the bits `consumed` had before ps_into_owned took it */
-    int owner;    /* V_TARGET: the proxy variable it was resolved from, or OWNER_NONE */
-    int consumed; /* V_PROXY made by ps_into_owned(q): q, restored if this is NULL; or -1 */
-    int lender;   /* V_PROXY holding a borrow: the owner variable it borrows from, or -1 */
-    int group;    /* V_PROXY: names of one proxy (`q = p`) share a group id, or -1 */
-    CXCursor rel; /* where it was (last) released, moved or stored */
-    CXCursor made; /* where the proxy it holds was created */
-} vstate;
-
-/* A local flag that holds a test of a proxy (`bool ok = p != NULL;`, as
- * assertion macros write), never written again: testing it tests p. */
-typedef struct flag {
-    CXCursor decl;
-    CXCursor init;
-    bool written;
-} flag;
-
-/* What evaluating a statement does to the state, in order.  Which
- * variables an element touches and how never depends on the state, only
- * what each step then does: so each block's elements are walked once, into
- * events, and the fixpoint replays those instead of the cursors. */
-typedef enum ev_op {
-    EV_USE,     /* v is read at `at` */
-    EV_ESCAPE,  /* v is given away */
-    EV_RELEASE, /* v is released by the call `at` */
-    EV_ASSIGN,  /* v gets a value: see assign() */
-    EV_LEAKS,   /* a return (`at` the statement) or, with `brace`, the closing brace */
-    EV_SERIALIZE, /* v is serialized by the call `at`: a move for owners and borrows */
-    EV_CONSUME, /* v is moved into the call `at` (ps_into_owned) */
-    EV_STORE,   /* v is stored at `at` somewhere that outlives the function */
-    EV_MUTATE,  /* v is updated (ps_proxy_update) or resolved for writing by the call `at` */
-    EV_WRITE,   /* the target v points into is written at `at` */
-    EV_RETURN,  /* a return of v (or, v < 0, of a value with states `bits`, kind `hk`) */
-} ev_op;
-
-typedef struct event {
-    uint8_t op;
-    uint8_t bits; /* EV_ASSIGN to a proxy: its new state */
-    uint8_t hk;   /* EV_ASSIGN to a proxy: the kind of handle created, or 0 */
-    bool brace;   /* EV_LEAKS */
-    int v;
-    int owner;     /* EV_ASSIGN to a target: the proxy it is resolved from */
-    int copy_from; /* EV_ASSIGN to a target: the target whose owner it takes, or -1 */
-    int consumed;  /* EV_ASSIGN to a proxy from ps_into_owned(q): q, or -1 */
-    int lender;    /* EV_ASSIGN to a proxy from ps_borrow(o) / ps_borrow_mut(o): o, or -1 */
-    int alias_of;  /* EV_ASSIGN to a proxy from another proxy variable (`q = p`): p, or -1 */
-    CXCursor at;   /* EV_ASSIGN to a proxy: where it was created, or null */
-} event;
-
-/* A block's events, made the first time the fixpoint reaches it. */
-typedef struct block_events {
-    size_t start, n;
-    bool done;
-    bool tested;     /* null_test() of the condition worked out */
-    bool null_test;  /* the condition tests proxy `test_var` for NULL */
-    bool null_if_true;
-    int test_var;
-    bool release_test; /* the condition tests the status of a release of `release_var` */
-    bool fails_if_true;
-    int release_var;
-} block_events;
-
-typedef struct lifetime {
-    ps_checker *ck;
-    event *ev;
-    size_t nev, ev_cap;
-    flag *flags;
-    size_t nflags, flags_cap;
-    CXCursor function;
-    var *vars;
-    size_t nvars, cap;
-    /* Pointer locals given a value that may be a resolved target once the
-     * variables it reads are known (copies, statement expressions). */
-    struct pending_target {
-        CXCursor decl, value;
-    } *pending;
-    size_t npending, pending_cap;
-    CXCursor *addr_taken; /* variables and fields whose address is taken (&s, &j->input) */
-    size_t naddr, addr_cap;
-    vstate *cur; /* the state being transformed */
-    struct fn_summary *summary; /* being computed for this function, or NULL */
-    uint8_t *exit_bits;         /* with summary: each variable's states at the exits */
-    uint8_t ret_bits, ret_hk;   /* with summary: what the returns return */
-    bool collect;               /* with summary: the final pass, collecting */
-    bool report;
-    bool overflow;  /* too much to follow: say nothing about this function */
-    unsigned depth; /* of eval's recursion */
-} lifetime;
-
-/*
- * Function summaries: what a function defined in this translation unit
- * does with each proxy parameter, and whether it returns a new proxy.
- * Made the first time a call to it is evaluated, by the same analysis run
- * silently over its body, and kept for the unit.
- */
-enum { EFFECT_MOVE, EFFECT_RELEASE, EFFECT_BORROW };
-enum { MAX_SUMMARY_PARAMS = 32, MAX_SUMMARY_DEPTH = 8 };
-
-typedef struct fn_summary {
-    CXCursor fn;
-    bool done;         /* false while being computed (a recursive call) */
-    bool returns_new;  /* every return gives a proxy created there, or NULL */
-    uint8_t ret_hk;
-    unsigned nparams;
-    uint8_t effect[MAX_SUMMARY_PARAMS];
-} fn_summary;
-
-/* Each summary's index + 1 is kept with its function's declaration in the
- * type model's table (ps_decl_user_slot). */
-struct ps_flow_summaries {
-    fn_summary *v;
-    size_t n, cap;
-    unsigned depth;    /* summaries being computed inside each other */
-};
+#include "flow_state.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -277,7 +130,7 @@ static bool is_plain_ref(CXCursor e)
     return clang_getCursorKind(s) == CXCursor_DeclRefExpr || field_of_variable(s, &base, &field);
 }
 
-static void name_of(const lifetime *l, int v, char *buf, size_t n)
+void ps_flow_name(const lifetime *l, int v, char *buf, size_t n)
 {
     if (clang_Cursor_isNull(l->vars[v].field)) {
         ps_cursor_name(l->vars[v].decl, buf, n);
@@ -456,7 +309,7 @@ static bool is_runtime_function(CXCursor fn)
 static void report_use_after_free(lifetime *l, int v, CXCursor at)
 {
     char name[128];
-    name_of(l, v, name, sizeof name);
+    ps_flow_name(l, v, name, sizeof name);
     ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_USE_AFTER_FREE, at,
                                 "proxy '%s' used after it was released", name);
     if (d && !clang_Cursor_isNull(l->cur[v].rel))
@@ -467,7 +320,7 @@ static void report_use_after_free(lifetime *l, int v, CXCursor at)
 static void report_use_after_move(lifetime *l, int v, CXCursor at, const char *how)
 {
     char name[128], by[128];
-    name_of(l, v, name, sizeof name);
+    ps_flow_name(l, v, name, sizeof name);
     by[0] = '\0';
     if (!clang_Cursor_isNull(l->cur[v].rel))
         ps_cursor_name(ps_callee_decl(l->cur[v].rel), by, sizeof by);
@@ -481,7 +334,7 @@ static void report_use_after_move(lifetime *l, int v, CXCursor at, const char *h
 static void report_double_free(lifetime *l, int v, CXCursor at)
 {
     char name[128];
-    name_of(l, v, name, sizeof name);
+    ps_flow_name(l, v, name, sizeof name);
     ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_DOUBLE_FREE, at,
                                 "proxy '%s' released twice", name);
     if (d && !clang_Cursor_isNull(l->cur[v].rel))
@@ -491,8 +344,8 @@ static void report_double_free(lifetime *l, int v, CXCursor at)
 static void report_dangling(lifetime *l, int t, int p, CXCursor at)
 {
     char tname[128], pname[128];
-    name_of(l, t, tname, sizeof tname);
-    name_of(l, p, pname, sizeof pname);
+    ps_flow_name(l, t, tname, sizeof tname);
+    ps_flow_name(l, p, pname, sizeof pname);
     ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_DANGLING_TARGET, at,
                                 "'%s' points into the target of proxy '%s', which was released",
                                 tname, pname);
@@ -645,7 +498,7 @@ static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
         if (l->vars[v].through_pointer || reported_under_other_name(l, v))
             continue; /* a field reached through a pointer outlives the function */
         char name[128];
-        name_of(l, (int)v, name, sizeof name);
+        ps_flow_name(l, (int)v, name, sizeof name);
         const char *fmt = "proxy '%s' is neither released nor moved on a path that ends here";
         ps_diag *d;
         if (closing_brace)
@@ -657,84 +510,7 @@ static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
     }
 }
 
-static void do_use(lifetime *l, int v, CXCursor at);
 static bool arg_writes_through(lifetime *l, CXCursor call, unsigned i);
-
-/* ----------------------------------------------------------- ps-borrow
- *
- * A borrow variable remembers its owner (`lender`).  The checks read the
- * states as the other rules do: a borrow counts as alive only when it is
- * live on every path (created here, neither released nor moved, not
- * NULL), or was stored where it outlives the function. */
-
-static bool borrow_alive(const lifetime *l, int b)
-{
-    uint8_t bits = l->cur[b].bits;
-    return bits == S_LIVE || (bits & S_STORED && !(bits & (S_RELEASED | S_SENT | S_NULL)));
-}
-
-static const char *borrow_word(uint8_t hk)
-{
-    return hk == HK_REF_MUT ? "exclusive" : "shared";
-}
-
-/* Adds "'b' borrowed here" (or "stored here") for borrow b. */
-static void note_borrow(lifetime *l, ps_diag *d, int b)
-{
-    char name[128];
-    name_of(l, b, name, sizeof name);
-    if (l->cur[b].bits & S_STORED && !clang_Cursor_isNull(l->cur[b].rel))
-        ps_diag_note(l->ck->sink, d, l->cur[b].rel, "'%s' stored here, where it outlives the function",
-                     name);
-    else if (!clang_Cursor_isNull(l->cur[b].made))
-        ps_diag_note(l->ck->sink, d, l->cur[b].made, "'%s' borrowed here", name);
-}
-
-/* Borrow v of owner o was just made: many shared or one exclusive. */
-static void check_new_borrow(lifetime *l, int v, int o)
-{
-    if (!l->report)
-        return;
-    uint8_t hk = l->cur[v].hk;
-    for (size_t w = 0; w < l->nvars; w++) {
-        if ((int)w == v || l->vars[w].kind != V_PROXY || l->cur[w].lender != o ||
-            !borrow_alive(l, (int)w))
-            continue;
-        uint8_t whk = l->cur[w].hk;
-        if (hk != HK_REF_MUT && whk != HK_REF_MUT)
-            continue; /* shared beside shared */
-        char oname[128], wname[128];
-        name_of(l, o, oname, sizeof oname);
-        name_of(l, (int)w, wname, sizeof wname);
-        ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, l->cur[v].made,
-                                    "%s%s borrow of '%s' while %s borrow '%s' is alive",
-                                    hk == HK_REF_MUT && whk == HK_REF_MUT ? "second " : "",
-                                    borrow_word(hk), oname, borrow_word(whk), wname);
-        if (d)
-            note_borrow(l, d, (int)w);
-        return;
-    }
-}
-
-/* Owner o is released, moved, updated or resolved for writing (what) at `at`. */
-static void check_owner_free(lifetime *l, int o, CXCursor at, const char *what)
-{
-    if (!l->report || l->cur[o].hk & (HK_REF | HK_REF_MUT))
-        return;
-    for (size_t w = 0; w < l->nvars; w++) {
-        if (l->vars[w].kind != V_PROXY || l->cur[w].lender != o || !borrow_alive(l, (int)w))
-            continue;
-        char oname[128], wname[128];
-        name_of(l, o, oname, sizeof oname);
-        name_of(l, (int)w, wname, sizeof wname);
-        ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, at,
-                                    "owner '%s' %s while %s borrow '%s' is alive", oname, what,
-                                    borrow_word(l->cur[w].hk), wname);
-        if (d)
-            note_borrow(l, d, (int)w);
-        return;
-    }
-}
 
 static void do_store(lifetime *l, int v, CXCursor at)
 {
@@ -745,57 +521,7 @@ static void do_store(lifetime *l, int v, CXCursor at)
     s->rel = at;
 }
 
-static void report_shared_write(lifetime *l, int b, CXCursor at, const char *fmt, const char *what)
-{
-    char bname[128];
-    name_of(l, b, bname, sizeof bname);
-    ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, at, fmt, what, bname);
-    if (d && !clang_Cursor_isNull(l->cur[b].made))
-        ps_diag_note(l->ck->sink, d, l->cur[b].made, "'%s' borrowed here", bname);
-    else if (d) {
-        ps_ptype pt = ps_ptype_of_decl(l->ck->pt, l->vars[b].decl);
-        ps_note_origin(l->ck, d, &pt);
-    }
-}
-
-/* v is updated or resolved for writing by `call`. */
-static void do_mutate(lifetime *l, int v, CXCursor call)
-{
-    do_use(l, v, call);
-    if (!l->report || l->cur[v].bits == S_RELEASED || l->cur[v].bits == S_SENT)
-        return;
-    ps_fn_role role = ps_callee_role(l->ck->pt, call);
-    bool reads = role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS;
-    if (l->cur[v].hk == HK_REF) {
-        char fn[128];
-        ps_cursor_name(ps_callee_decl(call), fn, sizeof fn);
-        if (role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_MUT)
-            ps_fmt(fn, sizeof fn, "%s", role == PS_FN_RESOLVE_AS ? "PS_RESOLVE" : "PS_RESOLVE_MUT");
-        report_shared_write(l, v, call,
-                            role == PS_FN_UPDATE ? "%s on shared borrow '%s': only an owner or an "
-                                                   "exclusive borrow can write its target back"
-                                                 : "%s on shared borrow '%s', which is read-only: "
-                                                   "resolve it with PS_RESOLVE_REF",
-                            fn);
-        return;
-    }
-    if (!reads)
-        check_owner_free(l, v, call, role == PS_FN_UPDATE ? "updated" : "resolved for writing");
-}
-
-/* The target t points into is written at `at`. */
-static void do_write(lifetime *l, int t, CXCursor at)
-{
-    int b = l->cur[t].owner;
-    if (!l->report || b < 0 || l->cur[b].hk != HK_REF || l->cur[b].bits == S_RELEASED)
-        return;
-    char tname[128];
-    name_of(l, t, tname, sizeof tname);
-    report_shared_write(l, b, at, "write through '%s', which points into the target of shared "
-                                  "borrow '%s'", tname);
-}
-
-static void do_use(lifetime *l, int v, CXCursor at)
+void ps_flow_use(lifetime *l, int v, CXCursor at)
 {
     vstate *s = &l->cur[v];
     if (l->vars[v].kind == V_PROXY) {
@@ -833,7 +559,7 @@ static void do_release(lifetime *l, int v, CXCursor call)
             report_use_after_move(l, v, call, "released");
         return;
     }
-    check_owner_free(l, v, call, "released");
+    ps_flow_borrow_owner_ends(l, v, call, "released");
     s->prev = s->bits;
     s->bits = S_RELEASED;
     s->rel = call;
@@ -844,14 +570,14 @@ static void do_move(lifetime *l, int v, CXCursor call, bool serialize)
 {
     vstate *s = &l->cur[v];
     if (serialize && !serialize_moves(s->hk)) {
-        do_use(l, v, call);
+        ps_flow_use(l, v, call);
         return;
     }
     if (s->bits == S_RELEASED || s->bits == S_SENT) {
-        do_use(l, v, call);
+        ps_flow_use(l, v, call);
         return;
     }
-    check_owner_free(l, v, call, "moved");
+    ps_flow_borrow_owner_ends(l, v, call, "moved");
     s->prev = s->bits;
     s->bits = S_SENT;
     s->rel = call;
@@ -889,7 +615,7 @@ static void do_assign(lifetime *l, const event *e)
     s->consumed_bits = e->consumed >= 0 ? l->cur[e->consumed].prev : 0;
     s->lender = e->lender;
     if (e->lender >= 0)
-        check_new_borrow(l, e->v, e->lender);
+        ps_flow_borrow_made(l, e->v, e->lender);
 }
 
 /* After v's proxy was released, moved or let go: so were its other names. */
@@ -914,7 +640,7 @@ static void replay(lifetime *l, const event *ev, size_t n)
         const event *e = &ev[i];
         switch ((ev_op)e->op) {
         case EV_USE:
-            do_use(l, e->v, e->at);
+            ps_flow_use(l, e->v, e->at);
             break;
         case EV_ESCAPE:
             do_escape(l, e->v);
@@ -940,10 +666,10 @@ static void replay(lifetime *l, const event *ev, size_t n)
             sync_aliases(l, e->v);
             break;
         case EV_MUTATE:
-            do_mutate(l, e->v, e->at);
+            ps_flow_borrow_mutate(l, e->v, e->at);
             break;
         case EV_WRITE:
-            do_write(l, e->v, e->at);
+            ps_flow_borrow_write(l, e->v, e->at);
             break;
         case EV_RETURN:
             if (l->collect) {
