@@ -1800,6 +1800,62 @@ static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
     return false;
 }
 
+/*
+ * Runs the silent analysis over t->v[index]'s body until its summary stops
+ * changing.  A recursive call (to it, or to a function of the same cycle)
+ * reads the previous round's summary, starting from "releases every
+ * parameter": a recursion that releases on its base case then settles on
+ * a release, one that keeps or only reads the proxy on some path settles
+ * on a move.  No fixpoint within MAX_SUMMARY_ROUNDS: a move.  A summary
+ * that read the approximation of a function further out is left not
+ * done, and computed again when next asked for.
+ */
+static const fn_summary *compute_summary(ps_checker *ck, struct ps_flow_summaries *t, size_t index)
+{
+    fn_summary *fs = &t->v[index];
+    fs->running = true;
+    fs->level = t->depth;
+    unsigned outer_lowest = t->lowest_read;
+    t->lowest_read = UINT32_MAX;
+    t->depth++;
+    memset(fs->effect, EFFECT_RELEASE, sizeof fs->effect);
+    fs->returns_new = false;
+    fs->ret_hk = 0;
+    bool ok = true, settled = false;
+    for (unsigned round = 0; round < MAX_SUMMARY_ROUNDS; round++) {
+        fs = &t->v[index];
+        fs->round = round;
+        fs->self_used = false;
+        /* run_function may grow the array: find the summary again afterwards. */
+        fn_summary result = *fs;
+        memset(result.effect, EFFECT_MOVE, sizeof result.effect);
+        result.returns_new = false;
+        result.ret_hk = 0;
+        ok = run_function(ck, t->v[index].fn, &result);
+        fs = &t->v[index];
+        bool changed = memcmp(result.effect, fs->effect, sizeof fs->effect) != 0 ||
+                       result.returns_new != fs->returns_new || result.ret_hk != fs->ret_hk;
+        memcpy(fs->effect, result.effect, sizeof fs->effect);
+        fs->returns_new = result.returns_new;
+        fs->ret_hk = result.ret_hk;
+        if (!ok || !fs->self_used || !changed) {
+            settled = true;
+            break;
+        }
+    }
+    t->depth--;
+    fs = &t->v[index];
+    fs->running = false;
+    if (!ok || !settled) {
+        memset(fs->effect, EFFECT_MOVE, sizeof fs->effect);
+        fs->returns_new = false;
+    }
+    unsigned lowest = t->lowest_read;
+    fs->done = lowest >= fs->level;
+    t->lowest_read = lowest < outer_lowest ? lowest : outer_lowest;
+    return fs;
+}
+
 /* The summary of the function a call goes to, or NULL when there is none
  * (not defined in this unit, the runtime's, no proxy involved, recursive,
  * or not followed). */
@@ -1816,44 +1872,46 @@ static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
         ck->summaries = calloc(1, sizeof *ck->summaries);
         if (!ck->summaries)
             return NULL;
+        ck->summaries->lowest_read = UINT32_MAX;
     }
     struct ps_flow_summaries *t = ck->summaries;
     size_t *slot = ps_decl_user_slot(ck->pt, def);
     if (!slot)
         return NULL;
+    size_t index;
+    fn_summary *fs;
     if (*slot) {
-        fn_summary *known = &t->v[*slot - 1];
-        return known->done ? known : NULL; /* not done: a recursive call, unknown */
+        index = *slot - 1;
+        fs = &t->v[index];
+        if (fs->done)
+            return fs;
+        if (fs->running) {
+            /* A recursive call: the approximation of this round. */
+            fs->self_used = true;
+            if (fs->level < t->lowest_read)
+                t->lowest_read = fs->level;
+            return fs;
+        }
+        /* Computed from another function's approximation: again. */
+    } else {
+        fn_summary *grown = ps_array_reserve(t->v, &t->cap, t->n + 1, sizeof *t->v);
+        if (!grown)
+            return NULL;
+        t->v = grown;
+        index = t->n++;
+        *slot = index + 1;
+        fs = &t->v[index];
+        unsigned nparams;
+        bool worth = involves_proxy(ck, def, &nparams);
+        memset(fs, 0, sizeof *fs);
+        fs->fn = def;
+        if (!worth || nparams > MAX_SUMMARY_PARAMS || t->depth >= MAX_SUMMARY_DEPTH) {
+            fs->done = !worth; /* nothing to say; or too deep: stays unknown */
+            return fs->done ? fs : NULL;
+        }
+        fs->nparams = nparams;
     }
-    fn_summary *grown = ps_array_reserve(t->v, &t->cap, t->n + 1, sizeof *t->v);
-    if (!grown)
-        return NULL;
-    t->v = grown;
-    size_t index = t->n++;
-    *slot = index + 1;
-    fn_summary *fs = &t->v[index];
-    unsigned nparams;
-    bool worth = involves_proxy(ck, def, &nparams);
-    memset(fs, 0, sizeof *fs);
-    fs->fn = def;
-    if (!worth || nparams > MAX_SUMMARY_PARAMS || t->depth >= MAX_SUMMARY_DEPTH) {
-        fs->done = !worth; /* nothing to say; or too deep: stays unknown */
-        return fs->done ? fs : NULL;
-    }
-    fs->nparams = nparams;
-    t->depth++;
-    /* run_function may grow the array: find the summary again afterwards. */
-    fn_summary result = *fs;
-    bool ok = run_function(ck, def, &result);
-    t->depth--;
-    fs = &t->v[index];
-    *fs = result;
-    fs->done = true;
-    if (!ok) {
-        memset(fs->effect, EFFECT_MOVE, sizeof fs->effect);
-        fs->returns_new = false;
-    }
-    return fs;
+    return compute_summary(ck, t, index);
 }
 
 void ps_flow_summaries_free(ps_checker *ck)

@@ -149,11 +149,15 @@ typedef struct lifetime {
  * silently over its body, and kept for the unit.
  */
 enum { EFFECT_MOVE, EFFECT_RELEASE, EFFECT_BORROW };
-enum { MAX_SUMMARY_PARAMS = 32, MAX_SUMMARY_DEPTH = 8 };
+enum { MAX_SUMMARY_PARAMS = 32, MAX_SUMMARY_DEPTH = 8, MAX_SUMMARY_ROUNDS = 4 };
 
 typedef struct fn_summary {
     CXCursor fn;
-    bool done;         /* false while being computed (a recursive call) */
+    bool done;         /* final */
+    bool running;      /* being computed: a call to it is recursive */
+    bool self_used;    /* a recursive call read it while it ran */
+    unsigned round;    /* of the fixpoint over a recursive cycle */
+    unsigned level;    /* how deep in other summaries it is being computed */
     bool returns_new;  /* every return gives a proxy created there, or NULL */
     uint8_t ret_hk;
     unsigned nparams;
@@ -166,6 +170,7 @@ struct ps_flow_summaries {
     fn_summary *v;
     size_t n, cap;
     unsigned depth;    /* summaries being computed inside each other */
+    unsigned lowest_read; /* the lowest level of a running summary read since reset */
 };
 
 /* flow_ownership.c */
