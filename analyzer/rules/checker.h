@@ -1,6 +1,6 @@
 /*
  * checker.h — what every rule shares: the checker state of one translation
- * unit, the description of a place a value flows into, and the helpers that
+ * unit, the description of a place a value flows into, and the functions that
  * word findings (describe.c).
  *
  * Two families of rules, named by prefix:
