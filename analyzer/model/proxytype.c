@@ -36,6 +36,7 @@ typedef struct decl_entry {
     ps_fn_role role;
     CXCursor *params;
     unsigned nparams;
+    size_t user; /* ps_decl_user_slot */
 } decl_entry;
 
 struct ps_ptctx {
@@ -113,6 +114,12 @@ static decl_entry *entry_of(ps_ptctx *ctx, CXCursor decl)
     return e;
 }
 
+size_t *ps_decl_user_slot(ps_ptctx *ctx, CXCursor decl)
+{
+    decl_entry *e = entry_of(ctx, decl);
+    return e ? &e->user : NULL;
+}
+
 /* ----------------------------------------------------------- small utilities */
 
 typedef struct child_buf {
@@ -169,6 +176,24 @@ static enum CXChildVisitResult last_child(CXCursor c, CXCursor parent, CXClientD
     return CXChildVisit_Continue;
 }
 
+CXCursor ps_generic_selected(CXCursor selection)
+{
+    CXCursor kids[33];
+    unsigned n = ps_children(selection, kids, 33);
+    if (n < 2 || n > 33)
+        return clang_getNullCursor();
+    CXType want = clang_getCanonicalType(clang_getCursorType(selection));
+    CXCursor found = clang_getNullCursor();
+    for (unsigned i = 1; i < n; i++) {
+        if (!clang_equalTypes(clang_getCanonicalType(clang_getCursorType(kids[i])), want))
+            continue;
+        if (!clang_Cursor_isNull(found))
+            return clang_getNullCursor(); /* two branches of that type: cannot tell */
+        found = kids[i];
+    }
+    return found;
+}
+
 CXCursor ps_stmt_expr_value(CXCursor stmt_expr)
 {
     CXCursor body;
@@ -185,6 +210,14 @@ CXCursor ps_stmt_expr_value(CXCursor stmt_expr)
 static CXType unqualified_canonical(CXType t)
 {
     return clang_getUnqualifiedType(clang_getCanonicalType(t));
+}
+
+CXType ps_canonical_value_type(CXType t)
+{
+    CXType c = clang_getCanonicalType(t);
+    if (c.kind == CXType_Atomic)
+        c = clang_getCanonicalType(clang_Type_getValueType(c));
+    return c;
 }
 
 bool ps_type_is_function(CXType t)
@@ -235,7 +268,7 @@ bool ps_proxy_struct_is_complete(ps_ptctx *ctx)
 
 bool ps_type_is_handle(ps_ptctx *ctx, CXType t)
 {
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     if (c.kind != CXType_Pointer)
         return false;
     return is_proxy_record(ctx, clang_getCanonicalType(clang_getPointeeType(c)));
@@ -255,6 +288,11 @@ static int walk_depth(ps_ptctx *ctx, CXType t, bool or_handle, bool through_func
         /* t stays canonical, so testing for the handle (a void pointer for
          * PROXY_OR) needs only the pointee, which the step down needs as
          * well: this runs for every expression checked. */
+        if (t.kind == CXType_Atomic) {
+            /* _Atomic PROXY(T) p: an atomic handle is still the handle. */
+            t = clang_getCanonicalType(clang_Type_getValueType(t));
+            continue;
+        }
         if (t.kind == CXType_Pointer) {
             CXType p = clang_getCanonicalType(clang_getPointeeType(t));
             if (or_handle ? p.kind == CXType_Void : is_proxy_record(ctx, p))
@@ -290,6 +328,10 @@ static int walk_depth_both(ps_ptctx *ctx, CXType t, int *or_depth)
     *or_depth = -1;
     int depth = 0;
     for (int i = 0; i < PS_MAX_TYPE_DEPTH; i++) {
+        if (t.kind == CXType_Atomic) {
+            t = clang_getCanonicalType(clang_Type_getValueType(t));
+            continue;
+        }
         if (t.kind == CXType_Pointer) {
             CXType p = clang_getCanonicalType(clang_getPointeeType(t));
             if (is_proxy_record(ctx, p))
@@ -371,12 +413,49 @@ static CXType annotation_target(CXCursor attr)
     return clang_getPointeeType(cast);
 }
 
+/* Does the attribute, where the file has it, lie inside decl's extent? */
+static bool attr_within(CXCursor attr, CXCursor decl)
+{
+    CXSourceRange r = clang_getCursorExtent(decl);
+    CXFile af, bf, ef;
+    unsigned ao, bo, eo;
+    clang_getExpansionLocation(clang_getCursorLocation(attr), &af, NULL, NULL, &ao);
+    clang_getExpansionLocation(clang_getRangeStart(r), &bf, NULL, NULL, &bo);
+    clang_getExpansionLocation(clang_getRangeEnd(r), &ef, NULL, NULL, &eo);
+    return af && bf && ef && clang_File_isEqual(af, bf) && clang_File_isEqual(af, ef) && bo <= ao &&
+           ao < eo;
+}
+
+CXCursor ps_annotation_owner(CXCursor attr, CXCursor parent)
+{
+    /* In a K&R definition, `void f(p) PROXY(T) p; {...}`, libclang hangs
+     * the parameter's attribute on the function. */
+    if (clang_getCursorKind(parent) != CXCursor_FunctionDecl)
+        return parent;
+    int n = clang_Cursor_getNumArguments(parent);
+    for (int i = 0; i < n; i++) {
+        CXCursor param = clang_Cursor_getArgument(parent, (unsigned)i);
+        if (attr_within(attr, param))
+            return param;
+    }
+    return parent;
+}
+
+typedef struct annotation_search {
+    annotation *a;
+    CXCursor decl;  /* whose annotation is sought */
+    CXCursor owner; /* the cursor whose attribute children are visited */
+} annotation_search;
+
 static enum CXChildVisitResult find_annotation(CXCursor c, CXCursor parent, CXClientData data)
 {
     (void)parent;
     if (clang_getCursorKind(c) != CXCursor_AnnotateAttr)
         return CXChildVisit_Continue;
-    annotation *a = data;
+    annotation_search *search = data;
+    if (!clang_equalCursors(ps_annotation_owner(c, search->owner), search->decl))
+        return CXChildVisit_Continue; /* a K&R parameter's, or the function's */
+    annotation *a = search->a;
     CXString s = clang_getCursorSpelling(c);
     ps_proxy_kind kind = kind_of_annotation(clang_getCString(s));
     clang_disposeString(s);
@@ -392,7 +471,15 @@ static enum CXChildVisitResult find_annotation(CXCursor c, CXCursor parent, CXCl
 static annotation own_annotation(CXCursor decl)
 {
     annotation a = {false, PS_PROXY_NONE, {CXType_Invalid, {NULL, NULL}}};
-    clang_visitChildren(decl, find_annotation, &a);
+    annotation_search search = {&a, decl, decl};
+    clang_visitChildren(decl, find_annotation, &search);
+    if (!a.found && clang_getCursorKind(decl) == CXCursor_ParmDecl) {
+        CXCursor fn = clang_getCursorSemanticParent(decl);
+        if (clang_getCursorKind(fn) == CXCursor_FunctionDecl) {
+            search.owner = fn;
+            clang_visitChildren(fn, find_annotation, &search);
+        }
+    }
     return a;
 }
 
@@ -510,6 +597,34 @@ static ps_ptype typedef_ptype(ps_ptctx *ctx, CXType t)
     return ptype_none();
 }
 
+static enum CXChildVisitResult first_expr(CXCursor c, CXCursor parent, CXClientData data)
+{
+    (void)parent;
+    if (clang_isExpression(clang_getCursorKind(c))) {
+        *(CXCursor *)data = c;
+        return CXChildVisit_Break;
+    }
+    return CXChildVisit_Continue;
+}
+
+/* `__typeof__(p) t;` carries p's annotation: libclang shows the operand
+ * as the declaration's first expression child. */
+static ps_ptype typeof_ptype(ps_ptctx *ctx, CXCursor decl, CXType t)
+{
+    CXString sp = clang_getTypeSpelling(t);
+    const char *str = clang_getCString(sp);
+    bool is_typeof = str && (strncmp(str, "typeof", 6) == 0 || strncmp(str, "__typeof__", 10) == 0);
+    clang_disposeString(sp);
+    if (!is_typeof)
+        return ptype_none();
+    CXCursor operand = clang_getNullCursor();
+    clang_visitChildren(decl, first_expr, &operand);
+    if (clang_Cursor_isNull(operand))
+        return ptype_none();
+    ps_ptype pt = ps_ptype_of_expr(ctx, operand);
+    return ps_ptype_is_typed_proxy(&pt) || pt.kind == PS_PROXY_OR ? pt : ptype_none();
+}
+
 static ps_ptype compute_decl_ptype(ps_ptctx *ctx, CXCursor decl)
 {
     enum CXCursorKind k = clang_getCursorKind(decl);
@@ -521,6 +636,9 @@ static ps_ptype compute_decl_ptype(ps_ptctx *ctx, CXCursor decl)
         pt = ptype_from_annotation(ctx, &a, decl);
     else
         pt = typedef_ptype(ctx, t);
+    if (pt.kind == PS_PROXY_NONE && k != CXCursor_TypedefDecl && k != CXCursor_FunctionDecl &&
+        walk_depth(ctx, t, false, false) >= 0)
+        pt = typeof_ptype(ctx, decl, t);
     if (pt.kind == PS_PROXY_NONE) {
         if (walk_depth(ctx, t, false, true) < 0)
             return ptype_none();
@@ -574,11 +692,22 @@ ps_ptype ps_ptype_of_type(ps_ptctx *ctx, CXType t)
 
 /* ------------------------------------------------------------ callees */
 
+static CXCursor function_typedef(CXType t);
+
 CXCursor ps_callee_decl(CXCursor call)
 {
     CXCursor r = clang_getCursorReferenced(call);
-    if (!clang_Cursor_isNull(r) && clang_getCursorKind(r) != CXCursor_InvalidFile)
+    if (!clang_Cursor_isNull(r) && clang_getCursorKind(r) != CXCursor_InvalidFile) {
+        /* lookup(op)(p) refers to lookup, but calls what lookup returns. */
+        CXType rt = clang_getCanonicalType(clang_getCursorResultType(r));
+        CXCursor callee;
+        if (clang_getCursorKind(r) == CXCursor_FunctionDecl && rt.kind == CXType_Pointer &&
+            ps_type_is_function(clang_getCanonicalType(clang_getPointeeType(rt))) &&
+            ps_children(call, &callee, 1) >= 1 &&
+            clang_getCursorKind(ps_strip_implicit(callee)) == CXCursor_CallExpr)
+            return function_typedef(clang_getCursorType(ps_strip_implicit(callee)));
         return r;
+    }
     /* (*fp)(x): libclang does not see through the dereference. */
     CXCursor callee;
     if (ps_children(call, &callee, 1) < 1)
@@ -593,7 +722,9 @@ CXCursor ps_callee_decl(CXCursor call)
     enum CXCursorKind k = clang_getCursorKind(callee);
     if (k == CXCursor_DeclRefExpr || k == CXCursor_MemberRefExpr)
         return clang_getCursorReferenced(callee);
-    return clang_getNullCursor();
+    /* lookup(op)(p), handlers[k](p): the function pointer's typedef, whose
+     * parameters carry the annotations. */
+    return function_typedef(clang_getCursorType(callee));
 }
 
 typedef struct param_list {
@@ -943,7 +1074,7 @@ static ps_ptype expr_origin(ps_ptctx *ctx, CXCursor expr, int budget)
 ps_ptype ps_ptype_of_expr(ps_ptctx *ctx, CXCursor expr)
 {
     CXType t = clang_getCursorType(expr);
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     /* The fast exit: only pointers and arrays can be, or hold, proxies. */
     if (c.kind != CXType_Pointer && !ps_type_is_array(c))
         return ptype_none();

@@ -116,6 +116,11 @@ typedef struct ps_ptctx ps_ptctx;
 ps_ptctx *ps_ptctx_new(CXTranslationUnit tu);
 void ps_ptctx_free(ps_ptctx *ctx);
 
+/* A number other modules may keep per declaration (0 until set), in the
+ * context's one table of declarations: the flow rules keep the index of a
+ * function's summary there.  NULL when out of memory. */
+size_t *ps_decl_user_slot(ps_ptctx *ctx, CXCursor decl);
+
 /* The proxy type of a declaration: a variable, parameter, field, typedef,
  * or a function or function pointer (its return value). */
 ps_ptype ps_ptype_of_decl(ps_ptctx *ctx, CXCursor decl);
@@ -179,6 +184,9 @@ char *ps_type_spelling(CXType t, char *buf, size_t n);
  * Returns false for attributes that are not ps.* annotations. */
 bool ps_annotation_of_attr(CXCursor attr, ps_proxy_kind *kind, CXType *target, char *name,
                            size_t n);
+/* The declaration an attribute found under parent annotates: parent, or
+ * for a K&R definition's parameter declarations, that parameter. */
+CXCursor ps_annotation_owner(CXCursor attr, CXCursor parent);
 /* Is target unusable as a proxy's target (void, a function, a proxy)? */
 bool ps_target_is_bad(ps_ptctx *ctx, CXType target);
 
@@ -188,6 +196,9 @@ const char *ps_proxy_kind_macro(ps_proxy_kind k);
 /* The declarations that have a proxy type (and may carry an annotation):
  * variables, parameters, fields, functions and typedefs. */
 bool ps_decl_kind_is_typed(enum CXCursorKind k);
+/* The canonical type of t, seen through _Atomic (an atomic handle is a
+ * handle). */
+CXType ps_canonical_value_type(CXType t);
 /* Type kinds, by t's own kind (pass a canonical type to see through
  * typedefs). */
 bool ps_type_is_array(CXType t);
@@ -198,6 +209,9 @@ unsigned ps_children(CXCursor c, CXCursor *out, unsigned max);
 /* Strips parentheses and implicit conversions (UnexposedExpr with one child). */
 CXCursor ps_strip_implicit(CXCursor expr);
 CXCursor ps_strip_parens(CXCursor expr);
+/* The branch a _Generic selection takes: the one association whose type
+ * is the selection's; a null cursor when that does not single one out. */
+CXCursor ps_generic_selected(CXCursor selection);
 /* The value of a GNU statement expression ({ ...; v; }): its last
  * statement when that is an expression, else a null cursor. */
 CXCursor ps_stmt_expr_value(CXCursor stmt_expr);

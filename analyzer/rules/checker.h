@@ -1,6 +1,6 @@
 /*
  * checker.h — what every rule shares: the checker state of one translation
- * unit, the description of a place a value flows into, and the helpers that
+ * unit, the description of a place a value flows into, and the functions that
  * word findings (describe.c).
  *
  * Two families of rules, named by prefix:
@@ -14,7 +14,9 @@
  *             ps-create-mismatch, type_annotation.c ps-annotation and
  *             ps-untyped-proxy.
  *   flow_*.c  flow-sensitive rules, a dataflow over each function's CFG
- *             (flow/cfg.h): flow_ownership.c.
+ *             (flow/cfg.h): flow_ownership.c runs it (ps-use-after-free,
+ *             ps-double-free, ps-leak, ps-dangling-target, function
+ *             summaries), flow_borrow.c adds ps-borrow (flow_state.h).
  */
 #ifndef PS_CHECK_CHECKER_H
 #define PS_CHECK_CHECKER_H
@@ -33,6 +35,7 @@ typedef struct ps_checker {
     CXCursor function; /* the function whose body is being walked, or null */
     bool function_has_proxy; /* it declares a variable or parameter holding a proxy */
     struct ps_cfg_memo *cfg_memo; /* what CFG building learnt in this unit, or NULL */
+    struct ps_flow_summaries *summaries; /* function summaries made in this unit, or NULL */
 } ps_checker;
 
 typedef enum ps_site {
@@ -97,6 +100,8 @@ void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role);
 
 /* flow_ownership.c: the flow-sensitive rules over one function definition. */
 void ps_check_lifetime(ps_checker *ck, CXCursor function);
+/* Frees the function summaries the flow rules made for this unit. */
+void ps_flow_summaries_free(ps_checker *ck);
 
 /* type_annotation.c */
 void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl);

@@ -17,7 +17,7 @@
 
 static bool is_pointerish(CXType t)
 {
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     return c.kind == CXType_Pointer || ps_type_is_array(c);
 }
 
@@ -25,7 +25,7 @@ static bool is_pointerish(CXType t)
  * is not worth a look. */
 static bool may_hold_proxy(CXType t)
 {
-    CXType c = clang_getCanonicalType(t);
+    CXType c = ps_canonical_value_type(t);
     while (ps_type_is_array(c))
         c = clang_getCanonicalType(clang_getArrayElementType(c));
     return c.kind == CXType_Pointer || c.kind == CXType_Record;
@@ -148,7 +148,8 @@ static void check_compound_literal(ps_checker *ck, CXCursor lit)
 }
 
 /* The flow rules build a CFG, so only for functions that declare a
- * variable or parameter holding a proxy (a cached type lookup here). */
+ * variable or parameter holding a proxy, or read a proxy field (a cached
+ * type lookup here). */
 static void note_proxy_variable(ps_checker *ck, CXCursor decl)
 {
     if (!ck->function_has_proxy && !clang_Cursor_isNull(ck->function) &&
@@ -179,6 +180,13 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
     case CXCursor_UnaryExpr:
         /* sizeof and _Alignof evaluate nothing: no value flows there. */
         return CXChildVisit_Continue;
+    case CXCursor_GenericSelectionExpr: {
+        /* Only the branch _Generic selects is compiled in: check that one. */
+        CXCursor selected = ps_generic_selected(c);
+        if (!clang_Cursor_isNull(selected) && visit(selected, c, data) == CXChildVisit_Recurse)
+            clang_visitChildren(selected, visit, data);
+        return CXChildVisit_Continue;
+    }
     case CXCursor_VarDecl:
         check_var(ck, c);
         ps_check_untyped_decl(ck, c);
@@ -194,7 +202,7 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
         ps_check_untyped_decl(ck, c);
         break;
     case CXCursor_AnnotateAttr:
-        ps_check_annotation(ck, c, parent);
+        ps_check_annotation(ck, c, ps_annotation_owner(c, parent));
         break;
     case CXCursor_BinaryOperator:
         check_assign(ck, c);
@@ -210,6 +218,11 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
         break;
     case CXCursor_CompoundLiteralExpr:
         check_compound_literal(ck, c);
+        break;
+    case CXCursor_MemberRefExpr:
+        /* job->input: the flow rules follow proxy fields too. */
+        if (!ck->function_has_proxy && !clang_Cursor_isNull(ck->function))
+            note_proxy_variable(ck, clang_getCursorReferenced(c));
         break;
     case CXCursor_UnaryOperator:
         /* &*p reads nothing: only a dereference that is not undone. */
@@ -238,8 +251,10 @@ void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
     if (!ck.pt)
         return; /* out of memory: no findings rather than a crash */
     ck.cfg_memo = ps_cfg_memo_new(); /* without it CFGs are only slower to build */
+    ck.summaries = NULL;
     clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &ck);
     finish_function(&ck);
+    ps_flow_summaries_free(&ck);
     ps_ptctx_free(ck.pt);
     ps_cfg_memo_free(ck.cfg_memo);
 }

@@ -1,14 +1,23 @@
 /*
  * flow_ownership.c — the flow-sensitive rules: ps-use-after-free,
  * ps-double-free, ps-leak and ps-dangling-target, a dataflow over the CFG
- * of one function (cfg.h).
+ * of one function (cfg.h); ps-borrow reads the same states (flow_borrow.c,
+ * types in flow_state.h).
  *
  * Tracked are the function's local variables and parameters that hold a
- * proxy handle (never those whose address is taken: anything may write
- * them), and local pointers that receive a resolve of such a variable.
- * Each proxy variable carries the set of states it may be in on the paths
- * reaching a point: unknown (not known to be owned here), live (created
- * here), released, moved (returned, stored, passed to an owner) or null.
+ * proxy handle, one level of their proxy fields (`s.f`, `j->f`), never
+ * those whose address is taken (anything may write them), and local
+ * pointers that receive a resolve of such a variable.  Each proxy carries
+ * the set of states it may be in on the paths reaching a point: unknown
+ * (not known to be owned here), live (created here), released, moved away
+ * (serialized owner or borrow, ps_into_owned), let go (returned, stored,
+ * passed to an owner), stored beyond the function, or null; the kind of
+ * handle (plain, owner, shared or exclusive borrow); for a borrow its
+ * owner; and the group of names it shares with its aliases (`q = p`).
+ *
+ * Calls to functions defined in the same unit use a summary of the
+ * callee (released / borrowed / moved per parameter, returns a new proxy),
+ * computed once by running this same analysis silently over its body.
  *
  * The sets are unions over paths, and the rules read them so as never to
  * guess:
@@ -34,123 +43,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cfg.h"
 #include "checker.h"
 
-enum {
-    S_UNKNOWN = 1,  /* holds a proxy this function does not own (or nothing known) */
-    S_LIVE = 2,     /* holds a proxy created here, still to release or move */
-    S_RELEASED = 4, /* released by ps_proxy_free / ps_proxy_evict */
-    S_MOVED = 8,    /* given away: returned, stored, passed to an owner */
-    S_NULL = 16,    /* known to be NULL */
-    S_SENT = 32,    /* moved away: an owner or borrow serialized, a proxy given to ps_into_owned */
-    S_STORED = 64,  /* let go into a place that outlives the function (a global, through a pointer) */
-};
-
-/* What kind of handle a proxy variable holds (a set, like the states):
- * serializing moves an owner or a borrow, not a plain proxy. */
-enum {
-    HK_PLAIN = 1,   /* ps_proxy & co. */
-    HK_OWNED = 2,   /* ps_owned & co., or declared PROXY_OWNED */
-    HK_REF = 4,     /* ps_borrow, or declared PROXY_REF */
-    HK_REF_MUT = 8, /* ps_borrow_mut, or declared PROXY_REF_MUT */
-    HK_UNKNOWN = 16,
-};
-
-enum { OWNER_NONE = -1 };
-
-/* Bounds: functions beyond them are left alone rather than slowing the run. */
-enum { MAX_BLOCKS = 20000, MAX_VARS = 256, VISITS_PER_BLOCK = 32, MAX_DEPTH = 1000 };
-
-typedef enum var_kind {
-    V_PROXY,  /* holds a proxy handle */
-    V_TARGET, /* a pointer that may hold a resolved target */
-} var_kind;
-
-typedef struct var {
-    CXCursor decl;
-    var_kind kind;
-    bool excluded;   /* its address is taken */
-    uint8_t decl_hk; /* the handle kind its declaration says (HK_UNKNOWN for PROXY(T)) */
-} var;
-
-typedef struct vstate {
-    uint8_t bits;
-    uint8_t hk;   /* V_PROXY: HK_* of the handle it holds */
-    uint8_t prev; /* V_PROXY: the bits before the last release or move */
-    uint8_t consumed_bits; /* the bits `consumed` had before ps_into_owned took it */
-    int owner;    /* V_TARGET: the proxy variable it was resolved from, or OWNER_NONE */
-    int consumed; /* V_PROXY made by ps_into_owned(q): q, restored if this is NULL; or -1 */
-    int lender;   /* V_PROXY holding a borrow: the owner variable it borrows from, or -1 */
-    CXCursor rel; /* where it was (last) released, moved or stored */
-    CXCursor made; /* where the proxy it holds was created */
-} vstate;
-
-/* A local flag that holds a test of a proxy (`bool ok = p != NULL;`, as
- * assertion macros write), never written again: testing it tests p. */
-typedef struct flag {
-    CXCursor decl;
-    CXCursor init;
-    bool written;
-} flag;
-
-/* What evaluating a statement does to the state, in order.  Which
- * variables an element touches and how never depends on the state, only
- * what each step then does: so each block's elements are walked once, into
- * events, and the fixpoint replays those instead of the cursors. */
-typedef enum ev_op {
-    EV_USE,     /* v is read at `at` */
-    EV_ESCAPE,  /* v is given away */
-    EV_RELEASE, /* v is released by the call `at` */
-    EV_ASSIGN,  /* v gets a value: see assign() */
-    EV_LEAKS,   /* a return (`at` the statement) or, with `brace`, the closing brace */
-    EV_SERIALIZE, /* v is serialized by the call `at`: a move for owners and borrows */
-    EV_CONSUME, /* v is moved into the call `at` (ps_into_owned) */
-    EV_STORE,   /* v is stored at `at` somewhere that outlives the function */
-    EV_MUTATE,  /* v is updated (ps_proxy_update) or resolved for writing by the call `at` */
-    EV_WRITE,   /* the target v points into is written at `at` */
-} ev_op;
-
-typedef struct event {
-    uint8_t op;
-    uint8_t bits; /* EV_ASSIGN to a proxy: its new state */
-    uint8_t hk;   /* EV_ASSIGN to a proxy: the kind of handle created, or 0 */
-    bool brace;   /* EV_LEAKS */
-    int v;
-    int owner;     /* EV_ASSIGN to a target: the proxy it is resolved from */
-    int copy_from; /* EV_ASSIGN to a target: the target whose owner it takes, or -1 */
-    int consumed;  /* EV_ASSIGN to a proxy from ps_into_owned(q): q, or -1 */
-    int lender;    /* EV_ASSIGN to a proxy from ps_borrow(o) / ps_borrow_mut(o): o, or -1 */
-    CXCursor at;   /* EV_ASSIGN to a proxy: where it was created, or null */
-} event;
-
-/* A block's events, made the first time the fixpoint reaches it. */
-typedef struct block_events {
-    size_t start, n;
-    bool done;
-    bool tested;     /* null_test() of the condition worked out */
-    bool null_test;  /* the condition tests proxy `test_var` for NULL */
-    bool null_if_true;
-    int test_var;
-    bool release_test; /* the condition tests the status of a release of `release_var` */
-    bool fails_if_true;
-    int release_var;
-} block_events;
-
-typedef struct lifetime {
-    ps_checker *ck;
-    event *ev;
-    size_t nev, ev_cap;
-    flag *flags;
-    size_t nflags, flags_cap;
-    CXCursor function;
-    var *vars;
-    size_t nvars, cap;
-    vstate *cur; /* the state being transformed */
-    bool report;
-    bool overflow;  /* too much to follow: say nothing about this function */
-    unsigned depth; /* of eval's recursion */
-} lifetime;
+#include "flow_state.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -178,35 +75,71 @@ static bool is_local(CXCursor decl)
            !clang_Cursor_hasVarDeclExternalStorage(decl);
 }
 
-static int var_index(const lifetime *l, CXCursor decl)
+/* The variable (field null) or field of a variable tracked, or -1. */
+static int field_var_index(const lifetime *l, CXCursor decl, CXCursor field)
 {
+    bool whole = clang_Cursor_isNull(field);
     for (size_t i = 0; i < l->nvars; i++)
-        if (clang_equalCursors(l->vars[i].decl, decl))
+        if (clang_equalCursors(l->vars[i].decl, decl) &&
+            (whole ? clang_Cursor_isNull(l->vars[i].field) != 0
+                   : clang_equalCursors(l->vars[i].field, field)))
             return (int)i;
     return -1;
 }
 
-/* The tracked variable an expression reads, through parentheses and
- * casts, or -1. */
+static int var_index(const lifetime *l, CXCursor decl)
+{
+    return field_var_index(l, decl, clang_getNullCursor());
+}
+
+/* `v.f` or `v->f` with v a variable: the variable (in *base) and the field. */
+static bool field_of_variable(CXCursor e, CXCursor *base, CXCursor *field)
+{
+    if (clang_getCursorKind(e) != CXCursor_MemberRefExpr)
+        return false;
+    CXCursor kid;
+    if (ps_children(e, &kid, 1) != 1)
+        return false;
+    kid = ps_strip_parens(ps_strip_implicit(kid));
+    if (clang_getCursorKind(kid) != CXCursor_DeclRefExpr)
+        return false;
+    *base = clang_getCursorReferenced(kid);
+    *field = clang_getCursorReferenced(e);
+    return clang_getCursorKind(*field) == CXCursor_FieldDecl;
+}
+
+/* The tracked variable or field an expression reads, through parentheses
+ * and casts, or -1. */
 static int var_of(const lifetime *l, CXCursor e)
 {
     if (clang_Cursor_isNull(e))
         return -1;
     e = strip_casts(e);
-    if (clang_getCursorKind(e) != CXCursor_DeclRefExpr)
-        return -1;
-    int v = var_index(l, clang_getCursorReferenced(e));
+    int v = -1;
+    CXCursor base, field;
+    if (clang_getCursorKind(e) == CXCursor_DeclRefExpr)
+        v = var_index(l, clang_getCursorReferenced(e));
+    else if (field_of_variable(e, &base, &field))
+        v = field_var_index(l, base, field);
     return v >= 0 && !l->vars[v].excluded ? v : -1;
 }
 
 static bool is_plain_ref(CXCursor e)
 {
-    return clang_getCursorKind(ps_strip_implicit(e)) == CXCursor_DeclRefExpr;
+    CXCursor s = ps_strip_implicit(e), base, field;
+    return clang_getCursorKind(s) == CXCursor_DeclRefExpr || field_of_variable(s, &base, &field);
 }
 
-static void name_of(const lifetime *l, int v, char *buf, size_t n)
+void ps_flow_name(const lifetime *l, int v, char *buf, size_t n)
 {
-    ps_cursor_name(l->vars[v].decl, buf, n);
+    if (clang_Cursor_isNull(l->vars[v].field)) {
+        ps_cursor_name(l->vars[v].decl, buf, n);
+        return;
+    }
+    char base[128], field[128];
+    ps_cursor_name(l->vars[v].decl, base, sizeof base);
+    ps_cursor_name(l->vars[v].field, field, sizeof field);
+    ps_fmt(buf, n, "%s%s%s", base, l->vars[v].through_pointer ? "->" : ".", field);
 }
 
 static bool is_release_call(lifetime *l, CXCursor call)
@@ -216,15 +149,71 @@ static bool is_release_call(lifetime *l, CXCursor call)
            clang_Cursor_getNumArguments(call) == 1;
 }
 
-/* The role of the runtime call that creates the handle e evaluates to, or
- * PS_FN_NONE. */
-static ps_fn_role creation_role(lifetime *l, CXCursor e)
+static bool is_null_constant(CXCursor e);
+
+/* What an expression evaluates to, through casts, comma operators and
+ * statement expressions (`({ ...; v; })`, as wrapper macros write). */
+static CXCursor value_of(CXCursor e)
 {
-    e = strip_casts(e);
-    if (clang_getCursorKind(e) != CXCursor_CallExpr)
+    for (int guard = 0; guard < 16; guard++) {
+        e = strip_casts(e);
+        enum CXCursorKind k = clang_getCursorKind(e);
+        CXCursor kids[2];
+        if (k == CXCursor_StmtExpr) {
+            CXCursor v = ps_stmt_expr_value(e);
+            if (clang_Cursor_isNull(v))
+                return e;
+            e = v;
+        } else if (k == CXCursor_BinaryOperator &&
+                   clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_Comma &&
+                   ps_children(e, kids, 2) == 2) {
+            e = kids[1];
+        } else {
+            return e;
+        }
+    }
+    return e;
+}
+
+/* The role of the runtime call that creates the handle e evaluates to, or
+ * PS_FN_NONE; *call gets the call.  `c ? ps_proxy(...) : NULL` and a ?:
+ * of two creations create too. */
+static const fn_summary *summary_of_call(lifetime *l, CXCursor call);
+
+static ps_fn_role creation_call(lifetime *l, CXCursor e, CXCursor *call, int depth)
+{
+    e = value_of(e);
+    enum CXCursorKind k = clang_getCursorKind(e);
+    if (k == CXCursor_ConditionalOperator && depth < 8) {
+        CXCursor kids[3];
+        if (ps_children(e, kids, 3) != 3)
+            return PS_FN_NONE;
+        CXCursor c1, c2;
+        ps_fn_role r1 = creation_call(l, kids[1], &c1, depth + 1);
+        ps_fn_role r2 = creation_call(l, kids[2], &c2, depth + 1);
+        if (r1 != PS_FN_NONE && (r2 != PS_FN_NONE || is_null_constant(kids[2]))) {
+            *call = c1;
+            return r1;
+        }
+        if (r2 != PS_FN_NONE && is_null_constant(kids[1])) {
+            *call = c2;
+            return r2;
+        }
+        return PS_FN_NONE;
+    }
+    if (k != CXCursor_CallExpr)
         return PS_FN_NONE;
     ps_fn_role r = ps_callee_role(l->ck->pt, e);
-    return ps_fn_role_creates(r) ? r : PS_FN_NONE;
+    if (!ps_fn_role_creates(r)) {
+        /* make_input() whose body returns ps_proxy(...): a creation too. */
+        const fn_summary *fs = r == PS_FN_NONE ? summary_of_call(l, e) : NULL;
+        if (!fs || !fs->returns_new)
+            return PS_FN_NONE;
+        *call = e;
+        return PS_FN_CREATE;
+    }
+    *call = e;
+    return r;
 }
 
 /* The kind of handle a creating role returns. */
@@ -268,7 +257,7 @@ static bool serialize_moves(uint8_t hk)
 /* The proxy variable a resolve call resolves, or -1. */
 static int resolved_var(lifetime *l, CXCursor e)
 {
-    e = strip_casts(e);
+    e = value_of(e);
     if (clang_getCursorKind(e) != CXCursor_CallExpr)
         return -1;
     if (!ps_fn_role_resolves(ps_callee_role(l->ck->pt, e)))
@@ -320,7 +309,7 @@ static bool is_runtime_function(CXCursor fn)
 static void report_use_after_free(lifetime *l, int v, CXCursor at)
 {
     char name[128];
-    name_of(l, v, name, sizeof name);
+    ps_flow_name(l, v, name, sizeof name);
     ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_USE_AFTER_FREE, at,
                                 "proxy '%s' used after it was released", name);
     if (d && !clang_Cursor_isNull(l->cur[v].rel))
@@ -331,7 +320,7 @@ static void report_use_after_free(lifetime *l, int v, CXCursor at)
 static void report_use_after_move(lifetime *l, int v, CXCursor at, const char *how)
 {
     char name[128], by[128];
-    name_of(l, v, name, sizeof name);
+    ps_flow_name(l, v, name, sizeof name);
     by[0] = '\0';
     if (!clang_Cursor_isNull(l->cur[v].rel))
         ps_cursor_name(ps_callee_decl(l->cur[v].rel), by, sizeof by);
@@ -345,7 +334,7 @@ static void report_use_after_move(lifetime *l, int v, CXCursor at, const char *h
 static void report_double_free(lifetime *l, int v, CXCursor at)
 {
     char name[128];
-    name_of(l, v, name, sizeof name);
+    ps_flow_name(l, v, name, sizeof name);
     ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_DOUBLE_FREE, at,
                                 "proxy '%s' released twice", name);
     if (d && !clang_Cursor_isNull(l->cur[v].rel))
@@ -355,8 +344,8 @@ static void report_double_free(lifetime *l, int v, CXCursor at)
 static void report_dangling(lifetime *l, int t, int p, CXCursor at)
 {
     char tname[128], pname[128];
-    name_of(l, t, tname, sizeof tname);
-    name_of(l, p, pname, sizeof pname);
+    ps_flow_name(l, t, tname, sizeof tname);
+    ps_flow_name(l, p, pname, sizeof pname);
     ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_DANGLING_TARGET, at,
                                 "'%s' points into the target of proxy '%s', which was released",
                                 tname, pname);
@@ -397,7 +386,7 @@ static void emit(lifetime *l, const event *e)
 
 static void emit_op(lifetime *l, ev_op op, int v, CXCursor at)
 {
-    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+    event e = {.op = (uint8_t)op, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
                .at = at};
     emit(l, &e);
 }
@@ -423,30 +412,37 @@ static void release(lifetime *l, int v, CXCursor call)
 static void check_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
     event e = {.op = EV_LEAKS, .brace = closing_brace, .v = -1, .owner = OWNER_NONE,
-               .copy_from = -1, .consumed = -1, .lender = -1, .at = at};
+               .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1, .at = at};
     emit(l, &e);
 }
 
 /* Variable v gets the value of rhs (rv: the tracked variable rhs reads). */
 static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 {
-    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+    event e = {.op = EV_ASSIGN, .v = v, .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
                .at = clang_getNullCursor()};
+    /* The variable a statement expression's value reads (`({ ...; _v; })`). */
+    int via = clang_Cursor_isNull(rhs) ? -1 : var_of(l, value_of(rhs));
     if (l->vars[v].kind == V_TARGET) {
         e.owner = clang_Cursor_isNull(rhs) ? OWNER_NONE : resolved_var(l, rhs);
-        if (e.owner < 0 && rv >= 0 && l->vars[rv].kind == V_TARGET)
-            e.copy_from = rv; /* a copy points into the same target */
+        if (e.owner < 0 && via >= 0 && l->vars[via].kind == V_TARGET)
+            e.copy_from = via; /* a copy points into the same target */
         emit(l, &e);
         return;
     }
     bool let_go = false;
-    ps_fn_role made = clang_Cursor_isNull(rhs) ? PS_FN_NONE : creation_role(l, rhs);
+    CXCursor call = clang_getNullCursor();
+    ps_fn_role made = clang_Cursor_isNull(rhs) ? PS_FN_NONE : creation_call(l, rhs, &call, 0);
     if (clang_Cursor_isNull(rhs)) {
         e.bits = S_UNKNOWN;
     } else if (made != PS_FN_NONE) {
         e.bits = S_LIVE;
-        e.at = strip_casts(rhs);
+        e.at = call;
         e.hk = handle_kind_of_role(made);
+        if (ps_callee_role(l->ck->pt, call) == PS_FN_NONE) {
+            const fn_summary *fs = summary_of_call(l, call);
+            e.hk = fs && fs->ret_hk ? fs->ret_hk : HK_UNKNOWN;
+        }
         if ((made == PS_FN_INTO_OWNED || made == PS_FN_BORROW || made == PS_FN_BORROW_MUT) &&
             clang_Cursor_getNumArguments(e.at) == 1) {
             int q = var_of(l, clang_Cursor_getArgument(e.at, 0));
@@ -458,6 +454,13 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
         }
     } else if (is_null_constant(rhs)) {
         e.bits = S_NULL;
+    } else if (rv >= 0 && l->vars[rv].kind == V_PROXY && rv != v) {
+        /* q = p: two names for one proxy; releasing either releases both. */
+        e.alias_of = rv;
+    } else if (via >= 0 && rv < 0 && l->vars[via].kind == V_PROXY) {
+        /* The value of a statement expression's temporary: v takes over
+         * what the temporary held (it was let go as the value). */
+        e.copy_from = via;
     } else {
         /* From a call, a field, another variable (which is then let go:
          * aliases are not followed). */
@@ -471,15 +474,31 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
 
 /* ----------------------------------------------------------------- replay */
 
+/* Is v another name (`q = p`) of a proxy whose leak an earlier name reports? */
+static bool reported_under_other_name(const lifetime *l, size_t v)
+{
+    int g = l->cur[v].group;
+    for (size_t u = 0; g >= 0 && u < v; u++)
+        if (l->cur[u].group == g && l->vars[u].kind == V_PROXY && !l->vars[u].excluded &&
+            (l->cur[u].bits & S_LIVE))
+            return true;
+    return false;
+}
+
 static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
 {
+    if (l->collect)
+        for (size_t v = 0; v < l->nvars; v++)
+            l->exit_bits[v] |= l->cur[v].bits;
     if (!l->report)
         return;
     for (size_t v = 0; v < l->nvars; v++) {
         if (l->vars[v].kind != V_PROXY || l->vars[v].excluded || !(l->cur[v].bits & S_LIVE))
             continue;
+        if (l->vars[v].through_pointer || reported_under_other_name(l, v))
+            continue; /* a field reached through a pointer outlives the function */
         char name[128];
-        name_of(l, (int)v, name, sizeof name);
+        ps_flow_name(l, (int)v, name, sizeof name);
         const char *fmt = "proxy '%s' is neither released nor moved on a path that ends here";
         ps_diag *d;
         if (closing_brace)
@@ -491,84 +510,7 @@ static void do_leaks(lifetime *l, CXCursor at, bool closing_brace)
     }
 }
 
-static void do_use(lifetime *l, int v, CXCursor at);
 static bool arg_writes_through(lifetime *l, CXCursor call, unsigned i);
-
-/* ----------------------------------------------------------- ps-borrow
- *
- * A borrow variable remembers its owner (`lender`).  The checks read the
- * states as the other rules do: a borrow counts as alive only when it is
- * live on every path (created here, neither released nor moved, not
- * NULL), or was stored where it outlives the function. */
-
-static bool borrow_alive(const lifetime *l, int b)
-{
-    uint8_t bits = l->cur[b].bits;
-    return bits == S_LIVE || (bits & S_STORED && !(bits & (S_RELEASED | S_SENT | S_NULL)));
-}
-
-static const char *borrow_word(uint8_t hk)
-{
-    return hk == HK_REF_MUT ? "exclusive" : "shared";
-}
-
-/* Adds "'b' borrowed here" (or "stored here") for borrow b. */
-static void note_borrow(lifetime *l, ps_diag *d, int b)
-{
-    char name[128];
-    name_of(l, b, name, sizeof name);
-    if (l->cur[b].bits & S_STORED && !clang_Cursor_isNull(l->cur[b].rel))
-        ps_diag_note(l->ck->sink, d, l->cur[b].rel, "'%s' stored here, where it outlives the function",
-                     name);
-    else if (!clang_Cursor_isNull(l->cur[b].made))
-        ps_diag_note(l->ck->sink, d, l->cur[b].made, "'%s' borrowed here", name);
-}
-
-/* Borrow v of owner o was just made: many shared or one exclusive. */
-static void check_new_borrow(lifetime *l, int v, int o)
-{
-    if (!l->report)
-        return;
-    uint8_t hk = l->cur[v].hk;
-    for (size_t w = 0; w < l->nvars; w++) {
-        if ((int)w == v || l->vars[w].kind != V_PROXY || l->cur[w].lender != o ||
-            !borrow_alive(l, (int)w))
-            continue;
-        uint8_t whk = l->cur[w].hk;
-        if (hk != HK_REF_MUT && whk != HK_REF_MUT)
-            continue; /* shared beside shared */
-        char oname[128], wname[128];
-        name_of(l, o, oname, sizeof oname);
-        name_of(l, (int)w, wname, sizeof wname);
-        ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, l->cur[v].made,
-                                    "%s%s borrow of '%s' while %s borrow '%s' is alive",
-                                    hk == HK_REF_MUT && whk == HK_REF_MUT ? "second " : "",
-                                    borrow_word(hk), oname, borrow_word(whk), wname);
-        if (d)
-            note_borrow(l, d, (int)w);
-        return;
-    }
-}
-
-/* Owner o is released, moved, updated or resolved for writing (what) at `at`. */
-static void check_owner_free(lifetime *l, int o, CXCursor at, const char *what)
-{
-    if (!l->report || l->cur[o].hk & (HK_REF | HK_REF_MUT))
-        return;
-    for (size_t w = 0; w < l->nvars; w++) {
-        if (l->vars[w].kind != V_PROXY || l->cur[w].lender != o || !borrow_alive(l, (int)w))
-            continue;
-        char oname[128], wname[128];
-        name_of(l, o, oname, sizeof oname);
-        name_of(l, (int)w, wname, sizeof wname);
-        ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, at,
-                                    "owner '%s' %s while %s borrow '%s' is alive", oname, what,
-                                    borrow_word(l->cur[w].hk), wname);
-        if (d)
-            note_borrow(l, d, (int)w);
-        return;
-    }
-}
 
 static void do_store(lifetime *l, int v, CXCursor at)
 {
@@ -579,57 +521,7 @@ static void do_store(lifetime *l, int v, CXCursor at)
     s->rel = at;
 }
 
-static void report_shared_write(lifetime *l, int b, CXCursor at, const char *fmt, const char *what)
-{
-    char bname[128];
-    name_of(l, b, bname, sizeof bname);
-    ps_diag *d = ps_diag_report(l->ck->sink, PS_RULE_BORROW, at, fmt, what, bname);
-    if (d && !clang_Cursor_isNull(l->cur[b].made))
-        ps_diag_note(l->ck->sink, d, l->cur[b].made, "'%s' borrowed here", bname);
-    else if (d) {
-        ps_ptype pt = ps_ptype_of_decl(l->ck->pt, l->vars[b].decl);
-        ps_note_origin(l->ck, d, &pt);
-    }
-}
-
-/* v is updated or resolved for writing by `call`. */
-static void do_mutate(lifetime *l, int v, CXCursor call)
-{
-    do_use(l, v, call);
-    if (!l->report || l->cur[v].bits == S_RELEASED || l->cur[v].bits == S_SENT)
-        return;
-    ps_fn_role role = ps_callee_role(l->ck->pt, call);
-    bool reads = role == PS_FN_RESOLVE || role == PS_FN_RESOLVE_AS;
-    if (l->cur[v].hk == HK_REF) {
-        char fn[128];
-        ps_cursor_name(ps_callee_decl(call), fn, sizeof fn);
-        if (role == PS_FN_RESOLVE_AS || role == PS_FN_RESOLVE_MUT)
-            ps_fmt(fn, sizeof fn, "%s", role == PS_FN_RESOLVE_AS ? "PS_RESOLVE" : "PS_RESOLVE_MUT");
-        report_shared_write(l, v, call,
-                            role == PS_FN_UPDATE ? "%s on shared borrow '%s': only an owner or an "
-                                                   "exclusive borrow can write its target back"
-                                                 : "%s on shared borrow '%s', which is read-only: "
-                                                   "resolve it with PS_RESOLVE_REF",
-                            fn);
-        return;
-    }
-    if (!reads)
-        check_owner_free(l, v, call, role == PS_FN_UPDATE ? "updated" : "resolved for writing");
-}
-
-/* The target t points into is written at `at`. */
-static void do_write(lifetime *l, int t, CXCursor at)
-{
-    int b = l->cur[t].owner;
-    if (!l->report || b < 0 || l->cur[b].hk != HK_REF || l->cur[b].bits == S_RELEASED)
-        return;
-    char tname[128];
-    name_of(l, t, tname, sizeof tname);
-    report_shared_write(l, b, at, "write through '%s', which points into the target of shared "
-                                  "borrow '%s'", tname);
-}
-
-static void do_use(lifetime *l, int v, CXCursor at)
+void ps_flow_use(lifetime *l, int v, CXCursor at)
 {
     vstate *s = &l->cur[v];
     if (l->vars[v].kind == V_PROXY) {
@@ -648,8 +540,10 @@ static void do_escape(lifetime *l, int v)
     vstate *s = &l->cur[v];
     if (l->vars[v].kind != V_PROXY)
         return;
-    if (s->bits & (S_LIVE | S_UNKNOWN))
+    if (s->bits & (S_LIVE | S_UNKNOWN)) {
+        s->prev = s->bits;
         s->bits = (uint8_t)((s->bits & ~(S_LIVE | S_UNKNOWN)) | S_MOVED);
+    }
 }
 
 static void do_release(lifetime *l, int v, CXCursor call)
@@ -665,7 +559,7 @@ static void do_release(lifetime *l, int v, CXCursor call)
             report_use_after_move(l, v, call, "released");
         return;
     }
-    check_owner_free(l, v, call, "released");
+    ps_flow_borrow_owner_ends(l, v, call, "released");
     s->prev = s->bits;
     s->bits = S_RELEASED;
     s->rel = call;
@@ -676,14 +570,14 @@ static void do_move(lifetime *l, int v, CXCursor call, bool serialize)
 {
     vstate *s = &l->cur[v];
     if (serialize && !serialize_moves(s->hk)) {
-        do_use(l, v, call);
+        ps_flow_use(l, v, call);
         return;
     }
     if (s->bits == S_RELEASED || s->bits == S_SENT) {
-        do_use(l, v, call);
+        ps_flow_use(l, v, call);
         return;
     }
-    check_owner_free(l, v, call, "moved");
+    ps_flow_borrow_owner_ends(l, v, call, "moved");
     s->prev = s->bits;
     s->bits = S_SENT;
     s->rel = call;
@@ -698,6 +592,21 @@ static void do_assign(lifetime *l, const event *e)
             s->owner = l->cur[e->copy_from].owner;
         return;
     }
+    if (e->copy_from >= 0) {
+        const vstate *from = &l->cur[e->copy_from];
+        *s = *from;
+        if (from->bits == S_MOVED && from->prev)
+            s->bits = from->prev; /* let go only by being the value */
+        return;
+    }
+    if (e->alias_of >= 0) {
+        vstate *from = &l->cur[e->alias_of];
+        if (from->group < 0)
+            from->group = e->alias_of;
+        *s = *from;
+        return;
+    }
+    s->group = -1;
     s->rel = clang_getNullCursor();
     s->made = e->at;
     s->bits = e->bits;
@@ -706,7 +615,23 @@ static void do_assign(lifetime *l, const event *e)
     s->consumed_bits = e->consumed >= 0 ? l->cur[e->consumed].prev : 0;
     s->lender = e->lender;
     if (e->lender >= 0)
-        check_new_borrow(l, e->v, e->lender);
+        ps_flow_borrow_made(l, e->v, e->lender);
+}
+
+/* After v's proxy was released, moved or let go: so were its other names. */
+static void sync_aliases(lifetime *l, int v)
+{
+    int g = l->cur[v].group;
+    if (g < 0 || l->vars[v].kind != V_PROXY)
+        return;
+    for (size_t w = 0; w < l->nvars; w++) {
+        vstate *o = &l->cur[w];
+        if ((int)w == v || o->group != g)
+            continue;
+        o->bits = l->cur[v].bits;
+        o->prev = l->cur[v].prev;
+        o->rel = l->cur[v].rel;
+    }
 }
 
 static void replay(lifetime *l, const event *ev, size_t n)
@@ -715,13 +640,15 @@ static void replay(lifetime *l, const event *ev, size_t n)
         const event *e = &ev[i];
         switch ((ev_op)e->op) {
         case EV_USE:
-            do_use(l, e->v, e->at);
+            ps_flow_use(l, e->v, e->at);
             break;
         case EV_ESCAPE:
             do_escape(l, e->v);
+            sync_aliases(l, e->v);
             break;
         case EV_RELEASE:
             do_release(l, e->v, e->at);
+            sync_aliases(l, e->v);
             break;
         case EV_ASSIGN:
             do_assign(l, e);
@@ -732,15 +659,23 @@ static void replay(lifetime *l, const event *ev, size_t n)
         case EV_SERIALIZE:
         case EV_CONSUME:
             do_move(l, e->v, e->at, e->op == EV_SERIALIZE);
+            sync_aliases(l, e->v);
             break;
         case EV_STORE:
             do_store(l, e->v, e->at);
+            sync_aliases(l, e->v);
             break;
         case EV_MUTATE:
-            do_mutate(l, e->v, e->at);
+            ps_flow_borrow_mutate(l, e->v, e->at);
             break;
         case EV_WRITE:
-            do_write(l, e->v, e->at);
+            ps_flow_borrow_write(l, e->v, e->at);
+            break;
+        case EV_RETURN:
+            if (l->collect) {
+                l->ret_bits |= e->v >= 0 ? l->cur[e->v].bits : e->bits;
+                l->ret_hk |= e->v >= 0 ? l->cur[e->v].hk : e->hk;
+            }
             break;
         }
     }
@@ -793,7 +728,7 @@ static void eval_children(lifetime *l, CXCursor e, bool deep)
     clang_visitChildren(e, eval_kid, &k);
 }
 
-typedef enum arg_mode { ARG_BORROW, ARG_MOVE } arg_mode;
+typedef enum arg_mode { ARG_BORROW, ARG_MOVE, ARG_RELEASE } arg_mode;
 
 /* What passing a proxy as argument i of the call does to its ownership. */
 static arg_mode arg_mode_of(lifetime *l, CXCursor call, unsigned i)
@@ -812,8 +747,17 @@ static arg_mode arg_mode_of(lifetime *l, CXCursor call, unsigned i)
     ps_ptype pt = ps_ptype_of_decl(l->ck->pt, params[i]);
     if (pt.depth == 0 && (pt.kind == PS_PROXY_REF || pt.kind == PS_PROXY_REF_MUT))
         return ARG_BORROW; /* the annotation says the callee only borrows */
-    /* PROXY_OWNED takes it; a PROXY(T) or plain parameter says nothing about
-     * ownership, and the callee may well release or keep it. */
+    if (pt.kind == PS_PROXY_OWNED)
+        return ARG_MOVE; /* the annotation says the callee takes it */
+    /* A PROXY(T) or plain parameter says nothing about ownership: what the
+     * callee's body does, if this unit has it, or else anything. */
+    const fn_summary *fs = summary_of_call(l, call);
+    if (fs && i < fs->nparams) {
+        if (fs->effect[i] == EFFECT_RELEASE)
+            return ARG_RELEASE;
+        if (fs->effect[i] == EFFECT_BORROW)
+            return ARG_BORROW;
+    }
     return ARG_MOVE;
 }
 
@@ -864,9 +808,18 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
             sub(l, arg, deep);
             continue;
         }
+        if (l->vars[v].kind == V_PROXY) {
+            arg_mode mode = arg_mode_of(l, call, (unsigned)i);
+            if (mode == ARG_RELEASE) {
+                release(l, v, call);
+                continue;
+            }
+            use(l, v, arg);
+            if (mode == ARG_MOVE)
+                escape(l, v);
+            continue;
+        }
         use(l, v, arg);
-        if (l->vars[v].kind == V_PROXY && arg_mode_of(l, call, (unsigned)i) == ARG_MOVE)
-            escape(l, v);
         if (l->vars[v].kind == V_TARGET && arg_writes_through(l, call, (unsigned)i))
             emit_op(l, EV_WRITE, v, arg);
     }
@@ -965,9 +918,11 @@ static void eval_assign(lifetime *l, CXCursor lhs, CXCursor rhs, bool deep)
         sub(l, rhs, deep);
     }
     CXCursor ls = ps_strip_implicit(lhs);
-    int lv = clang_getCursorKind(ls) == CXCursor_DeclRefExpr ? var_of(l, ls) : -1;
+    int lv = is_plain_ref(ls) ? var_of(l, ls) : -1;
     if (lv >= 0) {
         assign(l, lv, rhs, rv);
+        if (l->vars[lv].through_pointer && rv >= 0)
+            emit_op(l, EV_STORE, rv, lhs); /* j->input = p: p now lives in *j too */
         return;
     }
     sub(l, lhs, deep);
@@ -990,6 +945,36 @@ static bool tested_var(lifetime *l, CXCursor e)
 }
 
 static void eval_at(lifetime *l, CXCursor e, bool deep);
+
+/* The variable decl itself is used (passed, assigned, copied): what its
+ * proxy fields hold is no longer known. */
+static void clobber_fields(lifetime *l, CXCursor decl)
+{
+    for (size_t v = 0; v < l->nvars; v++) {
+        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
+            !clang_equalCursors(l->vars[v].decl, decl))
+            continue;
+        event e = {.op = EV_ASSIGN, .bits = S_UNKNOWN, .v = (int)v, .owner = OWNER_NONE,
+                   .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
+                   .at = clang_getNullCursor()};
+        emit(l, &e);
+    }
+}
+
+/* For a summary: what `return value;` returns (v: the variable it reads). */
+static void note_return(lifetime *l, int v, CXCursor value)
+{
+    event e = {.op = EV_RETURN, .v = v >= 0 && l->vars[v].kind == V_PROXY ? v : -1,
+               .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
+               .at = value};
+    if (e.v < 0) {
+        CXCursor call;
+        ps_fn_role made = creation_call(l, value, &call, 0);
+        e.bits = made != PS_FN_NONE ? S_LIVE : is_null_constant(value) ? S_NULL : S_UNKNOWN;
+        e.hk = made != PS_FN_NONE ? handle_kind_of_role(made) : HK_UNKNOWN;
+    }
+    emit(l, &e);
+}
 
 static void eval(lifetime *l, CXCursor e, bool deep)
 {
@@ -1014,12 +999,33 @@ static void eval_at(lifetime *l, CXCursor e, bool deep)
         if (v >= 0) {
             use(l, v, e);
             escape(l, v); /* a use nobody understood lets go of it */
+        } else {
+            clobber_fields(l, clang_getCursorReferenced(e));
         }
         return;
+    }
+    case CXCursor_MemberRefExpr: {
+        int v = var_of(l, e);
+        CXCursor base, field;
+        if (v >= 0) {
+            use(l, v, e);
+            escape(l, v);
+            return;
+        }
+        if (field_of_variable(e, &base, &field) && var_index(l, base) < 0)
+            return; /* another field of a variable: its proxy fields stay */
+        break;
     }
     case CXCursor_CallExpr:
         eval_call(l, e, deep);
         return;
+    case CXCursor_CStyleCastExpr: {
+        /* (void)p; silences a compiler: it neither uses nor hands off p. */
+        if (clang_getCanonicalType(clang_getCursorType(e)).kind == CXType_Void &&
+            var_of(l, e) >= 0)
+            return;
+        break;
+    }
     case CXCursor_VarDecl: {
         int v = var_index(l, e);
         CXCursor init = clang_Cursor_getVarDeclInitializer(e);
@@ -1086,6 +1092,8 @@ static void eval_at(lifetime *l, CXCursor e, bool deep)
         CXCursor value;
         if (ps_children(e, &value, 1) == 1) {
             int v = var_of(l, value);
+            if (l->summary)
+                note_return(l, v, value);
             if (v >= 0) {
                 if (deep || is_plain_ref(value)) {
                     use(l, v, value);
@@ -1118,6 +1126,17 @@ static int flag_index(const lifetime *l, CXCursor decl)
 
 static bool null_test_depth(lifetime *l, CXCursor cond, int *v, bool *null_if_true, int depth);
 
+/* A call to __builtin_expect or __builtin_expect_with_probability: the
+ * value of its first argument, with a hint for the optimizer. */
+static bool is_expectation(CXCursor e)
+{
+    if (clang_getCursorKind(e) != CXCursor_CallExpr || clang_Cursor_getNumArguments(e) < 1)
+        return false;
+    char name[64];
+    ps_cursor_name(ps_callee_decl(e), name, sizeof name);
+    return strncmp(name, "__builtin_expect", 16) == 0;
+}
+
 static bool null_test(lifetime *l, CXCursor cond, int *v, bool *null_if_true)
 {
     return null_test_depth(l, cond, v, null_if_true, 0);
@@ -1127,10 +1146,12 @@ static bool null_test_depth(lifetime *l, CXCursor cond, int *v, bool *null_if_tr
 {
     if (depth > 16)
         return false;
-    CXCursor e = ps_strip_parens(ps_strip_implicit(cond));
-    e = ps_strip_implicit(e);
+    CXCursor e = strip_casts(ps_strip_parens(ps_strip_implicit(cond)));
     enum CXCursorKind k = clang_getCursorKind(e);
     CXCursor kids[2];
+    if (is_expectation(e))
+        /* likely(p), unlikely(!p): __builtin_expect(x, c) tests x */
+        return null_test_depth(l, clang_Cursor_getArgument(e, 0), v, null_if_true, depth + 1);
     if (k == CXCursor_BinaryOperator && clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_Assign &&
         ps_children(e, kids, 2) == 2) {
         /* if (!(p = ps_proxy(...))): the test is of what p now holds */
@@ -1263,10 +1284,18 @@ typedef struct scan {
     lifetime *l;
 } scan;
 
+static bool add_var_entry(lifetime *l, CXCursor decl, var_kind kind);
+
 static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
 {
     if (var_index(l, decl) >= 0)
         return true;
+    return add_var_entry(l, decl, kind);
+}
+
+/* Appends an entry for decl (a field's entry has decl as its variable). */
+static bool add_var_entry(lifetime *l, CXCursor decl, var_kind kind)
+{
     if (l->nvars >= MAX_VARS) {
         l->overflow = true;
         return false;
@@ -1282,6 +1311,8 @@ static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
         l->cap = n;
     }
     l->vars[l->nvars].decl = decl;
+    l->vars[l->nvars].field = clang_getNullCursor();
+    l->vars[l->nvars].through_pointer = false;
     l->vars[l->nvars].kind = kind;
     l->vars[l->nvars].excluded = false;
     l->vars[l->nvars].decl_hk = HK_UNKNOWN;
@@ -1289,12 +1320,55 @@ static bool add_var(lifetime *l, CXCursor decl, var_kind kind)
     return true;
 }
 
+/* Is value a resolve of a tracked proxy, or a copy of a tracked target? */
+static bool is_target_value(lifetime *l, CXCursor value)
+{
+    if (resolved_var(l, value) >= 0)
+        return true;
+    int t = var_of(l, value_of(value));
+    return t >= 0 && l->vars[t].kind == V_TARGET;
+}
+
 static void maybe_target(lifetime *l, CXCursor decl, CXCursor value)
 {
     if (!is_local(decl) || clang_getCanonicalType(clang_getCursorType(decl)).kind != CXType_Pointer)
         return;
-    if (var_index(l, decl) < 0 && resolved_var(l, value) >= 0)
+    if (var_index(l, decl) >= 0)
+        return;
+    if (is_target_value(l, value)) {
         add_var(l, decl, V_TARGET);
+        return;
+    }
+    /* What it copies may be declared later in the walk (inside a statement
+     * expression) or become a target later: look again after the scan. */
+    CXCursor v = value_of(value);
+    if (clang_getCursorKind(v) != CXCursor_DeclRefExpr && clang_getCursorKind(v) != CXCursor_CallExpr)
+        return;
+    struct pending_target *p =
+        ps_array_reserve(l->pending, &l->pending_cap, l->npending + 1, sizeof *p);
+    if (!p)
+        return; /* a copy missed: fewer findings, never a wrong one */
+    l->pending = p;
+    l->pending[l->npending].decl = decl;
+    l->pending[l->npending].value = value;
+    l->npending++;
+}
+
+/* Copies of targets found after their source: repeated while it finds more. */
+static void resolve_pending_targets(lifetime *l)
+{
+    for (int round = 0; round < 4; round++) {
+        bool found = false;
+        for (size_t i = 0; i < l->npending; i++) {
+            struct pending_target *p = &l->pending[i];
+            if (var_index(l, p->decl) < 0 && is_target_value(l, p->value)) {
+                add_var(l, p->decl, V_TARGET);
+                found = true;
+            }
+        }
+        if (!found)
+            return;
+    }
 }
 
 static void maybe_flag(lifetime *l, CXCursor decl, CXCursor init)
@@ -1347,6 +1421,47 @@ static bool has_foreign_attribute(CXCursor decl)
     return found;
 }
 
+static void note_address_taken(lifetime *l, CXCursor what)
+{
+    CXCursor *p = ps_array_reserve(l->addr_taken, &l->addr_cap, l->naddr + 1, sizeof *p);
+    if (!p) {
+        l->overflow = true; /* a write may be missed: say nothing */
+        return;
+    }
+    l->addr_taken = p;
+    l->addr_taken[l->naddr++] = what;
+}
+
+/* `s.f` or `j->f` of a local variable or parameter, f a proxy handle: a
+ * field followed like a variable. */
+static void maybe_field(lifetime *l, CXCursor member)
+{
+    CXCursor base, field;
+    if (!field_of_variable(member, &base, &field) || !is_local(base) ||
+        field_var_index(l, base, field) >= 0 || ps_decl_handle_depth(l->ck->pt, field, false) != 0)
+        return;
+    ps_ptype pt = ps_ptype_of_decl(l->ck->pt, field);
+    if (pt.kind == PS_PROXY_OR || !add_var_entry(l, base, V_PROXY))
+        return;
+    var *nv = &l->vars[l->nvars - 1];
+    nv->field = field;
+    nv->decl_hk = handle_kind_of_decl(pt.kind);
+    nv->through_pointer =
+        clang_getCanonicalType(clang_getCursorType(base)).kind == CXType_Pointer;
+}
+
+/* After the scan: fields of a variable whose address is taken, or whose
+ * own address is taken, may change where no statement says. */
+static void exclude_address_taken(lifetime *l)
+{
+    for (size_t i = 0; i < l->naddr; i++)
+        for (size_t v = 0; v < l->nvars; v++)
+            if (!clang_Cursor_isNull(l->vars[v].field) &&
+                (clang_equalCursors(l->vars[v].decl, l->addr_taken[i]) ||
+                 clang_equalCursors(l->vars[v].field, l->addr_taken[i])))
+                l->vars[v].excluded = true;
+}
+
 static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientData data)
 {
     (void)parent;
@@ -1395,9 +1510,15 @@ static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientD
                 int v = var_index(l, decl);
                 if (v >= 0 && op == CXUnaryOperator_AddrOf)
                     l->vars[v].excluded = true;
+                if (op == CXUnaryOperator_AddrOf)
+                    note_address_taken(l, decl);
                 flag_written(l, decl);
+            } else if (op == CXUnaryOperator_AddrOf && clang_getCursorKind(s) == CXCursor_MemberRefExpr) {
+                note_address_taken(l, clang_getCursorReferenced(s));
             }
         }
+    } else if (k == CXCursor_MemberRefExpr) {
+        maybe_field(l, c);
     }
     return CXChildVisit_Recurse;
 }
@@ -1413,6 +1534,7 @@ static void init_state(lifetime *l, vstate *st)
         st[v].consumed_bits = 0;
         st[v].consumed = -1;
         st[v].lender = -1;
+        st[v].group = -1;
         st[v].owner = OWNER_NONE;
         st[v].rel = clang_getNullCursor();
         st[v].made = clang_getNullCursor();
@@ -1430,8 +1552,17 @@ static bool merge(lifetime *l, vstate *dst, bool *reached, const vstate *src)
     bool changed = false;
     for (size_t v = 0; v < l->nvars; v++) {
         uint8_t bits = dst[v].bits | src[v].bits;
-        if (bits != dst[v].bits) {
+        int group = dst[v].group;
+        if (dst[v].group != src[v].group) {
+            /* Names of one proxy on some paths only: which name releases it
+             * is no longer known, so a leak of it is not reported. */
+            group = -1;
+            if (bits & S_LIVE)
+                bits = (uint8_t)((bits & ~S_LIVE) | S_MOVED);
+        }
+        if (bits != dst[v].bits || group != dst[v].group) {
             dst[v].bits = bits;
+            dst[v].group = group;
             changed = true;
         }
         if (dst[v].owner != src[v].owner && dst[v].owner != OWNER_NONE) {
@@ -1515,7 +1646,8 @@ static void analyze(lifetime *l, const ps_cfg *cfg)
     for (int pass = 0; pass < 2; pass++) {
         if (l->overflow)
             goto out;
-        l->report = pass == 1;
+        l->report = pass == 1 && !l->summary;
+        l->collect = pass == 1 && l->summary;
         size_t next_block = 0;
         for (;;) {
             size_t b;
@@ -1566,26 +1698,227 @@ out:
     free(bev);
 }
 
-void ps_check_lifetime(ps_checker *ck, CXCursor function)
+typedef struct return_scan {
+    lifetime *l;
+    bool any, all_new;
+} return_scan;
+
+static enum CXChildVisitResult return_visit(CXCursor c, CXCursor parent, CXClientData data)
 {
-    if (ps_proxy_struct_is_complete(ck->pt))
-        return; /* the library's own code: a handle there is an object it owns */
+    (void)parent;
+    return_scan *r = data;
+    if (clang_getCursorKind(c) != CXCursor_ReturnStmt)
+        return CXChildVisit_Recurse;
+    CXCursor value, call;
+    if (ps_children(c, &value, 1) != 1)
+        return CXChildVisit_Continue;
+    if (creation_call(r->l, value, &call, 0) != PS_FN_NONE)
+        r->any = true;
+    else if (!is_null_constant(value))
+        r->all_new = false;
+    return CXChildVisit_Continue;
+}
+
+/* Runs the analysis over one function; with fs, silently, filling fs in.
+ * Returns false when the function could not be followed. */
+static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
+{
     lifetime l;
     memset(&l, 0, sizeof l);
     l.ck = ck;
     l.function = function;
+    l.summary = fs;
     clang_visitChildren(function, scan_visit, &l);
-    bool any = false;
+    exclude_address_taken(&l);
+    resolve_pending_targets(&l);
+    bool any = false, ok = false;
     for (size_t v = 0; v < l.nvars; v++)
         any |= l.vars[v].kind == V_PROXY && !l.vars[v].excluded;
-    if (any && !l.overflow) {
+    if (fs && !any && !l.overflow) {
+        /* No proxy variable: whether every return creates one is all there
+         * is to know (`return ps_proxy(...);`). */
+        return_scan r = {&l, false, true};
+        clang_visitChildren(function, return_visit, &r);
+        fs->returns_new = r.any && r.all_new;
+        fs->ret_hk = 0;
+        free(l.vars);
+        free(l.flags);
+        free(l.pending);
+        free(l.addr_taken);
+        free(l.ev);
+        return true;
+    }
+    if (fs && any)
+        l.exit_bits = calloc(l.nvars, 1);
+    if (any && !l.overflow && (!fs || l.exit_bits)) {
         ps_cfg *cfg = NULL;
         if (ps_cfg_build_memo(function, MAX_BLOCKS, ck->cfg_memo, &cfg) == PS_CFG_OK) {
             analyze(&l, cfg);
             ps_cfg_free(cfg);
+            ok = !l.overflow;
         }
+    }
+    if (fs && ok) {
+        for (unsigned i = 0; i < fs->nparams; i++) {
+            int v = var_index(&l, clang_Cursor_getArgument(function, i));
+            uint8_t bits = v >= 0 && !l.vars[v].excluded ? l.exit_bits[v] : 0;
+            if (bits == S_RELEASED)
+                fs->effect[i] = EFFECT_RELEASE; /* released on every path out */
+            else if (bits && !(bits & ~(S_UNKNOWN | S_NULL)))
+                fs->effect[i] = EFFECT_BORROW; /* only read: never released, kept or moved */
+        }
+        fs->returns_new = (l.ret_bits & S_LIVE) && !(l.ret_bits & ~(S_LIVE | S_NULL));
+        fs->ret_hk = l.ret_hk & (HK_UNKNOWN | HK_PLAIN) ? 0 : l.ret_hk;
     }
     free(l.vars);
     free(l.flags);
+    free(l.pending);
+    free(l.addr_taken);
     free(l.ev);
+    free(l.exit_bits);
+    return ok;
+}
+
+void ps_check_lifetime(ps_checker *ck, CXCursor function)
+{
+    if (ps_proxy_struct_is_complete(ck->pt))
+        return; /* the library's own code: a handle there is an object it owns */
+    run_function(ck, function, NULL);
+}
+
+/* Does a function's declaration involve a proxy (a parameter or the
+ * result)?  Only those are worth a summary. */
+static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
+{
+    int n = clang_Cursor_getNumArguments(fn);
+    *nparams = n < 0 ? 0 : (unsigned)n;
+    if (ps_decl_handle_depth(ck->pt, fn, false) == 0)
+        return true;
+    for (int i = 0; i < n; i++)
+        if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(fn, (unsigned)i), false) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Runs the silent analysis over t->v[index]'s body until its summary stops
+ * changing.  A recursive call (to it, or to a function of the same cycle)
+ * reads the previous round's summary, starting from "releases every
+ * parameter": a recursion that releases on its base case then settles on
+ * a release, one that keeps or only reads the proxy on some path settles
+ * on a move.  No fixpoint within MAX_SUMMARY_ROUNDS: a move.  A summary
+ * that read the approximation of a function further out is left not
+ * done, and computed again when next asked for.
+ */
+static const fn_summary *compute_summary(ps_checker *ck, struct ps_flow_summaries *t, size_t index)
+{
+    fn_summary *fs = &t->v[index];
+    fs->running = true;
+    fs->level = t->depth;
+    unsigned outer_lowest = t->lowest_read;
+    t->lowest_read = UINT32_MAX;
+    t->depth++;
+    memset(fs->effect, EFFECT_RELEASE, sizeof fs->effect);
+    fs->returns_new = false;
+    fs->ret_hk = 0;
+    bool ok = true, settled = false;
+    for (unsigned round = 0; round < MAX_SUMMARY_ROUNDS; round++) {
+        fs = &t->v[index];
+        fs->round = round;
+        fs->self_used = false;
+        /* run_function may grow the array: find the summary again afterwards. */
+        fn_summary result = *fs;
+        memset(result.effect, EFFECT_MOVE, sizeof result.effect);
+        result.returns_new = false;
+        result.ret_hk = 0;
+        ok = run_function(ck, t->v[index].fn, &result);
+        fs = &t->v[index];
+        bool changed = memcmp(result.effect, fs->effect, sizeof fs->effect) != 0 ||
+                       result.returns_new != fs->returns_new || result.ret_hk != fs->ret_hk;
+        memcpy(fs->effect, result.effect, sizeof fs->effect);
+        fs->returns_new = result.returns_new;
+        fs->ret_hk = result.ret_hk;
+        if (!ok || !fs->self_used || !changed) {
+            settled = true;
+            break;
+        }
+    }
+    t->depth--;
+    fs = &t->v[index];
+    fs->running = false;
+    if (!ok || !settled) {
+        memset(fs->effect, EFFECT_MOVE, sizeof fs->effect);
+        fs->returns_new = false;
+    }
+    unsigned lowest = t->lowest_read;
+    fs->done = lowest >= fs->level;
+    t->lowest_read = lowest < outer_lowest ? lowest : outer_lowest;
+    return fs;
+}
+
+/* The summary of the function a call goes to, or NULL when there is none
+ * (not defined in this unit, the runtime's, no proxy involved, recursive,
+ * or not followed). */
+static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
+{
+    ps_checker *ck = l->ck;
+    CXCursor callee = ps_callee_decl(call);
+    if (clang_getCursorKind(callee) != CXCursor_FunctionDecl)
+        return NULL;
+    CXCursor def = clang_getCursorDefinition(callee);
+    if (clang_Cursor_isNull(def) || is_runtime_function(def))
+        return NULL;
+    if (!ck->summaries) {
+        ck->summaries = calloc(1, sizeof *ck->summaries);
+        if (!ck->summaries)
+            return NULL;
+        ck->summaries->lowest_read = UINT32_MAX;
+    }
+    struct ps_flow_summaries *t = ck->summaries;
+    size_t *slot = ps_decl_user_slot(ck->pt, def);
+    if (!slot)
+        return NULL;
+    size_t index;
+    fn_summary *fs;
+    if (*slot) {
+        index = *slot - 1;
+        fs = &t->v[index];
+        if (fs->done)
+            return fs;
+        if (fs->running) {
+            /* A recursive call: the approximation of this round. */
+            fs->self_used = true;
+            if (fs->level < t->lowest_read)
+                t->lowest_read = fs->level;
+            return fs;
+        }
+        /* Computed from another function's approximation: again. */
+    } else {
+        fn_summary *grown = ps_array_reserve(t->v, &t->cap, t->n + 1, sizeof *t->v);
+        if (!grown)
+            return NULL;
+        t->v = grown;
+        index = t->n++;
+        *slot = index + 1;
+        fs = &t->v[index];
+        unsigned nparams;
+        bool worth = involves_proxy(ck, def, &nparams);
+        memset(fs, 0, sizeof *fs);
+        fs->fn = def;
+        if (!worth || nparams > MAX_SUMMARY_PARAMS || t->depth >= MAX_SUMMARY_DEPTH) {
+            fs->done = !worth; /* nothing to say; or too deep: stays unknown */
+            return fs->done ? fs : NULL;
+        }
+        fs->nparams = nparams;
+    }
+    return compute_summary(ck, t, index);
+}
+
+void ps_flow_summaries_free(ps_checker *ck)
+{
+    if (!ck->summaries)
+        return;
+    free(ck->summaries->v);
+    free(ck->summaries);
+    ck->summaries = NULL;
 }

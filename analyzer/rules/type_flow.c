@@ -324,6 +324,12 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     case CXCursor_InitListExpr:
         flow_init_list(ck, dest, s);
         return;
+    case CXCursor_GenericSelectionExpr: {
+        CXCursor selected = ps_generic_selected(s);
+        if (!clang_Cursor_isNull(selected))
+            ps_check_flow(ck, dest, selected);
+        return;
+    }
     case CXCursor_StmtExpr: {
         CXCursor value = ps_stmt_expr_value(s);
         if (!clang_Cursor_isNull(value))
@@ -341,17 +347,21 @@ void ps_check_flow(ps_checker *ck, const ps_dest *dest, CXCursor src)
     default:
         break;
     }
-    CXType dc = clang_getCanonicalType(dest->type);
-    if (dc.kind != CXType_Pointer)
+    CXType dc = ps_canonical_value_type(dest->type);
+    /* A parameter declared as an array (`PROXY(T) r[4]`, `r[][2]`) is a
+     * pointer to its element, as C adjusts it. */
+    bool array_param = dest->site == PS_SITE_ARG && ps_type_is_array(dc);
+    if (dc.kind != CXType_Pointer && !array_param)
         return;
 
     /* A resolved target going into a U *: is U the proxy's T? */
     if (clang_getCursorKind(s) == CXCursor_CallExpr && dest->pt.kind == PS_PROXY_NONE) {
         ps_fn_role role = ps_callee_role(ck->pt, s);
         if (ps_fn_role_resolves(role)) {
-            CXType obj = clang_getPointeeType(dc);
+            CXType obj = array_param ? clang_getArrayElementType(dc) : clang_getPointeeType(dc);
             if (!is_void(obj))
-                ps_check_resolve_into(ck, s, role, clang_getPointeeType(dest->type), s);
+                ps_check_resolve_into(ck, s, role,
+                                      array_param ? obj : clang_getPointeeType(dest->type), s);
             return;
         }
     }

@@ -200,7 +200,7 @@ Test(checks, resolve_and_create_mismatches)
 
     r = check_snippet("PS_TYPE_POD_DEFINE(mesh_type, struct mesh);\n"
                       "void f(ps_store *s, struct mesh *g) {\n"
-                      "  PROXY(struct matrix) p = ps_proxy(s, &mesh_type, g); (void)p;\n"
+                      "  PROXY(struct matrix) p = ps_proxy(s, &mesh_type, g); ps_proxy_free(p);\n"
                       "}\n",
                       false);
     d = only(&r, PS_RULE_CREATE_MISMATCH, 3);
