@@ -73,6 +73,20 @@ typedef struct ps_connector_ops {
     ps_status (*get_batch)(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[]);
     ps_status (*exists_batch)(ps_connector *conn, size_t n, const char *const keys[], bool out[]);
     ps_status (*evict_batch)(ps_connector *conn, size_t n, const char *const keys[]);
+
+    /* Set-once objects, for futures (future.c).  NULL: the connector has no
+     * futures, and creating one on it fails with PS_ERR_STATE.
+     * put_new writes key only if no object is under it, as one atomic step
+     * across threads and processes (PS_ERR_EXISTS, error set, if one is),
+     * and wakes every wait_get of key, in any process. */
+    ps_status (*put_new)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts);
+    /* Wait up to timeout_ms (negative: no limit) for an object under key,
+     * then read it as get does.  PS_ERR_TIMEOUT when none came in time.
+     * Blocks in the kernel or the server, never in a busy loop. */
+    ps_status (*wait_get)(ps_connector *conn, const char *key, long timeout_ms, ps_blob *out);
+    /* Evict an object written by put_new together with whatever the
+     * connector keeps beside it for its waiters; NULL: evict does that. */
+    ps_status (*evict_new)(ps_connector *conn, const char *key);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */

@@ -63,9 +63,16 @@ char *ps_proxy_serialize(const ps_proxy_t *proxy)
              (unsigned long long)proxy->hash);
     char version[32];
     snprintf(version, sizeof version, "%s%d", DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION);
+    /* A future's proxy says so; "wait" while its facts are not known yet
+     * (future.c fills them in when the object comes). */
+    pthread_mutex_lock(&((ps_proxy_t *)proxy)->lock);
+    bool pending = proxy->pending;
+    pthread_mutex_unlock(&((ps_proxy_t *)proxy)->lock);
+    const char *future = !proxy->future ? "" : pending ? " future=wait" : " future=set";
     if (append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
         append_field(&b, "url", proxy->store->url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
         append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
+        append_str(&b, future) != PS_OK ||
         ps_buffer_append(&b, "", 1) != PS_OK) {
         ps_buffer_free(&b);
         return NULL;
@@ -75,13 +82,16 @@ char *ps_proxy_serialize(const ps_proxy_t *proxy)
 
 /* ------------------------------------------------------------- reading */
 
-enum field { F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH, F_COUNT_ };
+/* Fields from F_OPTIONAL on may be left out. */
+enum field { F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH, F_FUTURE, F_COUNT_ };
+#define F_OPTIONAL F_FUTURE
 static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind",
-                                                  "elem", "count", "size", "hash"};
+                                                  "elem", "count", "size", "hash", "future"};
 
 typedef struct parsed {
     char *text[F_COUNT_]; /* decoded values */
     bool pod;
+    bool future, pending; /* future=set, future=wait */
     size_t elem, count, size;
     uint64_t hash;
 } parsed;
@@ -155,7 +165,7 @@ static ps_status parse_fields(const char *line, size_t len, parsed *d)
             return st;
         p = tok_end;
     }
-    for (int i = 0; i < F_COUNT_; i++)
+    for (int i = 0; i < F_OPTIONAL; i++)
         if (!d->text[i])
             return bad("descriptor has no field '%s' (truncated?)", field_names[i]);
     return PS_OK;
@@ -176,6 +186,13 @@ static ps_status check_values(parsed *d)
         d->pod = true;
     else if (strcmp(d->text[F_KIND], "custom") != 0)
         return bad("descriptor field 'kind' is '%.40s', not 'pod' or 'custom'", d->text[F_KIND]);
+    if (d->text[F_FUTURE]) {
+        d->future = true;
+        if (strcmp(d->text[F_FUTURE], "wait") == 0)
+            d->pending = true;
+        else if (strcmp(d->text[F_FUTURE], "set") != 0)
+            return bad("descriptor field 'future' is '%.40s', not 'wait' or 'set'", d->text[F_FUTURE]);
+    }
     ps_status st;
     if ((st = parse_size("elem", d->text[F_ELEM], &d->elem)) != PS_OK ||
         (st = parse_size("count", d->text[F_COUNT], &d->count)) != PS_OK ||
@@ -186,7 +203,7 @@ static ps_status check_values(parsed *d)
     size_t expect;
     if (d->pod && (__builtin_mul_overflow(d->elem, d->count, &expect) || expect != d->size))
         return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor fields elem, count and size disagree (size must be elem x count)");
-    if (!d->pod && d->count != 1)
+    if (!d->pod && d->count != 1 && !d->pending)
         return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor of a custom object has count other than 1");
     const char *h = d->text[F_HASH];
     if (strlen(h) != 16)
@@ -266,6 +283,10 @@ ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
         goto done;
     ps_proxy_facts facts = {d.text[F_TYPE], d.elem, d.count, d.size, d.hash, d.pod};
     p = ps_proxy_make(store, type, d.text[F_KEY], &facts);
+    if (p) {
+        p->future = d.future;
+        p->pending = d.pending;
+    }
     ps_store_unref(store); /* the proxy holds its own reference */
 done:
     parsed_free(&d);

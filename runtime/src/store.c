@@ -105,8 +105,10 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
 
 /* ------------------------------------------------------------ single ops */
 
-ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
-                              size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
+/* The one put path: with only_new, through the connector's put_new (a key
+ * already taken is PS_ERR_EXISTS and nothing is written). */
+static ps_status put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                            size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out, bool only_new)
 {
     uint64_t start = ps_now_ns();
     ps_status st = ps_store_usable(store);
@@ -123,7 +125,12 @@ ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *t
         key = fresh;
     if (st != PS_OK || (st = encode(type, obj, count, &e)) != PS_OK)
         goto done;
-    st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
+    if (!only_new)
+        st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
+    else if (store->conn->ops->put_new)
+        st = store->conn->ops->put_new(store->conn, key, e.parts, e.nparts);
+    else
+        st = ps_error_set(PS_ERR_STATE, "store '%s': its connector has no set-once objects", store->name);
     /* An overwritten key must not resolve to the old object from the cache. */
     ps_cache_remove(&store->cache, key);
     if (st == PS_OK) {
@@ -137,6 +144,18 @@ done:
                       st != PS_OK);
     encoded_free(&e);
     return st;
+}
+
+ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                              size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
+{
+    return put_object(store, key, type, obj, count, key_out, info_out, false);
+}
+
+ps_status ps_store_put_new_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                  size_t count, ps_object_info *info_out)
+{
+    return put_object(store, key, type, obj, count, NULL, info_out, true);
 }
 
 ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj, size_t count,

@@ -38,6 +38,7 @@ struct ps_store {
     pid_t owner; /* the process that opened it (see the exit hook) */
     int opens;  /* registry lock */
     int refs;   /* atomic */
+    long wait_timeout_ms; /* atomic; how long resolving a future waits (future.c), 0: the default */
     struct ps_store *next; /* registry list */
 };
 
@@ -63,6 +64,11 @@ ps_store *ps_store_attach(const char *name, const char *url);
 ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type,
                               const void *obj, size_t count, char key_out[PS_KEY_MAX],
                               ps_object_info *info_out);
+/* ps_store_put_object under the caller's key through the connector's
+ * put_new: written only if the key is free (PS_ERR_EXISTS otherwise; no
+ * put_new: PS_ERR_STATE).  Futures set their value so. */
+ps_status ps_store_put_new_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                  size_t count, ps_object_info *info_out);
 /* Evict key even from a store every opener has closed (a proxy's store). */
 ps_status ps_store_evict_key(ps_store *store, const char *key);
 /* The object under key as type (NULL: raw plain data) as a shared resolved
