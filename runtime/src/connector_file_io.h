@@ -16,9 +16,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -215,83 +212,7 @@ static inline int ps_conn_publish_new(int dirfd, int fd, const char *prefix, ato
     return linkat(dirfd, temp, dirfd, final, 0);
 }
 
-static inline long ps_conn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The longest pause between two looks when inotify cannot be had. */
-#define PS_CONN_POLL_FALLBACK_MS 50
-
-/*
- * Wait up to timeout_ms (negative: no limit) for an entry named name in the
- * directory dirfd.  inotify wakes the wait when this node's kernel creates,
- * links or renames an entry there; an entry made by another node of a shared
- * file system raises no event here, so with poll_max_ms > 0 the wait also
- * looks again after 1 ms, then after pauses doubling up to poll_max_ms (the
- * worst-case delay once the entry is visible on this node).  Without inotify
- * (no instances left) it polls the same way, up to PS_CONN_POLL_FALLBACK_MS.
- * 0 when the entry is there, 1 on timeout, -1 with errno.
- */
-static inline int ps_conn_wait_entry(int dirfd, const char *name, long timeout_ms, long poll_max_ms)
-{
-    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (ifd >= 0) {
-        char self[64];
-        snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
-        if (inotify_add_watch(ifd, self, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
-            close(ifd);
-            ifd = -1;
-        }
-    }
-    if (ifd < 0 && (poll_max_ms <= 0 || poll_max_ms > PS_CONN_POLL_FALLBACK_MS))
-        poll_max_ms = PS_CONN_POLL_FALLBACK_MS;
-    long deadline = timeout_ms >= 0 ? ps_conn_now_ms() + timeout_ms : 0;
-    long pause = 1;
-    int result;
-    for (;;) {
-        struct stat sb;
-        if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-            result = 0;
-            break;
-        }
-        if (errno != ENOENT) {
-            result = -1;
-            break;
-        }
-        long wait = -1;
-        if (timeout_ms >= 0) {
-            wait = deadline - ps_conn_now_ms();
-            if (wait <= 0) {
-                result = 1;
-                break;
-            }
-        }
-        if (poll_max_ms > 0) {
-            if (wait < 0 || pause < wait)
-                wait = pause;
-            pause = pause * 2 > poll_max_ms ? poll_max_ms : pause * 2;
-        }
-        struct pollfd pfd = {ifd, POLLIN, 0};
-        int rc = poll(&pfd, ifd >= 0 ? 1 : 0, wait > INT_MAX ? INT_MAX : (int)wait);
-        if (rc < 0 && errno != EINTR) {
-            result = -1;
-            break;
-        }
-        if (rc > 0) { /* which entry does not matter: look again */
-            char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-            while (read(ifd, events, sizeof events) > 0)
-                ;
-        }
-    }
-    if (ifd >= 0) {
-        int saved = errno;
-        close(ifd);
-        errno = saved;
-    }
-    return result;
-}
+/* Waiting for an entry: dir_wait.c. */
+#include "dir_wait.h"
 
 #endif /* PS_CONNECTOR_FILE_IO_H */

@@ -1835,8 +1835,12 @@ static void rd_close(ps_connector *conn)
  * as soon as the element is pushed, every waiter in turn (the move puts the
  * element back), and an element pushed before anyone waits is found at once.
  * A small object so reaches the waiter within the one round trip of its
- * wait; a large one costs one GET more.  Objects larger than one chunk are
- * refused (a chunked object cannot be created-if-absent in one step).
+ * wait; a large one costs one GET more.  A large object is written without
+ * the script (Lua copies its arguments, milliseconds a megabyte): SET NX and
+ * RPUSH of the token in one MULTI; a losing SET NX then pushes one more
+ * token, harmless, as every token leads to the head, which holds the
+ * winner's object.  Objects larger than one chunk are refused (a chunked
+ * object cannot be created-if-absent in one step).
  *
  * A retried put_new (rd_run retries once when a pooled connection turns out
  * dead) can report PS_ERR_EXISTS for the object its first attempt wrote, if
@@ -1845,8 +1849,8 @@ static void rd_close(ps_connector *conn)
 #define RD_INLINE_MAX ((size_t)64 << 10)
 
 static const char rd_put_new_script[] =
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then "
-    "redis.call('RPUSH', KEYS[2], ARGV[2] == '' and ARGV[1] or ARGV[2]) return 1 end return 0";
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('RPUSH', KEYS[2], ARGV[1]) "
+    "return 1 end return 0";
 
 /* "P/KEY#w", the signal list of a set-once object. */
 static void pl_signal_key(rd_pipeline *p, const rd_connector *rc, const char *key)
@@ -1859,35 +1863,77 @@ static void pl_signal_key(rd_pipeline *p, const rd_connector *rc, const char *ke
     pl_copy(p, "#w\r\n", 4);
 }
 
-static ps_status op_put_new(rd_connector *rc, rd_link *l, void *arg)
+/* The object's frame and bytes as one bulk argument. */
+static void pl_object_arg(rd_pipeline *p, const rd_put *o)
 {
-    const rd_put *o = arg;
-    rd_pipeline *p = &l->pl;
-    unsigned char frame[RD_FRAME], token[RD_FRAME];
+    unsigned char frame[RD_FRAME];
     frame_encode(frame, RD_KIND_WHOLE, o->total);
-    frame_encode(token, RD_KIND_WHOLE, 0);
-    pl_command(p, 7);
-    pl_arg_str(p, "EVAL");
-    pl_arg_str(p, rd_put_new_script);
-    pl_arg_str(p, "2");
-    pl_head_key(p, rc, o->key);
-    pl_signal_key(p, rc, o->key);
     pl_header(p, '$', RD_FRAME + o->total);
     pl_copy(p, frame, RD_FRAME);
     for (size_t i = 0; i < o->nparts; i++)
         pl_ref(p, o->parts[i].base, o->parts[i].len);
     pl_copy(p, "\r\n", 2);
-    if (o->total <= RD_INLINE_MAX)
-        pl_arg(p, "", 0);
-    else
-        pl_arg(p, token, sizeof token);
+}
+
+static ps_status already_there(rd_connector *rc, const char *key)
+{
+    return ps_error_set(PS_ERR_EXISTS, "%s: an object is already under %s/%s", rc->where, rc->prefix, key);
+}
+
+/* MULTI, SET head NX, RPUSH signal token, EXEC: four replies, the last
+ * holding SET's (nil when the head was taken). */
+static ps_status put_new_large(rd_connector *rc, rd_link *l, const rd_put *o)
+{
+    rd_pipeline *p = &l->pl;
+    unsigned char token[RD_FRAME];
+    frame_encode(token, RD_KIND_WHOLE, 0);
+    pl_command(p, 1);
+    pl_arg_str(p, "MULTI");
+    pl_command(p, 4);
+    pl_arg_str(p, "SET");
+    pl_head_key(p, rc, o->key);
+    pl_object_arg(p, o);
+    pl_arg_str(p, "NX");
+    pl_command(p, 3);
+    pl_arg_str(p, "RPUSH");
+    pl_signal_key(p, rc, o->key);
+    pl_arg(p, token, sizeof token);
+    pl_command(p, 1);
+    pl_arg_str(p, "EXEC");
+    ps_status st = link_flush(rc, l);
+    if (st != PS_OK || (st = expect_ok_replies(rc, l, 3, "MULTI (put_new)", o->key)) != PS_OK)
+        return st;
+    redisReply *r;
+    if ((st = link_read(rc, l, &r)) != PS_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type == REDIS_REPLY_ERROR)
+        st = server_error(rc, r->type == REDIS_REPLY_ARRAY && r->elements ? r->element[0] : r,
+                          "EXEC (put_new)", o->key);
+    else if (r->element[0]->type == REDIS_REPLY_NIL)
+        st = already_there(rc, o->key);
+    freeReplyObject(r);
+    return st;
+}
+
+static ps_status op_put_new(rd_connector *rc, rd_link *l, void *arg)
+{
+    const rd_put *o = arg;
+    if (o->total > RD_INLINE_MAX)
+        return put_new_large(rc, l, o);
+    rd_pipeline *p = &l->pl;
+    pl_command(p, 6);
+    pl_arg_str(p, "EVAL");
+    pl_arg_str(p, rd_put_new_script);
+    pl_arg_str(p, "2");
+    pl_head_key(p, rc, o->key);
+    pl_signal_key(p, rc, o->key);
+    pl_object_arg(p, o);
     ps_status st = link_flush(rc, l);
     redisReply *r;
     if (st != PS_OK || (st = link_read(rc, l, &r)) != PS_OK)
         return st;
     if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
-        st = ps_error_set(PS_ERR_EXISTS, "%s: an object is already under %s/%s", rc->where, rc->prefix,
-                          o->key);
+        st = already_there(rc, o->key);
     else if (r->type != REDIS_REPLY_INTEGER)
         st = server_error(rc, r, "EVAL (put_new)", o->key);
     freeReplyObject(r);
@@ -1914,12 +1960,12 @@ typedef struct rd_wait {
 } rd_wait;
 
 /* The socket's receive timeout while blocked: the wait plus the usual
- * timeout for the reply, or none for a wait without limit. */
-static ps_status set_read_timeout(rd_connector *rc, rd_link *l, long wait_ms)
+ * timeout for the reply, or none (0) for a wait without limit.  Only the
+ * receive side changes: one system call, not redisSetTimeout's two. */
+static ps_status set_read_timeout(rd_connector *rc, rd_link *l, long ms)
 {
-    long ms = wait_ms < 0 ? 0 : wait_ms + rc->timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    if (redisSetTimeout(l->ctx, tv) != REDIS_OK) {
+    if (setsockopt(l->ctx->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
         l->broken = true;
         return ps_error_set(PS_ERR_CONNECTION, "%s: cannot set the socket timeout", rc->where);
     }
@@ -1948,15 +1994,12 @@ static ps_status op_wait_get(rd_connector *rc, rd_link *l, void *arg)
                  w->timeout_ms < 0 ? 0 : w->timeout_ms % 1000);
         pl_arg_str(p, seconds);
     }
-    ps_status st = set_read_timeout(rc, l, w->timeout_ms);
+    ps_status st = set_read_timeout(rc, l, w->timeout_ms < 0 ? 0 : w->timeout_ms + rc->timeout_ms);
     if (st == PS_OK)
         st = link_flush(rc, l);
     value_kind k = st == PS_OK ? read_head(rc, l, w->key, w->out) : VALUE_ERROR;
-    if (!l->broken) { /* back to the usual timeout for the pool */
-        struct timeval tv = {rc->timeout_ms / 1000, (rc->timeout_ms % 1000) * 1000};
-        if (redisSetTimeout(l->ctx, tv) != REDIS_OK)
-            l->broken = true;
-    }
+    if (!l->broken) /* back to the usual timeout for the pool */
+        set_read_timeout(rc, l, rc->timeout_ms);
     if (k == VALUE_ERROR)
         return ps_last_error_code();
     if (k == VALUE_MISSING)
