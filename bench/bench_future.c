@@ -10,6 +10,10 @@
  * own connection to Redis, and on shm and file its own inotify instance, as
  * a consumer in another process would.
  *
+ * On Redis a last row is the floor of any wait done by the server: raw
+ * hiredis, a client blocked in BLPOP woken by another client's RPUSH of
+ * 64 bytes, timed the same way.
+ *
  *   bench_future [--quick]        PS_BENCH_REDIS_URL adds the redis rows
  */
 #include <pthread.h>
@@ -18,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include <proxystore/future.h>
 #include <proxystore/proxystore.h>
@@ -181,6 +187,87 @@ static void bench(const char *label, const char *url, int rounds)
     ps_store_close(store);
 }
 
+/* ------------------------------------------------ raw Redis reference */
+
+typedef struct raw_waiter {
+    redisContext *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int round, served; /* the round to wait for, the last one served */
+    bool quit;
+    double woke_us;
+} raw_waiter;
+
+static void *raw_wait(void *arg)
+{
+    raw_waiter *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (w->round == w->served && !w->quit)
+            pthread_cond_wait(&w->cv, &w->lock);
+        bool quit = w->quit;
+        pthread_mutex_unlock(&w->lock);
+        if (quit)
+            return NULL;
+        redisReply *r = redisCommand(w->ctx, "BLPOP psbench:wake 10");
+        double t = now_us();
+        if (!r || r->type != REDIS_REPLY_ARRAY)
+            exit(1);
+        freeReplyObject(r);
+        pthread_mutex_lock(&w->lock);
+        w->woke_us = t;
+        w->served = w->round;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+static void raw_redis_floor(const char *url, int rounds)
+{
+    int port = 6379;
+    const char *colon = strrchr(url, ':');
+    if (colon)
+        port = atoi(colon + 1);
+    redisContext *prod = redisConnect("127.0.0.1", port);
+    raw_waiter w = {redisConnect("127.0.0.1", port), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                    0, 0, false, 0};
+    if (!prod || prod->err || !w.ctx || w.ctx->err) {
+        fprintf(stderr, "bench_future: cannot connect to %s for the raw reference\n", url);
+        return;
+    }
+    double *lat = malloc((size_t)rounds * sizeof *lat);
+    char value[64] = {0};
+    pthread_t t;
+    pthread_create(&t, NULL, raw_wait, &w);
+    for (int r = 0; r < rounds; r++) {
+        pthread_mutex_lock(&w.lock);
+        w.round++;
+        pthread_cond_broadcast(&w.cv);
+        pthread_mutex_unlock(&w.lock);
+        usleep(1000);
+        double t0 = now_us();
+        redisReply *x = redisCommand(prod, "RPUSH psbench:wake %b", value, sizeof value);
+        if (x)
+            freeReplyObject(x);
+        pthread_mutex_lock(&w.lock);
+        while (w.served != w.round)
+            pthread_cond_wait(&w.cv, &w.lock);
+        lat[r] = w.woke_us - t0;
+        pthread_mutex_unlock(&w.lock);
+    }
+    pthread_mutex_lock(&w.lock);
+    w.quit = true;
+    pthread_cond_broadcast(&w.cv);
+    pthread_mutex_unlock(&w.lock);
+    pthread_join(t, NULL);
+    double med = quantile(lat, rounds, 0.5), p90 = quantile(lat, rounds, 0.9);
+    printf("%-6s %8s %10.1f %10.1f   (hiredis BLPOP woken by RPUSH: the floor of a server-side wait)\n",
+           "raw", "64 B", med, p90);
+    free(lat);
+    redisFree(prod);
+    redisFree(w.ctx);
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -198,8 +285,10 @@ int main(int argc, char **argv)
     bench("shm", shm, rounds);
     bench("file", file, rounds);
     const char *redis = getenv("PS_BENCH_REDIS_URL");
-    if (redis && *redis)
+    if (redis && *redis) {
         bench("redis", redis, rounds);
+        raw_redis_floor(redis, rounds);
+    }
     rmdir(dir);
     return 0;
 }
