@@ -197,7 +197,7 @@ static bool is_create_call(lifetime *l, CXCursor e)
         return false;
     ps_fn_role r = ps_callee_role(l->ck->pt, e);
     return r == PS_FN_CREATE || r == PS_FN_CREATE_ARRAY || r == PS_FN_FROM_KEY ||
-           r == PS_FN_DESERIALIZE;
+           r == PS_FN_DESERIALIZE || r == PS_FN_FUTURE_PROXY;
 }
 
 /* The proxy variable a resolve call resolves, or -1. */
@@ -240,12 +240,13 @@ static bool is_runtime_function(CXCursor fn)
         return false;
     CXString s = clang_getFileName(file);
     const char *n = clang_getCString(s);
+    /* The library's public headers: their calls borrow the proxies they
+     * are given (releasing ones are told apart by is_release_call). */
+    static const char *const headers[] = {"proxystore/proxystore.h", "proxystore/future.h"};
     bool hit = false;
-    if (n) {
-        size_t len = strlen(n);
-        const char *tail = "proxystore/proxystore.h";
-        size_t tl = strlen(tail);
-        hit = len >= tl && strcmp(n + len - tl, tail) == 0;
+    for (size_t i = 0; n && !hit && i < sizeof headers / sizeof headers[0]; i++) {
+        size_t len = strlen(n), tl = strlen(headers[i]);
+        hit = len >= tl && strcmp(n + len - tl, headers[i]) == 0;
     }
     clang_disposeString(s);
     return hit;

@@ -700,6 +700,7 @@ static const struct {
     {"ps_proxy_array", PS_FN_CREATE_ARRAY},
     {"ps_proxy_from_key", PS_FN_FROM_KEY},
     {"ps_proxy_deserialize", PS_FN_DESERIALIZE},
+    {"ps_future_proxy", PS_FN_FUTURE_PROXY},
     {"free", PS_FN_FREE},
 };
 

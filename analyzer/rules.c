@@ -74,7 +74,7 @@ static const ps_rule_info rule_table[PS_RULE_COUNT_] = {
         "ps-leak",
         "A proxy created here is neither released nor moved on some path",
         "On some path to a return or the end of the function, a proxy this function created "
-        "(ps_proxy, ps_proxy_array, ps_proxy_from_key, ps_proxy_deserialize) is not released, "
+        "(ps_proxy, ps_proxy_array, ps_proxy_from_key, ps_proxy_deserialize, ps_future_proxy) is not released, "
         "returned, stored or handed to code that may keep it, so its handle and target stay.",
         PS_SEV_WARNING, true},
     [PS_RULE_DANGLING_TARGET] = {

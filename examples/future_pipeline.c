@@ -88,6 +88,10 @@ int main(int argc, char **argv)
     char *rdesc = ps_proxy_serialize(rp), *bdesc = ps_proxy_serialize(bp);
     if (!rdesc || !bdesc) {
         fprintf(stderr, "serialize: %s\n", ps_last_error_message());
+        free(rdesc);
+        free(bdesc);
+        ps_proxy_free(rp);
+        ps_proxy_free(bp);
         return 1;
     }
     pid_t c1 = start_consumer(argv[0], rdesc), c2 = start_consumer(argv[0], bdesc);
