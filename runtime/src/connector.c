@@ -10,6 +10,7 @@ static const ps_connector_ops *const connectors[] = {
     &ps_shm_connector,
     &ps_file_connector,
     &ps_redis_connector,
+    &ps_multi_connector,
 };
 
 ps_status ps_connector_open(const char *url_text, ps_connector **out)
@@ -27,7 +28,7 @@ ps_status ps_connector_open(const char *url_text, ps_connector **out)
             ops = connectors[i];
     if (!ops) {
         st = ps_error_set(PS_ERR_BAD_URL, "URL '%s' names no known connector (scheme '%s'; known: "
-                          "local, shm, file, redis)", url_text, url.scheme);
+                          "local, shm, file, redis, multi)", url_text, url.scheme);
     } else {
         st = ops->open(&url, out);
         if (st == PS_OK && !*out)

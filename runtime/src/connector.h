@@ -87,6 +87,15 @@ typedef struct ps_connector_ops {
     /* Evict an object written by put_new together with whatever the
      * connector keeps beside it for its waiters; NULL: evict does that. */
     ps_status (*evict_new)(ps_connector *conn, const char *key);
+
+    /* Routing (multi://).  put_tagged: put with the caller's tags, which
+     * choose where the object goes; NULL: the connector has no use for
+     * tags and put is called.  locate: the name and URL of the connector
+     * that holds key, for descriptors (NULL: the connector holds it). */
+    ps_status (*put_tagged)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts,
+                            const char *const tags[], size_t ntags);
+    ps_status (*locate)(ps_connector *conn, const char *key, char *name, size_t name_size, char *url,
+                        size_t url_size);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */
@@ -98,6 +107,7 @@ extern const ps_connector_ops ps_local_connector;
 extern const ps_connector_ops ps_shm_connector;
 extern const ps_connector_ops ps_file_connector;
 extern const ps_connector_ops ps_redis_connector;
+extern const ps_connector_ops ps_multi_connector;
 
 /* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
 ps_status ps_connector_open(const char *url, ps_connector **out);

@@ -69,10 +69,20 @@ char *ps_proxy_serialize(const ps_proxy_t *proxy)
     bool pending = proxy->pending;
     pthread_mutex_unlock(&((ps_proxy_t *)proxy)->lock);
     const char *future = !proxy->future ? "" : pending ? " future=wait" : " future=set";
+    /* A store that routes (multi://) names the connector holding the
+     * object, so a process without its policy can still read it. */
+    char holder[PS_DESCRIPTOR_MAX] = "", sub_name[64], sub_url[PS_DESCRIPTOR_MAX / 2];
+    const ps_connector_ops *ops = proxy->store->conn->ops;
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    if (ops->locate && ops->locate(proxy->store->conn, proxy->key, sub_name, sizeof sub_name, sub_url,
+                                   sizeof sub_url) == PS_OK)
+        snprintf(holder, sizeof holder, "%s@%s", sub_name, sub_url);
+    ps_error_restore(&saved); /* an object not found yet (a future) just has no holder */
     if (append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
         append_field(&b, "url", proxy->store->url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
         append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
-        append_str(&b, future) != PS_OK ||
+        append_str(&b, future) != PS_OK || (holder[0] && append_field(&b, "holder", holder) != PS_OK) ||
         ps_buffer_append(&b, "", 1) != PS_OK) {
         ps_buffer_free(&b);
         return NULL;
@@ -83,10 +93,11 @@ char *ps_proxy_serialize(const ps_proxy_t *proxy)
 /* ------------------------------------------------------------- reading */
 
 /* Fields from F_OPTIONAL on may be left out. */
-enum field { F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH, F_FUTURE, F_COUNT_ };
+enum field { F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH, F_FUTURE, F_HOLDER,
+             F_COUNT_ };
 #define F_OPTIONAL F_FUTURE
-static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind",
-                                                  "elem", "count", "size", "hash", "future"};
+static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind", "elem",
+                                                  "count", "size", "hash", "future", "holder"};
 
 typedef struct parsed {
     char *text[F_COUNT_]; /* decoded values */
@@ -255,6 +266,27 @@ static ps_status parse(const char *desc, parsed *d)
     return st == PS_OK ? check_values(d) : st;
 }
 
+/* The store "STORE:NAME" on the holder's URL, when the store itself cannot
+ * be opened here (a multi:// policy file this host does not have).  The
+ * first failure is the one reported if this fails too. */
+static ps_store *attach_holder(const char *store_name, const char *holder)
+{
+    ps_saved_error first;
+    ps_error_save(&first);
+    const char *at = strchr(holder, '@');
+    char name[PS_KEY_MAX];
+    ps_store *store = NULL;
+    if (at && at > holder && at[1] &&
+        (size_t)snprintf(name, sizeof name, "%s:%.*s", store_name, (int)(at - holder), holder) < sizeof name &&
+        ps_store_name_check(name) == PS_OK)
+        store = ps_store_attach(name, at + 1);
+    if (!store) {
+        ps_error_restore(&first);
+        ps_error_wrap("holder '%.80s' could not be opened either; store", holder);
+    }
+    return store;
+}
+
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
 {
     parsed d;
@@ -279,6 +311,8 @@ ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
         goto done;
     }
     ps_store *store = ps_store_attach(d.text[F_STORE], d.text[F_URL]);
+    if (!store && d.text[F_HOLDER])
+        store = attach_holder(d.text[F_STORE], d.text[F_HOLDER]);
     if (!store)
         goto done;
     ps_proxy_facts facts = {d.text[F_TYPE], d.elem, d.count, d.size, d.hash, d.pod};

@@ -65,9 +65,15 @@ static void facts_from_info(ps_proxy_facts *f, const ps_type *type, const ps_obj
 
 ps_proxy_t *ps_proxy_array(ps_store *store, const ps_type *type, const void *obj, size_t count)
 {
+    return ps_proxy_tagged(store, type, obj, count, NULL, 0);
+}
+
+ps_proxy_t *ps_proxy_tagged(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                            const char *const tags[], size_t ntags)
+{
     char key[PS_KEY_MAX];
     ps_object_info info;
-    if (ps_store_put_object(store, NULL, type, obj, count, key, &info) != PS_OK)
+    if (ps_store_put_tagged_object(store, type, obj, count, tags, ntags, key, &info) != PS_OK)
         return NULL;
     ps_proxy_facts facts;
     facts_from_info(&facts, type, &info);

@@ -69,6 +69,11 @@ ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *t
  * put_new: PS_ERR_STATE).  Futures set their value so. */
 ps_status ps_store_put_new_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
                                   size_t count, ps_object_info *info_out);
+/* ps_store_put_object under a new key with tags for the connector's
+ * put_tagged (multi://); connectors without it ignore them. */
+ps_status ps_store_put_tagged_object(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                                     const char *const tags[], size_t ntags, char key_out[PS_KEY_MAX],
+                                     ps_object_info *info_out);
 /* Evict key even from a store every opener has closed (a proxy's store). */
 ps_status ps_store_evict_key(ps_store *store, const char *key);
 /* The object under key as type (NULL: raw plain data) as a shared resolved

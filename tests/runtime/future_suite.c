@@ -375,6 +375,12 @@ typedef struct child {
     int out; /* a memory file holding its stdout */
 } child;
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static child spawn(const char *const argv[])
 {
     child c = {0, -1, memfd_create("helper-out", MFD_CLOEXEC)};
@@ -412,6 +418,19 @@ static int finish(child *c, char *buf, size_t size)
     return WEXITSTATUS(status);
 }
 
+/* Wait (up to 20 s) until the child has written a whole line. */
+static void await_line(const child *c)
+{
+    for (int i = 0; i < 4000; i++) {
+        char buf[256];
+        ssize_t n = pread(c->out, buf, sizeof buf - 1, 0);
+        if (n > 0 && memchr(buf, '\n', (size_t)n))
+            return;
+        sleep_ms(5);
+    }
+    cr_assert_fail("helper %ld wrote nothing in 20 s", (long)c->pid);
+}
+
 static child spawn_waiter(const char *desc, long timeout_ms, uint64_t seed, size_t count)
 {
     char t[32], s[32], n[32];
@@ -422,11 +441,6 @@ static child spawn_waiter(const char *desc, long timeout_ms, uint64_t seed, size
     return spawn(argv);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* A future handed to other processes by its descriptor. */
 typedef struct handed_out {
@@ -517,6 +531,10 @@ Test(future, producer_processes_race)
         cr_assert_not_null(v);
         uint64_t seed = v[0] == hf_value(1, 0) ? 1 : 2;
         expect_pattern(p, seed, 50);
+        /* Both have tried before either closes its store (a shm object
+         * lasts while the store of its producer is open). */
+        await_line(&pa);
+        await_line(&pb);
         char oa[1024], ob[1024];
         int ra = finish(&pa, oa, sizeof oa), rb = finish(&pb, ob, sizeof ob);
         cr_assert((ra == HF_EXIT_OK && rb == HF_EXIT_REFUSED) || (ra == HF_EXIT_REFUSED && rb == HF_EXIT_OK),
