@@ -32,6 +32,7 @@
 #include "error.h"
 #include "key.h"
 #include "store.h"
+#include "stream_queue.h"
 #include "url.h"
 
 #define STREAM_META_MAX 1024
@@ -43,10 +44,15 @@
 
 /* ---------------------------------------------------------- the broker */
 
+/* Redis (ctx) or the in-process queue named queue. */
 typedef struct broker {
     redisContext *ctx;
-    char *where; /* host:port, for messages */
+    char *queue;
+    char *where; /* host:port or queue://NAME, for messages */
 } broker;
+
+/* How long a producer of a queue topic waits for room (back-pressure). */
+#define STREAM_QUEUE_WAIT_MS 30000L
 
 static ps_status broker_open(const char *text, broker *b)
 {
@@ -55,8 +61,21 @@ static ps_status broker_open(const char *text, broker *b)
     ps_status st = ps_url_parse(text ? text : "", &url);
     if (st != PS_OK)
         return st;
+    if (strcmp(url.scheme, "queue") == 0) {
+        if (!url.host[0] || url.path[0] || url.port >= 0 || url.nparams || url.user || url.password)
+            st = ps_error_set(PS_ERR_BAD_URL, "stream broker '%s': expected queue://NAME", text);
+        else if (!(b->queue = ps_strdup(url.host)) || asprintf(&b->where, "queue://%s", url.host) < 0)
+            st = PS_ERR_NO_MEMORY;
+        ps_url_free(&url);
+        if (st != PS_OK) {
+            free(b->queue);
+            b->queue = NULL;
+        }
+        return st;
+    }
     if (strcmp(url.scheme, "redis") != 0) {
-        st = ps_error_set(PS_ERR_BAD_URL, "stream broker '%s': only redis:// brokers are supported", text);
+        st = ps_error_set(PS_ERR_BAD_URL, "stream broker '%s': brokers are redis://HOST:PORT or queue://NAME",
+                          text);
         ps_url_free(&url);
         return st;
     }
@@ -97,6 +116,7 @@ static void broker_close(broker *b)
 {
     if (b->ctx)
         redisFree(b->ctx);
+    free(b->queue);
     free(b->where);
 }
 
@@ -208,11 +228,32 @@ static void drop_events(topic_state *t)
     t->n = 0;
 }
 
+/* The queued events of t onto the in-process queue (lock held). */
+static ps_status flush_queue(ps_stream_producer *p, topic_state *t)
+{
+    sq_topic *qt;
+    ps_status st = sq_topic_open(p->b.queue, t->name, &qt);
+    char **descs = ps_calloc(t->n, sizeof *descs), **metas = ps_calloc(t->n, sizeof *metas);
+    if (st == PS_OK && (!descs || !metas))
+        st = PS_ERR_NO_MEMORY;
+    for (size_t i = 0; st == PS_OK && i < t->n; i++) {
+        descs[i] = t->events[i].descriptor;
+        metas[i] = t->events[i].metadata;
+    }
+    if (st == PS_OK && (st = sq_publish(qt, t->n, descs, metas, p->opts.max_len, STREAM_QUEUE_WAIT_MS)) == PS_OK)
+        t->n = 0; /* the queue owns the strings now */
+    free(descs);
+    free(metas);
+    return st;
+}
+
 /* One XADD with every queued event of t (lock held). */
 static ps_status flush_locked(ps_stream_producer *p, topic_state *t)
 {
     if (t->n == 0)
         return PS_OK;
+    if (p->b.queue)
+        return flush_queue(p, t);
     size_t argc = 7 + 2 + 4 * t->n;
     const char **argv = ps_calloc(argc, sizeof *argv);
     size_t *lens = ps_calloc(argc, sizeof *lens);
@@ -332,6 +373,12 @@ ps_status ps_stream_end(ps_stream_producer *p, const char *topic)
     ps_status st = ps_stream_flush(p, topic);
     if (st != PS_OK)
         return st;
+    if (p->b.queue) {
+        sq_topic *qt;
+        if ((st = sq_topic_open(p->b.queue, topic, &qt)) == PS_OK)
+            sq_end(qt);
+        return st;
+    }
     char key[STREAM_TOPIC_MAX + 8];
     end_key(key, sizeof key, topic);
     pthread_mutex_lock(&p->lock);
@@ -397,6 +444,7 @@ struct ps_stream_consumer {
     char *group, *name;
     char last_id[64]; /* broadcast: the last message read */
     bool ended;
+    sq_reader *reader; /* queue:// brokers */
     taken *takens;
     size_t ntakens, captakens;
     handed *handeds;
@@ -434,7 +482,11 @@ ps_stream_consumer *ps_stream_consumer_open(const char *broker_url, const char *
         c->opts.claim_idle_ms = STREAM_DEFAULT_CLAIM_MS;
     pthread_mutex_init(&c->lock, NULL);
     ps_status st = PS_OK;
-    if (c->opts.group) {
+    if (c->b.queue) {
+        sq_topic *qt;
+        if ((st = sq_topic_open(c->b.queue, c->topic, &qt)) == PS_OK)
+            st = sq_reader_open(qt, c->opts.group, &c->reader);
+    } else if (c->opts.group) {
         char host[128] = "host";
         gethostname(host, sizeof host - 1);
         c->group = ps_strdup(c->opts.group);
@@ -472,6 +524,7 @@ void ps_stream_consumer_close(ps_stream_consumer *c)
         taken_free(&c->takens[i]);
     free(c->takens);
     free(c->handeds);
+    sq_reader_close(c->reader);
     free(c->group);
     free(c->name);
     broker_close(&c->b);
@@ -495,7 +548,7 @@ static ps_status settle_item(ps_stream_consumer *c, size_t i)
     taken *t = &c->takens[i];
     if (--t->unacked > 0)
         return PS_OK;
-    ps_status st = c->group ? xack(c, t->id) : PS_OK;
+    ps_status st = c->group && !c->reader ? xack(c, t->id) : PS_OK;
     taken_free(t);
     c->takens[i] = c->takens[--c->ntakens];
     return st;
@@ -573,10 +626,57 @@ static ps_status take_entries(ps_stream_consumer *c, const redisReply *list)
     return st;
 }
 
+/* Taken messages from the queue hold one item each. */
+static ps_status fetch_queued(ps_stream_consumer *c, long block_ms, bool *got)
+{
+    char *desc, *meta;
+    bool end;
+    *got = false;
+    ps_status st = sq_next(c->reader, block_ms, &desc, &meta, &end);
+    if (st == PS_ERR_TIMEOUT) {
+        ps_error_clear();
+        return PS_OK;
+    }
+    if (st != PS_OK)
+        return st;
+    *got = true;
+    if (end) {
+        c->ended = true;
+        return PS_OK;
+    }
+    if (c->ntakens == c->captakens) {
+        size_t cap = c->captakens ? c->captakens * 2 : 4;
+        taken *grown = realloc(c->takens, cap * sizeof *grown);
+        if (!grown) {
+            free(desc);
+            free(meta);
+            return ps_error_set(PS_ERR_NO_MEMORY, "out of memory taking a stream item");
+        }
+        c->takens = grown;
+        c->captakens = cap;
+    }
+    taken t = {.n = 1, .unacked = 1, .desc = ps_malloc(sizeof(char *)), .meta = ps_malloc(sizeof(char *))};
+    if (!t.desc || !t.meta) {
+        free(t.desc);
+        free(t.meta);
+        free(desc);
+        free(meta);
+        return PS_ERR_NO_MEMORY;
+    }
+    static unsigned long serial;
+    snprintf(t.id, sizeof t.id, "q%lu", __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+    t.desc[0] = desc;
+    t.meta[0] = meta;
+    c->takens[c->ntakens++] = t;
+    return PS_OK;
+}
+
 /* Ask the broker for more: claim a stalled message, read a new one,
  * blocking up to block_ms; *got tells whether anything came. */
 static ps_status fetch_more(ps_stream_consumer *c, long block_ms, bool *got)
 {
+    if (c->reader)
+        return fetch_queued(c, block_ms, got);
     size_t before = c->ntakens;
     bool was_ended = c->ended;
     char block[32], idle[32];
@@ -727,7 +827,7 @@ ps_status ps_stream_next(ps_stream_consumer *c, long timeout_ms, ps_proxy_t **pr
         bool got = false;
         if ((st = fetch_more(c, block, &got)) != PS_OK)
             break;
-        if (!got && c->group) {
+        if (!got && c->group && !c->reader) {
             bool done;
             if ((st = group_done(c, &done)) != PS_OK)
                 break;

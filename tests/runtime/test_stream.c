@@ -22,7 +22,7 @@
 #include "redis_server.h"
 #include "test_urls.h"
 
-static const char *broker;
+static const char *broker; /* redis:// unless a test switches to queue:// */
 static ps_store *store;
 static char *store_url;
 static char topic[64];
@@ -289,10 +289,141 @@ Test(stream, topic_store_and_bad_input)
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, &v, 1, big), PS_ERR_INVALID_ARGUMENT);
-    cr_assert_null(ps_stream_producer_open("queue://x", store, NULL));
+    cr_assert_null(ps_stream_producer_open("amqp://x", store, NULL));
     cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
     cr_assert_null(ps_stream_consumer_open("redis://127.0.0.1:1", topic, NULL, NULL));
     cr_assert_eq(ps_last_error_code(), PS_ERR_CONNECTION);
     ps_stream_producer_close(p);
     ps_store_close(other);
+}
+
+/* ------------------------------------------- the in-process queue broker */
+
+/* The Redis tests above, on queue://NAME: broker is what drain and
+ * producer use. */
+static void use_queue(void)
+{
+    static char name[64];
+    static int n;
+    snprintf(name, sizeof name, "queue://q%d", n++);
+    broker = name;
+}
+
+Test(stream, queue_group_shares_items_once)
+{
+    use_queue();
+    ps_stream_producer *p1 = producer(&(ps_stream_options){.batch = 3}), *p2 = producer(NULL);
+    enum { C = 3 };
+    static drain_arg d[C];
+    pthread_t ct[C], pt[2];
+    for (int i = 0; i < C; i++) {
+        memset(&d[i], 0, sizeof d[i]);
+        d[i].opts = (ps_stream_options){.group = "workers"};
+        pthread_create(&ct[i], NULL, drain, &d[i]);
+    }
+    send_arg s1 = {p1, 0, 50}, s2 = {p2, 50, 100};
+    pthread_create(&pt[0], NULL, send_thread, &s1);
+    pthread_create(&pt[1], NULL, send_thread, &s2);
+    pthread_join(pt[0], NULL);
+    pthread_join(pt[1], NULL);
+    cr_assert_eq(ps_stream_flush(p1, topic), PS_OK);
+    cr_assert_eq(ps_stream_end(p2, topic), PS_OK);
+    for (int i = 0; i < C; i++) {
+        void *err;
+        pthread_join(ct[i], &err);
+        cr_assert_null(err, "consumer %d: %s", i, (char *)err);
+    }
+    for (int k = 0; k < 100; k++)
+        cr_assert_eq(d[0].seen[k] + d[1].seen[k] + d[2].seen[k], 1, "item %d", k);
+    ps_stream_producer_close(p1);
+    ps_stream_producer_close(p2);
+}
+
+Test(stream, queue_broadcast_filters_evict)
+{
+    use_queue();
+    /* Readers join before the items come: they see all of them. */
+    static drain_arg a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.opts = (ps_stream_options){.evict_on_ack = false};
+    b.opts = (ps_stream_options){.filter = even_only};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, drain, &a);
+    pthread_create(&tb, NULL, drain, &b);
+    usleep(100 * 1000);
+    ps_stream_producer *p = producer(NULL);
+    send_range(p, 0, 30);
+    cr_assert_eq(ps_stream_end(p, topic), PS_OK);
+    void *ea, *eb;
+    pthread_join(ta, &ea);
+    pthread_join(tb, &eb);
+    cr_assert(!ea && !eb, "%s %s", (char *)ea, (char *)eb);
+    for (int k = 0; k < 30; k++) {
+        cr_assert_eq(a.seen[k], 1, "item %d", k);
+        cr_assert_eq(b.seen[k], k % 2 == 0, "item %d", k);
+    }
+    /* A group consuming with evict_on_ack empties the store. */
+    static drain_arg g;
+    memset(&g, 0, sizeof g);
+    g.opts = (ps_stream_options){.group = "cleaners", .evict_on_ack = true};
+    char *t2 = strdup(topic);
+    snprintf(topic, sizeof topic, "%s-b", t2);
+    send_range(p, 0, 10);
+    cr_assert_eq(ps_stream_end(p, topic), PS_OK);
+    cr_assert_null(drain(&g));
+    cr_assert_eq(g.total, 10);
+    for (int i = 0; i < 10; i++) {
+        bool there = true;
+        cr_assert_eq(ps_store_exists(store, g.keys[i], &there), PS_OK);
+        cr_assert_not(there);
+    }
+    free(t2);
+    ps_stream_producer_close(p);
+}
+
+/* Back-pressure: the producer never gets more than max_len items ahead of
+ * a slow consumer. */
+static int sent, taken_count, worst_lead;
+
+static void *slow_drain(void *arg)
+{
+    (void)arg;
+    ps_stream_consumer *c = ps_stream_consumer_open(broker, topic, &ps_type_int32, &(ps_stream_options){.group = "slow"});
+    for (;;) {
+        ps_proxy_t *x;
+        if (ps_stream_next(c, 20000, &x, NULL) != PS_OK || !x)
+            break;
+        int lead = __atomic_load_n(&sent, __ATOMIC_SEQ_CST) - ++taken_count;
+        if (lead > worst_lead)
+            worst_lead = lead;
+        usleep(3000);
+        ps_stream_ack(c, x);
+        ps_proxy_free(x);
+    }
+    ps_stream_consumer_close(c);
+    return NULL;
+}
+
+Test(stream, queue_back_pressure)
+{
+    use_queue();
+    ps_stream_producer *p = producer(&(ps_stream_options){.max_len = 4});
+    /* The group exists before the producer starts. */
+    ps_stream_consumer *join = ps_stream_consumer_open(broker, topic, &ps_type_int32, &(ps_stream_options){.group = "slow"});
+    pthread_t t;
+    pthread_create(&t, NULL, slow_drain, NULL);
+    for (int i = 0; i < 40; i++) {
+        int32_t v[4] = {i, i + 1, i + 2, i + 3};
+        cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "x"), PS_OK, "%s", ps_last_error_message());
+        __atomic_add_fetch(&sent, 1, __ATOMIC_SEQ_CST);
+    }
+    cr_assert_eq(ps_stream_end(p, topic), PS_OK);
+    pthread_join(t, NULL);
+    ps_stream_consumer_close(join);
+    cr_assert_eq(taken_count, 40);
+    cr_assert_leq(worst_lead, 4 + 1, "the producer ran %d items ahead (max_len 4)", worst_lead);
+    cr_assert_eq(ps_stream_producer_open("queue://", store, NULL), NULL);
+    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
+    ps_stream_producer_close(p);
 }

@@ -10,7 +10,10 @@
  * before acknowledging it is delivered again to another one.  Without a
  * group every consumer sees every item.
  *
- * Broker URL: redis://host:port[/db] (the Redis server holding the topics).
+ * Broker URLs: redis://[:password@]host:port[/db] (the Redis server holding
+ * the topics), or queue://NAME, an in-process queue for threads of one
+ * process (same calls; back-pressure instead of trimming, nothing to
+ * re-deliver).
  */
 #ifndef PROXYSTORE_STREAM_H
 #define PROXYSTORE_STREAM_H
@@ -34,7 +37,8 @@ typedef struct ps_stream_options {
      * ps_stream_flush and by ps_stream_end); 0 or 1: one message each. */
     size_t batch;
     /* Producer: the topic holds about this many broker messages at most
-     * (older ones are trimmed: XADD MAXLEN ~); 0: 100000. */
+     * (Redis: older ones are trimmed, XADD MAXLEN ~; queue: the producer
+     * waits, up to 30 s, for the slowest consumer); 0: 100000. */
     size_t max_len;
     /* Consumer: the consumer group (NULL: broadcast, every item) and this
      * consumer's name in it (NULL: host and pid). */
