@@ -242,7 +242,8 @@ static bool is_runtime_function(CXCursor fn)
     const char *n = clang_getCString(s);
     /* The library's public headers: their calls borrow the proxies they
      * are given (releasing ones are told apart by is_release_call). */
-    static const char *const headers[] = {"proxystore/proxystore.h", "proxystore/future.h"};
+    static const char *const headers[] = {"proxystore/proxystore.h", "proxystore/future.h",
+                                          "proxystore/stream.h"};
     bool hit = false;
     for (size_t i = 0; n && !hit && i < sizeof headers / sizeof headers[0]; i++) {
         size_t len = strlen(n), tl = strlen(headers[i]);
