@@ -1972,6 +1972,27 @@ static ps_status set_read_timeout(rd_connector *rc, rd_link *l, long ms)
     return PS_OK;
 }
 
+/* The reply to EXISTS, read by our reader (the bytes may already sit in
+ * its buffer behind a bulk reply). */
+static ps_status read_exists(rd_connector *rc, rd_link *l, const char *key, bool *there)
+{
+    const char *line = NULL;
+    size_t n = 0;
+    ps_status st = in_line(rc, l, &line, &n);
+    if (st != PS_OK)
+        return st;
+    if (l->pl.queued)
+        l->pl.queued--;
+    if (n == 2 && line[0] == ':' && (line[1] == '0' || line[1] == '1')) {
+        *there = line[1] == '1';
+        return PS_OK;
+    }
+    if (n >= 1 && line[0] == '-')
+        return ps_error_set(PS_ERR_SERVER, "%s: EXISTS %s/%s: %.*s", rc->where, rc->prefix, key, (int)(n - 1),
+                            line + 1);
+    return protocol_error(rc, l, "unexpected reply to EXISTS");
+}
+
 static ps_status op_wait_get(rd_connector *rc, rd_link *l, void *arg)
 {
     rd_wait *w = arg;
@@ -1994,12 +2015,30 @@ static ps_status op_wait_get(rd_connector *rc, rd_link *l, void *arg)
                  w->timeout_ms < 0 ? 0 : w->timeout_ms % 1000);
         pl_arg_str(p, seconds);
     }
+    /* Whether the head still exists once the wait is over, in the same
+     * write: an object evicted with a plain evict leaves its signal list,
+     * whose element must not resolve to it. */
+    pl_command(p, 2);
+    pl_arg_str(p, "EXISTS");
+    pl_head_key(p, rc, w->key);
     ps_status st = set_read_timeout(rc, l, w->timeout_ms < 0 ? 0 : w->timeout_ms + rc->timeout_ms);
     if (st == PS_OK)
         st = link_flush(rc, l);
     value_kind k = st == PS_OK ? read_head(rc, l, w->key, w->out) : VALUE_ERROR;
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    bool there = true;
+    ps_status exists_st = l->broken ? PS_OK : read_exists(rc, l, w->key, &there);
+    if (k == VALUE_ERROR)
+        ps_error_restore(&saved);
     if (!l->broken) /* back to the usual timeout for the pool */
         set_read_timeout(rc, l, rc->timeout_ms);
+    if (k == VALUE_FOUND && (exists_st != PS_OK || !there)) {
+        ps_blob_release(w->out);
+        return exists_st != PS_OK ? exists_st
+                                  : ps_error_set(PS_ERR_NOT_FOUND, "%s: the object %s/%s was evicted", rc->where,
+                                                 rc->prefix, w->key);
+    }
     if (k == VALUE_ERROR)
         return ps_last_error_code();
     if (k == VALUE_MISSING)

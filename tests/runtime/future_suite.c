@@ -547,3 +547,19 @@ Test(future, producer_processes_race)
         ps_future_free(f);
     }
 }
+
+/* A value evicted with a plain ps_store_evict (not ps_future_evict) is gone
+ * for later consumers too: on Redis its signal list stays behind, and must
+ * not resolve to the old value. */
+Test(future, plain_evict_leaves_nothing_to_resolve)
+{
+    ps_future *f = ps_future_new(store, &ps_type_int64, NULL);
+    set_pattern(f, 4, 8);
+    cr_assert_eq(ps_store_evict(store, ps_future_key(f)), PS_OK);
+    ps_proxy_t *p = ps_future_proxy(f);
+    ps_status st = ps_proxy_wait(p, 100);
+    cr_assert(st == PS_ERR_TIMEOUT || st == PS_ERR_NOT_FOUND, "got %s", ps_status_name(st));
+    ps_proxy_free(p);
+    ps_future_evict(f);
+    ps_future_free(f);
+}
