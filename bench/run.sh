@@ -4,12 +4,14 @@
 #   bench/run.sh                 build in build-bench/ (Release), full run
 #   bench/run.sh --quick         fewer repetitions
 #   PS_BUILD_DIR=dir bench/run.sh   use another build directory
+#   PS_BENCH=bench_future bench/run.sh   another benchmark of bench/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${PS_BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPS_BUILD_TESTS=OFF -DPS_BUILD_ANALYZER=OFF \
   -DPS_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" --target bench_runtime -j 2 >/dev/null
+bench=${PS_BENCH:-bench_runtime}
+cmake --build "$build" --target "$bench" -j 2 >/dev/null
 
 # shellcheck source=scripts/redis-private.sh
 source scripts/redis-private.sh
@@ -18,4 +20,4 @@ trap redis_private_stop EXIT
 export PS_BENCH_REDIS_URL="redis://127.0.0.1:${REDIS_PRIVATE_PORT}"
 
 echo "# $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, Linux $(uname -r), $(redis-server --version | cut -d' ' -f1-3)"
-"$build/bench/bench_runtime" "$@"
+"$build/bench/$bench" "$@"

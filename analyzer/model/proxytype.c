@@ -831,6 +831,7 @@ static const struct {
     {"ps_proxy_array", PS_FN_CREATE_ARRAY},
     {"ps_proxy_from_key", PS_FN_FROM_KEY},
     {"ps_proxy_deserialize", PS_FN_DESERIALIZE},
+    {"ps_future_proxy", PS_FN_FUTURE_PROXY},
     {"free", PS_FN_FREE},
     {"ps_owned", PS_FN_OWNED},
     {"ps_owned_array", PS_FN_OWNED_ARRAY},
@@ -884,7 +885,7 @@ int ps_fn_role_object_arg(ps_fn_role role)
 
 bool ps_fn_role_creates(ps_fn_role role)
 {
-    return ps_fn_role_descriptor_arg(role) >= 0 || ps_fn_role_derives(role);
+    return ps_fn_role_descriptor_arg(role) >= 0 || ps_fn_role_derives(role) || role == PS_FN_FUTURE_PROXY;
 }
 
 bool ps_fn_role_derives(ps_fn_role role)

@@ -64,6 +64,7 @@ typedef enum ps_fn_role {
     PS_FN_CREATE_ARRAY,   /* ps_proxy_array(store, type, obj, count) */
     PS_FN_FROM_KEY,       /* ps_proxy_from_key(store, key, type) */
     PS_FN_DESERIALIZE,    /* ps_proxy_deserialize(text, type) */
+    PS_FN_FUTURE_PROXY,   /* ps_future_proxy(future): a new handle, no descriptor argument */
     PS_FN_FREE,           /* free(ptr): the C library's, never a proxy's */
     /* Ownership (proxystore.h, "ownership" and "lifetimes"). */
     PS_FN_OWNED,          /* ps_owned(store, type, obj): a new owner */

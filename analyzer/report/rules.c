@@ -75,7 +75,7 @@ static const ps_rule_info rule_table[PS_RULE_COUNT_] = {
         "ps-leak",
         "A proxy created here is neither released nor moved on some path",
         "On some path to a return or the end of the function, a proxy this function created "
-        "(ps_proxy & co., ps_owned & co., ps_borrow, ps_borrow_mut, ps_lifetime_proxy) is not released, "
+        "(ps_proxy & co., ps_owned & co., ps_borrow, ps_borrow_mut, ps_lifetime_proxy, ps_future_proxy) is not released, "
         "returned, stored or handed to code that may keep it, so its handle and target stay.",
         PS_SEV_WARNING, true},
     [PS_RULE_DANGLING_TARGET] = {

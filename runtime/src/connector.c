@@ -13,12 +13,13 @@ static const ps_connector_ops *const connectors[] = {
 #ifdef PS_HAVE_MPI
     &ps_mpi_connector,
 #endif
+    &ps_multi_connector,
 };
 
 #ifdef PS_HAVE_MPI
-static const char known_schemes[] = "local, shm, file, redis, mpi";
+static const char known_schemes[] = "local, shm, file, redis, multi, mpi";
 #else
-static const char known_schemes[] = "local, shm, file, redis";
+static const char known_schemes[] = "local, shm, file, redis, multi";
 #endif
 
 ps_status ps_connector_open(const char *url_text, ps_connector **out)

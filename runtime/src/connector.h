@@ -126,6 +126,29 @@ typedef struct ps_connector_ops {
      * key (mpi:// names the owning rank in it).  It must follow the key rule
      * (key.h).  NULL: 128 random bits as hex (ps_key_generate). */
     ps_status (*new_key)(ps_connector *conn, char key_out[PS_KEY_MAX]);
+
+    /* Set-once objects, for futures (future.c).  NULL: the connector has no
+     * futures, and creating one on it fails with PS_ERR_STATE.
+     * put_new writes key only if no object is under it, as one atomic step
+     * across threads and processes (PS_ERR_EXISTS, error set, if one is),
+     * and wakes every wait_get of key, in any process. */
+    ps_status (*put_new)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts);
+    /* Wait up to timeout_ms (negative: no limit) for an object under key,
+     * then read it as get does.  PS_ERR_TIMEOUT when none came in time.
+     * Blocks in the kernel or the server, never in a busy loop. */
+    ps_status (*wait_get)(ps_connector *conn, const char *key, long timeout_ms, ps_blob *out);
+    /* Evict an object written by put_new together with whatever the
+     * connector keeps beside it for its waiters; NULL: evict does that. */
+    ps_status (*evict_new)(ps_connector *conn, const char *key);
+
+    /* Routing (multi://).  put_tagged: put with the caller's tags, which
+     * choose where the object goes; NULL: the connector has no use for
+     * tags and put is called.  locate: the name and URL of the connector
+     * that holds key, for descriptors (NULL: the connector holds it). */
+    ps_status (*put_tagged)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts,
+                            const char *const tags[], size_t ntags);
+    ps_status (*locate)(ps_connector *conn, const char *key, char *name, size_t name_size, char *url,
+                        size_t url_size);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */
@@ -140,6 +163,7 @@ extern const ps_connector_ops ps_redis_connector;
 #ifdef PS_HAVE_MPI
 extern const ps_connector_ops ps_mpi_connector; /* connector_mpi.c, built with MPI only */
 #endif
+extern const ps_connector_ops ps_multi_connector;
 
 /* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
 ps_status ps_connector_open(const char *url, ps_connector **out);

@@ -45,6 +45,7 @@
 
 #define FILE_DIR_MODE 0700  /* directories we create: the owner's only */
 #define FILE_OBJECT_MODE 0600
+#define FILE_TEMP_MAX 64    /* ".ps.tmp.PID.SEQ" */
 
 typedef struct file_connector {
     ps_connector base;
@@ -173,19 +174,31 @@ static ps_status check_key(const file_connector *c, const char *key)
     return ps_conn_check_key(key, where);
 }
 
+/* Check a put's arguments and open the file it writes (temp: its temporary
+ * name, see ps_conn_create_object); -1 with *st set on failure. */
+static int start_put(file_connector *c, const char *key, const ps_iov *parts, size_t nparts,
+                     char temp[FILE_TEMP_MAX], ps_status *st)
+{
+    if ((*st = check_key(c, key)) != PS_OK)
+        return -1;
+    if (nparts && !parts) {
+        *st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "file store %s: put '%s' with no data", c->dir, key);
+        return -1;
+    }
+    int fd = ps_conn_create_object(c->dirfd, ".ps", &c->nameless, temp, FILE_TEMP_MAX, FILE_OBJECT_MODE);
+    if (fd < 0)
+        *st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot create a file there", c->dir, key);
+    return fd;
+}
+
 static ps_status file_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     file_connector *c = as_file(conn);
-    ps_status st = check_key(c, key);
-    if (st != PS_OK)
-        return st;
-    if (nparts && !parts)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "file store %s: put '%s' with no data", c->dir, key);
-
-    char temp[64];
-    int fd = ps_conn_create_object(c->dirfd, ".ps", &c->nameless, temp, sizeof temp, FILE_OBJECT_MODE);
+    ps_status st;
+    char temp[FILE_TEMP_MAX];
+    int fd = start_put(c, key, parts, nparts, temp, &st);
     if (fd < 0)
-        return ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot create a file there", c->dir, key);
+        return st;
     if (ps_conn_write_parts(fd, parts, nparts) != 0 || (c->sync && fsync(fd) != 0)) {
         st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s' (%zu bytes): cannot write %s",
                             c->dir, key, ps_iov_total(parts, nparts), temp[0] ? temp : "a new file");
@@ -419,6 +432,63 @@ static ps_status file_remove_entry(ps_connector *conn, const char *entry)
     return ps_dir_remove_entry(as_file(conn)->dirfd, &layout, entry);
 }
 
+/* ---------------------------------------------------- set-once objects */
+
+/* As file_put, but the file gets the key only if no file has it (link
+ * instead of rename); a named temporary is closed first for the same reason
+ * as there. */
+static ps_status file_put_new(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+{
+    file_connector *c = as_file(conn);
+    ps_status st = PS_OK;
+    char temp[FILE_TEMP_MAX];
+    int fd = start_put(c, key, parts, nparts, temp, &st);
+    if (fd < 0)
+        return st;
+    int rc = ps_conn_write_parts(fd, parts, nparts) == 0 && (!c->sync || fsync(fd) == 0) ? 0 : -1;
+    if (rc == 0 && temp[0]) {
+        rc = close(fd);
+        fd = -1;
+    }
+    if (rc != 0) {
+        st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s' (%zu bytes): cannot write %s", c->dir, key,
+                            ps_iov_total(parts, nparts), temp[0] ? temp : "a new file");
+    } else if (ps_conn_publish_new(c->dirfd, fd, ".ps", &c->nameless, temp, sizeof temp, key) != 0) {
+        st = errno == EEXIST
+                 ? ps_error_set(PS_ERR_EXISTS, "file store %s: an object is already under key '%s'", c->dir, key)
+                 : ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot give the new file that name",
+                                  c->dir, key);
+    } else if (c->sync && fsync(c->dirfd) != 0) {
+        st = ps_error_errno(PS_ERR_IO, "file store %s: put '%s': cannot sync the directory", c->dir, key);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (temp[0])
+        unlinkat(c->dirfd, temp, 0);
+    return st;
+}
+
+/* On a shared file system a file another node links in raises no inotify
+ * event here: look again at least every FILE_WAIT_POLL_MS. */
+#define FILE_WAIT_POLL_MS 50
+
+static ps_status file_wait_get(ps_connector *conn, const char *key, long timeout_ms, ps_blob *out)
+{
+    file_connector *c = as_file(conn);
+    memset(out, 0, sizeof *out);
+    ps_status st = check_key(c, key);
+    if (st != PS_OK)
+        return st;
+    long poll_ms = local_file_system(c->dirfd) ? 0 : FILE_WAIT_POLL_MS;
+    int rc = ps_conn_wait_entry(c->dirfd, key, timeout_ms, poll_ms);
+    if (rc < 0)
+        return ps_error_errno(PS_ERR_IO, "file store %s: waiting for '%s'", c->dir, key);
+    if (rc > 0)
+        return ps_error_set(PS_ERR_TIMEOUT, "file store %s: no object came under key '%s' within %ld ms",
+                            c->dir, key, timeout_ms);
+    return file_get(conn, key, out);
+}
+
 const ps_connector_ops ps_file_connector = {
     .scheme = "file",
     .open = file_open_url,
@@ -427,6 +497,9 @@ const ps_connector_ops ps_file_connector = {
     .get = file_get,
     .exists = file_exists,
     .evict = file_evict,
+    .put_new = file_put_new,
+    .wait_get = file_wait_get,
+    .evict_new = NULL,
     /* No round trip to save: the store loops over the single forms. */
     .put_batch = NULL,
     .get_batch = NULL,

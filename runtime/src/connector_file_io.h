@@ -290,4 +290,30 @@ static inline int ps_conn_claim(int dirfd, const char *name, bool *claimed)
     return 0;
 }
 
+/*
+ * Publish the complete object file fd as final only if no entry has that
+ * name: link never replaces an entry, so of several writers racing for one
+ * name (threads, processes, or nodes of a file system with an atomic link,
+ * as NFS has) exactly one wins.  0, or -1 with errno (EEXIST: the name was
+ * taken).  A named temporary stays under its name in temp either way; the
+ * caller unlinks it.
+ */
+static inline int ps_conn_publish_new(int dirfd, int fd, const char *prefix, atomic_bool *nameless,
+                                      char *temp, size_t size, const char *final)
+{
+    if (!temp[0]) {
+        if (linkat(fd, "", dirfd, final, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return -1;
+        atomic_store_explicit(nameless, false, memory_order_relaxed);
+        if (ps_conn_link_temp(dirfd, fd, prefix, temp, size) != 0)
+            return -1;
+    }
+    return linkat(dirfd, temp, dirfd, final, 0);
+}
+
+/* Waiting for an entry: dir_wait.c. */
+#include "dir_wait.h"
+
 #endif /* PS_CONNECTOR_FILE_IO_H */

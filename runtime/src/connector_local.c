@@ -13,7 +13,9 @@
  */
 #include "connector.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +369,86 @@ static ps_status local_set_expiry(ps_connector *conn, const char *key, uint64_t 
     return PS_OK;
 }
 
+/* ---------------------------------------------------- set-once objects
+ *
+ * Waiters of every local connector in the process share one condition
+ * variable: a put_new broadcasts, each waiter looks for its own key again.
+ * Futures are set once, so the extra wake-ups are few, and no connector
+ * state has to outlive a waiter.  Lock order: new_lock, then the table. */
+static pthread_mutex_t new_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t new_cv = PTHREAD_COND_INITIALIZER;
+static pthread_once_t new_cv_once = PTHREAD_ONCE_INIT;
+
+/* Timed waits measure CLOCK_MONOTONIC, so a clock step cannot stretch them. */
+static void new_cv_init(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&new_cv);
+    pthread_cond_init(&new_cv, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+static ps_status local_put_new(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+{
+    local_conn *c = (local_conn *)conn;
+    local_entry *e = entry_new(key, parts, nparts);
+    if (!e)
+        return ps_last_error_code();
+    pthread_once(&new_cv_once, new_cv_init);
+    pthread_rwlock_wrlock(&c->lock);
+    bool taken = *slot_of(c, e->key, e->hash) != NULL;
+    if (!taken)
+        insert_locked(c, e);
+    pthread_rwlock_unlock(&c->lock);
+    if (taken) {
+        entry_unref(e);
+        return ps_error_set(PS_ERR_EXISTS, "an object is already under key '%s' in the local store", key);
+    }
+    pthread_mutex_lock(&new_lock);
+    pthread_cond_broadcast(&new_cv);
+    pthread_mutex_unlock(&new_lock);
+    return PS_OK;
+}
+
+static ps_status local_wait_get(ps_connector *conn, const char *key, long timeout_ms, ps_blob *out)
+{
+    local_conn *c = (local_conn *)conn;
+    memset(out, 0, sizeof *out);
+    pthread_once(&new_cv_once, new_cv_init);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&new_lock);
+    for (bool expired = false;;) {
+        pthread_rwlock_rdlock(&c->lock);
+        local_entry *e = find_ref_locked(c, key);
+        pthread_rwlock_unlock(&c->lock);
+        if (e) {
+            pthread_mutex_unlock(&new_lock);
+            fill_blob(e, out);
+            return PS_OK;
+        }
+        if (expired) {
+            pthread_mutex_unlock(&new_lock);
+            return ps_error_set(PS_ERR_TIMEOUT, "no object came under key '%s' in the local store within "
+                                "%ld ms", key, timeout_ms);
+        }
+        int rc = timeout_ms < 0 ? pthread_cond_wait(&new_cv, &new_lock)
+                 : timeout_ms == 0 ? ETIMEDOUT
+                                   : pthread_cond_timedwait(&new_cv, &new_lock, &until);
+        expired = rc == ETIMEDOUT; /* one last look before giving up */
+    }
+}
+
 const ps_connector_ops ps_local_connector = {
     .scheme = "local",
     .open = local_open,
@@ -381,4 +463,7 @@ const ps_connector_ops ps_local_connector = {
     .evict_batch = local_evict_batch,
     .claim = local_claim,
     .set_expiry = local_set_expiry,
+    .put_new = local_put_new,
+    .wait_get = local_wait_get,
+    .evict_new = NULL,
 };

@@ -916,7 +916,8 @@ static ps_status in_bulk_header(rd_connector *rc, rd_link *l, bulk_reply *kind, 
         snprintf(err, errsize, "%.*s", (int)(n - 1), line + 1);
         return PS_OK;
     }
-    if (n == 3 && memcmp(line, "$-1", 3) == 0) {
+    /* "*-1": a blocking command's timeout (wait_get's BLMOVE). */
+    if (n == 3 && (memcmp(line, "$-1", 3) == 0 || memcmp(line, "*-1", 3) == 0)) {
         *kind = BULK_NIL;
         return PS_OK;
     }
@@ -1387,15 +1388,25 @@ static ps_status op_put_batch(rd_connector *rc, rd_link *l, void *arg)
     return PS_OK;
 }
 
-static ps_status rd_put_(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+/* The arguments of a single put, checked. */
+static ps_status put_args(const char *key, const ps_iov *parts, size_t nparts, rd_put *o)
 {
-    rd_connector *rc = (rd_connector *)conn;
     ps_status st = check_key(key);
     if (st != PS_OK)
         return st;
     if (nparts && !parts)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis put %s: no parts given", key);
-    rd_put o = rd_put_of(key, parts, nparts);
+    *o = rd_put_of(key, parts, nparts);
+    return PS_OK;
+}
+
+static ps_status rd_put_(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+{
+    rd_connector *rc = (rd_connector *)conn;
+    rd_put o;
+    ps_status st = put_args(key, parts, nparts, &o);
+    if (st != PS_OK)
+        return st;
     rd_put_batch b = {1, &o};
     return rd_run(rc, op_put_batch, &b);
 }
@@ -2234,6 +2245,264 @@ static void rd_close(ps_connector *conn)
     free(rc);
 }
 
+/* ---------------------------------------------------- set-once objects
+ *
+ * A future's object is an ordinary whole object under its head "P/KEY",
+ * written with SET NX, so get, exists and evict see it as any other.  Beside
+ * it the signal list "P/KEY#w" ('#w' is never a temporary's "#<16 hex>")
+ * gets one element in the same script: the object itself when it is small
+ * (RD_INLINE_MAX), else a frame of an empty object meaning "GET the head".
+ * A waiter blocks in BLMOVE from the list onto itself: the server wakes it
+ * as soon as the element is pushed, every waiter in turn (the move puts the
+ * element back), and an element pushed before anyone waits is found at once.
+ * A small object so reaches the waiter within the one round trip of its
+ * wait; a large one costs one GET more.  A large object is written without
+ * the script (Lua copies its arguments, milliseconds a megabyte): SET NX and
+ * RPUSH of the token in one MULTI; a losing SET NX then pushes one more
+ * token, harmless, as every token leads to the head, which holds the
+ * winner's object.  Objects larger than one chunk are refused (a chunked
+ * object cannot be created-if-absent in one step).
+ *
+ * A retried put_new (rd_run retries once when a pooled connection turns out
+ * dead) can report PS_ERR_EXISTS for the object its first attempt wrote, if
+ * that attempt reached the server before the link broke.
+ */
+#define RD_INLINE_MAX ((size_t)64 << 10)
+
+static const char rd_put_new_script[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('RPUSH', KEYS[2], ARGV[1]) "
+    "return 1 end return 0";
+
+/* "P/KEY#w", the signal list of a set-once object. */
+static void pl_signal_key(rd_pipeline *p, const rd_connector *rc, const char *key)
+{
+    size_t klen = strlen(key);
+    pl_header(p, '$', rc->prefix_len + 1 + klen + 2);
+    pl_copy(p, rc->prefix, rc->prefix_len);
+    pl_copy(p, "/", 1);
+    pl_copy(p, key, klen);
+    pl_copy(p, "#w\r\n", 4);
+}
+
+/* The object's frame and bytes as one bulk argument. */
+static void pl_object_arg(rd_pipeline *p, const rd_put *o)
+{
+    unsigned char frame[RD_FRAME];
+    frame_encode(frame, RD_KIND_WHOLE, o->total);
+    pl_header(p, '$', RD_FRAME + o->total);
+    pl_copy(p, frame, RD_FRAME);
+    for (size_t i = 0; i < o->nparts; i++)
+        pl_ref(p, o->parts[i].base, o->parts[i].len);
+    pl_copy(p, "\r\n", 2);
+}
+
+static ps_status already_there(rd_connector *rc, const char *key)
+{
+    return ps_error_set(PS_ERR_EXISTS, "%s: an object is already under %s/%s", rc->where, rc->prefix, key);
+}
+
+/* MULTI, SET head NX, RPUSH signal token, EXEC: four replies, the last
+ * holding SET's (nil when the head was taken). */
+static ps_status put_new_large(rd_connector *rc, rd_link *l, const rd_put *o)
+{
+    rd_pipeline *p = &l->pl;
+    unsigned char token[RD_FRAME];
+    frame_encode(token, RD_KIND_WHOLE, 0);
+    pl_command(p, 1);
+    pl_arg_str(p, "MULTI");
+    pl_command(p, 4);
+    pl_arg_str(p, "SET");
+    pl_head_key(p, rc, o->key);
+    pl_object_arg(p, o);
+    pl_arg_str(p, "NX");
+    pl_command(p, 3);
+    pl_arg_str(p, "RPUSH");
+    pl_signal_key(p, rc, o->key);
+    pl_arg(p, token, sizeof token);
+    pl_command(p, 1);
+    pl_arg_str(p, "EXEC");
+    ps_status st = link_flush(rc, l);
+    if (st != PS_OK || (st = expect_ok_replies(rc, l, 3, "MULTI (put_new)", o->key)) != PS_OK)
+        return st;
+    redisReply *r;
+    if ((st = link_read(rc, l, &r)) != PS_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type == REDIS_REPLY_ERROR)
+        st = server_error(rc, r->type == REDIS_REPLY_ARRAY && r->elements ? r->element[0] : r,
+                          "EXEC (put_new)", o->key);
+    else if (r->element[0]->type == REDIS_REPLY_NIL)
+        st = already_there(rc, o->key);
+    freeReplyObject(r);
+    return st;
+}
+
+static ps_status op_put_new(rd_connector *rc, rd_link *l, void *arg)
+{
+    const rd_put *o = arg;
+    if (o->total > RD_INLINE_MAX)
+        return put_new_large(rc, l, o);
+    rd_pipeline *p = &l->pl;
+    pl_command(p, 6);
+    pl_arg_str(p, "EVAL");
+    pl_arg_str(p, rd_put_new_script);
+    pl_arg_str(p, "2");
+    pl_head_key(p, rc, o->key);
+    pl_signal_key(p, rc, o->key);
+    pl_object_arg(p, o);
+    ps_status st = link_flush(rc, l);
+    redisReply *r;
+    if (st != PS_OK || (st = link_read(rc, l, &r)) != PS_OK)
+        return st;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+        st = already_there(rc, o->key);
+    else if (r->type != REDIS_REPLY_INTEGER)
+        st = server_error(rc, r, "EVAL (put_new)", o->key);
+    freeReplyObject(r);
+    return st;
+}
+
+static ps_status rd_put_new_(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+{
+    rd_connector *rc = (rd_connector *)conn;
+    rd_put o;
+    ps_status st = put_args(key, parts, nparts, &o);
+    if (st != PS_OK)
+        return st;
+    if (o.total > rc->chunk)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: a set-once object (future) holds at most one chunk "
+                            "(%zu bytes; raise ?chunk=), not %zu bytes", rc->where, rc->chunk, o.total);
+    return rd_run(rc, op_put_new, &o);
+}
+
+typedef struct rd_wait {
+    const char *key;
+    long timeout_ms;
+    ps_blob *out;
+} rd_wait;
+
+/* The socket's receive timeout while blocked: the wait plus the usual
+ * timeout for the reply, or none (0) for a wait without limit.  Only the
+ * receive side changes: one system call, not redisSetTimeout's two. */
+static ps_status set_read_timeout(rd_connector *rc, rd_link *l, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (setsockopt(l->ctx->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+        l->broken = true;
+        return ps_error_set(PS_ERR_CONNECTION, "%s: cannot set the socket timeout", rc->where);
+    }
+    return PS_OK;
+}
+
+/* The reply to EXISTS, read by our reader (the bytes may already sit in
+ * its buffer behind a bulk reply). */
+static ps_status read_exists(rd_connector *rc, rd_link *l, const char *key, bool *there)
+{
+    const char *line = NULL;
+    size_t n = 0;
+    ps_status st = in_line(rc, l, &line, &n);
+    if (st != PS_OK)
+        return st;
+    if (l->pl.queued)
+        l->pl.queued--;
+    if (n == 2 && line[0] == ':' && (line[1] == '0' || line[1] == '1')) {
+        *there = line[1] == '1';
+        return PS_OK;
+    }
+    if (n >= 1 && line[0] == '-')
+        return ps_error_set(PS_ERR_SERVER, "%s: EXISTS %s/%s: %.*s", rc->where, rc->prefix, key, (int)(n - 1),
+                            line + 1);
+    return protocol_error(rc, l, "unexpected reply to EXISTS");
+}
+
+static ps_status op_wait_get(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_wait *w = arg;
+    *w->out = (ps_blob){0};
+    rd_pipeline *p = &l->pl;
+    if (w->timeout_ms == 0) {
+        pl_command(p, 5);
+        pl_arg_str(p, "LMOVE");
+    } else {
+        pl_command(p, 6);
+        pl_arg_str(p, "BLMOVE");
+    }
+    pl_signal_key(p, rc, w->key);
+    pl_signal_key(p, rc, w->key);
+    pl_arg_str(p, "RIGHT");
+    pl_arg_str(p, "LEFT");
+    if (w->timeout_ms != 0) {
+        char seconds[32];
+        snprintf(seconds, sizeof seconds, "%ld.%03ld", w->timeout_ms < 0 ? 0 : w->timeout_ms / 1000,
+                 w->timeout_ms < 0 ? 0 : w->timeout_ms % 1000);
+        pl_arg_str(p, seconds);
+    }
+    /* Whether the head still exists once the wait is over, in the same
+     * write: an object evicted with a plain evict leaves its signal list,
+     * whose element must not resolve to it. */
+    pl_command(p, 2);
+    pl_arg_str(p, "EXISTS");
+    pl_head_key(p, rc, w->key);
+    ps_status st = set_read_timeout(rc, l, w->timeout_ms < 0 ? 0 : w->timeout_ms + rc->timeout_ms);
+    if (st == PS_OK)
+        st = link_flush(rc, l);
+    value_kind k = st == PS_OK ? read_head(rc, l, w->key, w->out) : VALUE_ERROR;
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    bool there = true;
+    ps_status exists_st = l->broken ? PS_OK : read_exists(rc, l, w->key, &there);
+    if (k == VALUE_ERROR)
+        ps_error_restore(&saved);
+    if (!l->broken) /* back to the usual timeout for the pool */
+        set_read_timeout(rc, l, rc->timeout_ms);
+    if (k == VALUE_FOUND && (exists_st != PS_OK || !there)) {
+        ps_blob_release(w->out);
+        return exists_st != PS_OK ? exists_st
+                                  : ps_error_set(PS_ERR_NOT_FOUND, "%s: the object %s/%s was evicted", rc->where,
+                                                 rc->prefix, w->key);
+    }
+    if (k == VALUE_ERROR)
+        return ps_last_error_code();
+    if (k == VALUE_MISSING)
+        return ps_error_set(PS_ERR_TIMEOUT, "%s: no object came under %s/%s within %ld ms", rc->where,
+                            rc->prefix, w->key, w->timeout_ms);
+    if (k == VALUE_OTHER_TYPE)
+        return ps_error_set(PS_ERR_BAD_DATA, "%s: %s/%s#w is not the signal list of a set-once object",
+                            rc->where, rc->prefix, w->key);
+    if (w->out->len > 0)
+        return PS_OK;
+    /* The element says the object is too large to travel with the signal. */
+    ps_blob_release(w->out);
+    const char *keys[1] = {w->key};
+    rd_get_batch b = {1, keys, w->out, true};
+    return op_get_batch(rc, l, &b);
+}
+
+static ps_status rd_wait_get_(ps_connector *conn, const char *key, long timeout_ms, ps_blob *out)
+{
+    ps_status st = check_key(key);
+    if (st != PS_OK)
+        return st;
+    rd_wait w = {key, timeout_ms, out};
+    return rd_run((rd_connector *)conn, op_wait_get, &w);
+}
+
+static ps_status op_evict_new(rd_connector *rc, rd_link *l, void *arg)
+{
+    const char *key = arg;
+    pl_command(&l->pl, 3);
+    pl_arg_str(&l->pl, "UNLINK");
+    pl_head_key(&l->pl, rc, key);
+    pl_signal_key(&l->pl, rc, key);
+    ps_status st = link_flush(rc, l);
+    return st == PS_OK ? expect_ok_replies(rc, l, 1, "UNLINK", key) : st;
+}
+
+static ps_status rd_evict_new_(ps_connector *conn, const char *key)
+{
+    ps_status st = check_key(key);
+    return st == PS_OK ? rd_run((rd_connector *)conn, op_evict_new, (void *)key) : st;
+}
+
 const ps_connector_ops ps_redis_connector = {
     .scheme = "redis",
     .open = rd_open,
@@ -2250,4 +2519,7 @@ const ps_connector_ops ps_redis_connector = {
     .set_expiry = rd_set_expiry_,
     .list = rd_list_,
     .remove_entry = rd_remove_entry_,
+    .put_new = rd_put_new_,
+    .wait_get = rd_wait_get_,
+    .evict_new = rd_evict_new_,
 };

@@ -528,6 +528,64 @@ static ps_status shm_remove_entry(ps_connector *conn, const char *entry)
     return ps_dir_remove_entry(as_shm(conn)->dirfd, &layout, entry);
 }
 
+/* ---------------------------------------------------- set-once objects */
+
+/* As shm_put, but the segment gets its name only if the name is free. */
+static ps_status shm_put_new(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
+{
+    shm_connector *c = as_shm(conn);
+    char final[SHM_SEGMENT_MAX], temp[SHM_SEGMENT_MAX + 48];
+    ps_status st = segment_for_key(c, key, final);
+    if (st != PS_OK)
+        return st;
+    if (nparts && !parts)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: put '%s' with no data", c->where, key);
+    int fd = ps_conn_create_object(c->dirfd, c->prefix, &c->nameless, temp, sizeof temp, 0600);
+    if (fd < 0)
+        return ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot create a segment in %s", c->where, key,
+                              SHM_DIR);
+    struct stat sb;
+    int rc = ps_conn_write_parts(fd, parts, nparts) == 0 && fstat(fd, &sb) == 0 ? 0 : -1;
+    if (rc != 0) {
+        st = ps_error_errno(PS_ERR_IO, "%s: put '%s' (%zu bytes): cannot write a segment in %s", c->where,
+                            key, ps_iov_total(parts, nparts), SHM_DIR);
+    } else {
+        pthread_mutex_lock(&c->lock);
+        rc = ps_conn_publish_new(c->dirfd, fd, c->prefix, &c->nameless, temp, sizeof temp, final);
+        if (rc == 0)
+            remember_owned(c, final, &sb);
+        pthread_mutex_unlock(&c->lock);
+        if (rc != 0 && errno == EEXIST)
+            st = ps_error_set(PS_ERR_EXISTS, "%s: an object is already under key '%s'", c->where, key);
+        else if (rc != 0)
+            st = ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot publish segment %s/%s", c->where, key,
+                                SHM_DIR, final);
+    }
+    close(fd);
+    if (temp[0])
+        unlinkat(c->dirfd, temp, 0);
+    return st;
+}
+
+/* /dev/shm is this node's tmpfs: every new segment raises an inotify event,
+ * so the wait needs no polling. */
+static ps_status shm_wait_get(ps_connector *conn, const char *key, long timeout_ms, ps_blob *out)
+{
+    shm_connector *c = as_shm(conn);
+    memset(out, 0, sizeof *out);
+    char name[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, name);
+    if (st != PS_OK)
+        return st;
+    int rc = ps_conn_wait_entry(c->dirfd, name, timeout_ms, 0);
+    if (rc < 0)
+        return ps_error_errno(PS_ERR_IO, "%s: waiting for '%s'", c->where, key);
+    if (rc > 0)
+        return ps_error_set(PS_ERR_TIMEOUT, "%s: no object came under key '%s' within %ld ms", c->where,
+                            key, timeout_ms);
+    return shm_get(conn, key, out);
+}
+
 const ps_connector_ops ps_shm_connector = {
     .scheme = "shm",
     .open = shm_open_url,
@@ -547,4 +605,7 @@ const ps_connector_ops ps_shm_connector = {
     .disown = shm_disown,
     .list = shm_list,
     .remove_entry = shm_remove_entry,
+    .put_new = shm_put_new,
+    .wait_get = shm_wait_get,
+    .evict_new = NULL,
 };

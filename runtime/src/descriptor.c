@@ -74,12 +74,29 @@ static char *write_descriptor(const ps_proxy_t *proxy, const ps_move *m)
             n += snprintf(owned + n, sizeof owned - (size_t)n, " borrow=%s", m->borrow_id);
         snprintf(owned + n, sizeof owned - (size_t)n, " lease=%u", m->lease_ms);
     }
+    /* A future's proxy says so; "wait" while its facts are not known yet
+     * (future.c fills them in when the object comes). */
+    pthread_mutex_lock(&((ps_proxy_t *)proxy)->lock);
+    bool pending = proxy->pending;
+    pthread_mutex_unlock(&((ps_proxy_t *)proxy)->lock);
+    const char *future = !proxy->future ? "" : pending ? " future=wait" : " future=set";
+    /* A store that routes (multi://) names the connector holding the
+     * object, so a process without its policy can still read it. */
+    char holder[PS_DESCRIPTOR_MAX] = "", sub_name[64], sub_url[PS_DESCRIPTOR_MAX / 2];
+    const ps_connector_ops *ops = proxy->store->conn->ops;
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    if (ops->locate && ops->locate(proxy->store->conn, proxy->key, sub_name, sizeof sub_name, sub_url,
+                                   sizeof sub_url) == PS_OK)
+        snprintf(holder, sizeof holder, "%s@%s", sub_name, sub_url);
+    ps_error_restore(&saved); /* an object not found yet (a future) just has no holder */
     /* Never the password: the consumer's own configuration supplies it
      * (trust.h). */
     char *url = ps_url_without_password(proxy->store->url, "");
     if (!url || append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
         append_field(&b, "url", url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
         append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
+        append_str(&b, future) != PS_OK || (holder[0] && append_field(&b, "holder", holder) != PS_OK) ||
         append_str(&b, owned) != PS_OK || ps_buffer_append(&b, "", 1) != PS_OK) {
         free(url);
         ps_buffer_free(&b);
@@ -107,14 +124,19 @@ char *ps_proxy_serialize(const ps_proxy_t *proxy)
 
 /* ------------------------------------------------------------- reading */
 
+/* Fields from F_OPTIONAL on may be left out (future, holder: any version);
+ * from F_OWN on they belong to version 2 (owned proxies and borrows). */
 enum field {
     F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH,
-    F_OWN, F_MOVE, F_BORROW, F_LEASE, /* version 2 only */
+    F_FUTURE, F_HOLDER,
+    F_OWN, F_MOVE, F_BORROW, F_LEASE,
     F_COUNT_
 };
+#define F_OPTIONAL F_FUTURE
 #define F_V1_COUNT F_OWN
 static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind", "elem", "count",
-                                                  "size", "hash", "own", "move", "borrow", "lease"};
+                                                  "size", "hash", "future", "holder", "own", "move",
+                                                  "borrow", "lease"};
 
 typedef struct parsed {
     size_t version;
@@ -122,6 +144,7 @@ typedef struct parsed {
     ps_move move;
     char *text[F_COUNT_]; /* decoded values */
     bool pod;
+    bool future, pending; /* future=set, future=wait */
     size_t elem, count, size;
     uint64_t hash;
 } parsed;
@@ -195,7 +218,7 @@ static ps_status parse_fields(const char *line, size_t len, parsed *d)
             return st;
         p = tok_end;
     }
-    for (int i = 0; i < F_V1_COUNT; i++)
+    for (int i = 0; i < F_OPTIONAL; i++)
         if (!d->text[i])
             return bad("descriptor has no field '%s' (truncated?)", field_names[i]);
     if (d->version == DESCRIPTOR_VERSION) {
@@ -269,6 +292,13 @@ static ps_status check_values(parsed *d)
         d->pod = true;
     else if (strcmp(d->text[F_KIND], "custom") != 0)
         return bad("descriptor field 'kind' is '%.40s', not 'pod' or 'custom'", d->text[F_KIND]);
+    if (d->text[F_FUTURE]) {
+        d->future = true;
+        if (strcmp(d->text[F_FUTURE], "wait") == 0)
+            d->pending = true;
+        else if (strcmp(d->text[F_FUTURE], "set") != 0)
+            return bad("descriptor field 'future' is '%.40s', not 'wait' or 'set'", d->text[F_FUTURE]);
+    }
     ps_status st;
     if ((st = parse_size("elem", d->text[F_ELEM], &d->elem)) != PS_OK ||
         (st = parse_size("count", d->text[F_COUNT], &d->count)) != PS_OK ||
@@ -279,7 +309,7 @@ static ps_status check_values(parsed *d)
     size_t expect;
     if (d->pod && (__builtin_mul_overflow(d->elem, d->count, &expect) || expect != d->size))
         return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor fields elem, count and size disagree (size must be elem x count)");
-    if (!d->pod && d->count != 1)
+    if (!d->pod && d->count != 1 && !d->pending)
         return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor of a custom object has count other than 1");
     const char *h = d->text[F_HASH];
     if (strlen(h) != 16)
@@ -332,6 +362,27 @@ static ps_status parse(const char *desc, parsed *d)
     return st == PS_OK ? check_values(d) : st;
 }
 
+/* The store "STORE:NAME" on the holder's URL, when the store itself cannot
+ * be opened here (a multi:// policy file this host does not have).  The
+ * first failure is the one reported if this fails too. */
+static ps_store *attach_holder(const char *store_name, const char *holder)
+{
+    ps_saved_error first;
+    ps_error_save(&first);
+    const char *at = strchr(holder, '@');
+    char name[PS_KEY_MAX];
+    ps_store *store = NULL;
+    if (at && at > holder && at[1] &&
+        (size_t)snprintf(name, sizeof name, "%s:%.*s", store_name, (int)(at - holder), holder) < sizeof name &&
+        ps_store_name_check(name) == PS_OK)
+        store = ps_store_attach(name, at + 1);
+    if (!store) {
+        ps_error_restore(&first);
+        ps_error_wrap("holder '%.80s' could not be opened either; store", holder);
+    }
+    return store;
+}
+
 ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
 {
     parsed d;
@@ -356,10 +407,16 @@ ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
         goto done;
     }
     ps_store *store = ps_store_attach(d.text[F_STORE], d.text[F_URL]);
+    if (!store && d.text[F_HOLDER])
+        store = attach_holder(d.text[F_STORE], d.text[F_HOLDER]);
     if (!store)
         goto done;
     ps_proxy_facts facts = {d.text[F_TYPE], d.elem, d.count, d.size, d.hash, d.pod};
     p = ps_proxy_make(store, type, d.text[F_KEY], &facts);
+    if (p) {
+        p->future = d.future;
+        p->pending = d.pending;
+    }
     ps_store_unref(store); /* the proxy holds its own reference */
     if (p && d.version == DESCRIPTOR_VERSION_OWNED && ps_ownership_receive(p, d.own, &d.move) != PS_OK) {
         ps_saved_error saved;

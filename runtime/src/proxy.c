@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "future.h"
 #include "key.h"
 #include "prefetch.h"
 #include "live_set.h"
@@ -93,9 +94,15 @@ static void facts_from_info(ps_proxy_facts *f, const ps_type *type, const ps_obj
 
 ps_proxy_t *ps_proxy_array(ps_store *store, const ps_type *type, const void *obj, size_t count)
 {
+    return ps_proxy_tagged(store, type, obj, count, NULL, 0);
+}
+
+ps_proxy_t *ps_proxy_tagged(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                            const char *const tags[], size_t ntags)
+{
     char key[PS_KEY_MAX];
     ps_object_info info;
-    if (ps_store_put_object(store, NULL, type, obj, count, key, &info) != PS_OK)
+    if (ps_store_put_tagged_object(store, type, obj, count, tags, ntags, key, &info) != PS_OK)
         return NULL;
     ps_proxy_facts facts;
     facts_from_info(&facts, type, &info);
@@ -141,8 +148,10 @@ ps_proxy_t *ps_proxy_from_key(ps_store *store, const char *key, const ps_type *t
  * entry from the cache that is not the proxy's object may be stale (another
  * process or store replaced the object since it was cached): it is dropped
  * and the object read from the connector once more before giving up. */
-static ps_status fetch(ps_proxy_t *p, ps_resolved **out)
+static ps_status fetch(ps_proxy_t *p, long timeout_ms, ps_resolved **out)
 {
+    if (p->pending)
+        return ps_future_fetch(p, timeout_ms, out);
     /* An update through this handle changes its facts under the lock. */
     pthread_mutex_lock(&p->lock);
     uint64_t want_hash = p->hash;
@@ -181,6 +190,11 @@ static void finish_fetch(ps_proxy_t *p, ps_resolved *r)
 
 static void *resolve_checked(ps_proxy_t *p)
 {
+    return ps_proxy_resolve_within(p, PS_WAIT_DEFAULT);
+}
+
+void *ps_proxy_resolve_within(ps_proxy_t *p, long timeout_ms)
+{
     pthread_mutex_lock(&p->lock);
     for (;;) {
         if (p->state == PROXY_RESOLVED) {
@@ -196,7 +210,7 @@ static void *resolve_checked(ps_proxy_t *p)
     pthread_mutex_unlock(&p->lock);
 
     ps_resolved *r = NULL;
-    ps_status st = fetch(p, &r);
+    ps_status st = fetch(p, timeout_ms, &r);
     /* Read obj before finish_fetch hands r to the proxy (and to a thread
      * that may be waiting to free it). */
     void *obj = st == PS_OK ? r->obj : NULL;
@@ -260,7 +274,7 @@ static void prefetch_job(void *arg)
     ps_resolved *r = NULL;
     /* A failure is not kept: the proxy goes back to UNRESOLVED and the next
      * ps_resolve fetches again, reporting its own error. */
-    if (fetch(p, &r) != PS_OK)
+    if (fetch(p, PS_WAIT_DEFAULT, &r) != PS_OK)
         r = NULL;
     finish_fetch(p, r);
 }
@@ -342,7 +356,8 @@ ps_status ps_proxy_evict(ps_proxy_t *proxy)
     if (proxy->kind != PS_KIND_PLAIN)
         return ps_error_set(PS_ERR_STATE, "ps_proxy_evict: '%s' is a borrow: a borrow never evicts its "
                             "owner's target (release it with ps_borrow_release)", proxy->key);
-    st = ps_store_evict_key(proxy->store, proxy->key);
+    st = proxy->future ? ps_future_evict_key(proxy->store, proxy->key)
+                       : ps_store_evict_key(proxy->store, proxy->key);
     /* The handle is released even if the evict failed; keep its error. */
     ps_saved_error saved;
     ps_error_save(&saved);

@@ -38,6 +38,12 @@ struct ps_proxy {
     uint64_t hash;
     bool pod;
 
+    /* A future's proxy (future.c): resolving waits for the object, and while
+     * pending the facts above beyond type, element size and kind are not
+     * known yet (they are learnt, under lock, by the fetch that finds it). */
+    bool future;
+    bool pending;
+
     pthread_mutex_t lock;
     pthread_cond_t changed;
     ps_proxy_state state;  /* lock */
@@ -56,6 +62,10 @@ struct ps_proxy {
 /* A live proxy for key in store (a store reference is taken). */
 ps_proxy_t *ps_proxy_make(ps_store *store, const ps_type *type, const char *key,
                           const ps_proxy_facts *facts);
+/* Resolve as ps_resolve does; a future's proxy waits up to timeout_ms
+ * (PS_WAIT_DEFAULT: the store's wait timeout). */
+#define PS_WAIT_DEFAULT (-2L)
+void *ps_proxy_resolve_within(ps_proxy_t *p, long timeout_ms);
 /* PS_OK if p is a live proxy; PS_ERR_INVALID_ARGUMENT naming fn otherwise
  * (PS_ERR_STATE for a handle that was moved away). */
 ps_status ps_proxy_check(const ps_proxy_t *p, const char *fn);

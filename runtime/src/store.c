@@ -151,15 +151,30 @@ static ps_status new_key(ps_store *store, char key_out[PS_KEY_MAX])
     return ps_key_generate(key_out);
 }
 
-ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
-                              size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
+/* How put_object writes: plainly, once only (the connector's put_new: a key
+ * already taken is PS_ERR_EXISTS and nothing is written), or with tags;
+ * and the expiry the object's header records (0: none). */
+typedef struct put_how {
+    bool only_new;
+    const char *const *tags;
+    size_t ntags;
+    uint64_t expires_ms;
+} put_how;
+
+static ps_status check_tags(const char *const tags[], size_t ntags)
 {
-    return ps_store_put_expiring(store, key, type, obj, count, 0, key_out, info_out);
+    if (ntags && !tags)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%zu tags announced, none given", ntags);
+    for (size_t i = 0; i < ntags; i++)
+        if (!tags[i] || !tags[i][0])
+            return ps_error_set(PS_ERR_INVALID_ARGUMENT, "tag %zu is empty", i);
+    return PS_OK;
 }
 
-ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type *type, const void *obj,
-                                size_t count, uint64_t expires_ms, char key_out[PS_KEY_MAX],
-                                ps_object_info *info_out)
+/* The one put path. */
+static ps_status put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                            size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out,
+                            const put_how *how)
 {
     uint64_t start = ps_now_ns();
     ps_status st = ps_store_usable(store);
@@ -168,15 +183,23 @@ ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type 
     char fresh[PS_KEY_MAX];
     encoded e;
     memset(&e, 0, sizeof e);
-    if ((st = ps_type_validate(type)) != PS_OK)
+    if ((st = ps_type_validate(type)) != PS_OK || (st = check_tags(how->tags, how->ntags)) != PS_OK)
         goto done;
     if (key)
         st = ps_key_check(key);
     else if ((st = new_key(store, fresh)) == PS_OK)
         key = fresh;
-    if (st != PS_OK || (st = encode(type, obj, count, expires_ms, &e)) != PS_OK)
+    if (st != PS_OK || (st = encode(type, obj, count, how->expires_ms, &e)) != PS_OK)
         goto done;
-    st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
+    const ps_connector_ops *ops = store->conn->ops;
+    if (!how->only_new && how->ntags && ops->put_tagged)
+        st = ops->put_tagged(store->conn, key, e.parts, e.nparts, how->tags, how->ntags);
+    else if (!how->only_new)
+        st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
+    else if (store->conn->ops->put_new)
+        st = store->conn->ops->put_new(store->conn, key, e.parts, e.nparts);
+    else
+        st = ps_error_set(PS_ERR_STATE, "store '%s': its connector has no set-once objects", store->name);
     /* An overwritten key must not resolve to the old object from the cache. */
     ps_cache_remove(&store->cache, key);
     if (st == PS_OK) {
@@ -190,6 +213,45 @@ done:
                       st != PS_OK);
     encoded_free(&e);
     return st;
+}
+
+ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                              size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
+{
+    static const put_how plain = {false, NULL, 0, 0};
+    return put_object(store, key, type, obj, count, key_out, info_out, &plain);
+}
+
+ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                size_t count, uint64_t expires_ms, char key_out[PS_KEY_MAX],
+                                ps_object_info *info_out)
+{
+    put_how expiring = {false, NULL, 0, expires_ms};
+    return put_object(store, key, type, obj, count, key_out, info_out, &expiring);
+}
+
+ps_status ps_store_put_tagged_object(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                                     const char *const tags[], size_t ntags, char key_out[PS_KEY_MAX],
+                                     ps_object_info *info_out)
+{
+    put_how tagged = {false, tags, ntags, 0};
+    return put_object(store, NULL, type, obj, count, key_out, info_out, &tagged);
+}
+
+ps_status ps_store_put_tagged(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                              const char *const tags[], size_t ntags, char key_out[PS_KEY_MAX])
+{
+    if (!key_out)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_put_tagged: no key_out buffer given");
+    key_out[0] = '\0';
+    return ps_store_put_tagged_object(store, type, obj, count, tags, ntags, key_out, NULL);
+}
+
+ps_status ps_store_put_new_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                  size_t count, ps_object_info *info_out)
+{
+    static const put_how once = {true, NULL, 0, 0};
+    return put_object(store, key, type, obj, count, NULL, info_out, &once);
 }
 
 ps_status ps_store_put(ps_store *store, const ps_type *type, const void *obj, size_t count,

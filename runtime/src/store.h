@@ -46,6 +46,7 @@ struct ps_store {
      * once it is the only open and no proxy holds the store.  Registry
      * lock; read without it only as a hint. */
     bool implicit;
+    long wait_timeout_ms; /* atomic; how long resolving a future waits (future.c), 0: the default */
     struct ps_store *next; /* registry list */
 };
 
@@ -96,6 +97,16 @@ ps_status ps_store_copy_object(ps_store *store, const char *key, char new_key[PS
 ps_status ps_store_read_private(ps_store *store, const char *key, const ps_type *type, void **obj_out,
                                 ps_object_info *info_out);
 
+/* ps_store_put_object under the caller's key through the connector's
+ * put_new: written only if the key is free (PS_ERR_EXISTS otherwise; no
+ * put_new: PS_ERR_STATE).  Futures set their value so. */
+ps_status ps_store_put_new_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                  size_t count, ps_object_info *info_out);
+/* ps_store_put_object under a new key with tags for the connector's
+ * put_tagged (multi://); connectors without it ignore them. */
+ps_status ps_store_put_tagged_object(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                                     const char *const tags[], size_t ntags, char key_out[PS_KEY_MAX],
+                                     ps_object_info *info_out);
 /* Evict key even from a store every opener has closed (a proxy's store). */
 ps_status ps_store_evict_key(ps_store *store, const char *key);
 /* The object under key as type (NULL: raw plain data) as a shared resolved

@@ -55,6 +55,31 @@ static char *make_dir(void)
     return strdup(tmpl);
 }
 
+/* A multi:// policy in a new directory: small objects (up to 64 KiB of
+ * payload) in a local:// connector, larger ones in a file:// directory
+ * beside the policy, and a connector valid on no host (dormant). */
+static char *multi_url(void)
+{
+    char *dir = make_dir(), *policy = NULL, *url = NULL;
+    if (!dir || asprintf(&policy, "%s/policy.json", dir) < 0) {
+        free(dir);
+        return NULL;
+    }
+    FILE *f = fopen(policy, "w");
+    if (f) {
+        fprintf(f, "{\"connectors\": [\n"
+                   "  {\"name\": \"small\", \"url\": \"local://\", \"max_size\": 65536, \"priority\": 10},\n"
+                   "  {\"name\": \"large\", \"url\": \"file://%s/objects\", \"priority\": 5},\n"
+                   "  {\"name\": \"elsewhere\", \"url\": \"local://\", \"hosts\": [\"no-such-host-*\"], "
+                   "\"priority\": 100}\n]}\n", dir);
+        if (fclose(f) == 0 && asprintf(&url, "multi://%s", policy) < 0)
+            url = NULL;
+    }
+    free(policy);
+    free(dir);
+    return url;
+}
+
 static unsigned next_serial(void)
 {
     pthread_mutex_lock(&lock);
@@ -86,6 +111,8 @@ char *ps_test_url_with(const char *kind, const char *extra)
                              (int)getpid(), next_serial(), sep_extra ? "&" : "",
                              sep_extra ? sep_extra : "") < 0)
             url = NULL;
+    } else if (strcmp(kind, "multi") == 0) {
+        url = multi_url();
     }
     return url;
 }

@@ -5,6 +5,9 @@
  *   "local"  local://
  *   "shm"    shm://t<pid>x<n>           a name unique to this process
  *   "file"   file:///tmp/ps-test-XXXXXX  a new directory, removed at exit
+ *   "multi"  multi:///tmp/ps-test-XXXXXX/policy.json: small objects in
+ *            local://, large ones in a file:// directory, one dormant
+ *            connector (docs/connectors/multi.md)
  *   "redis"  the private test server (ps_test_redis_url) with
  *            ?prefix=t<pid>x<n>: a key namespace unique to this call
  *

@@ -11,6 +11,7 @@
  *   redis://[:password@]host:port[/db][?prefix=P&chunk=BYTES]
  *   mpi://[NAME][?timeout=MS]                  rank to rank in one MPI job
  *                                              (proxystore/mpi.h; MPI builds)
+ *   multi:///absolute/policy.json             several of these, by policy
  *
  * Errors: every function reports failure through its return value — a
  * ps_status, or NULL for functions returning a pointer — and records a code
@@ -408,6 +409,17 @@ bool ps_lifetime_done(const ps_lifetime *lifetime);
 ps_status ps_lifetime_close(ps_lifetime *lifetime);
 /* Close if still open, then release the handle (not the static one). */
 ps_status ps_lifetime_free(ps_lifetime *lifetime);
+
+/* ------------------------------------------------------------- tagged puts
+ *
+ * Tags say where an object belongs to a multi:// store's policy
+ * (docs/connectors/multi.md): ps_store_put and ps_proxy_array with tags
+ * (non-empty strings).  Other connectors ignore them.
+ */
+ps_status ps_store_put_tagged(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                              const char *const tags[], size_t ntags, char key_out[PS_KEY_MAX]);
+ps_proxy_t *ps_proxy_tagged(ps_store *store, const ps_type *type, const void *obj, size_t count,
+                            const char *const tags[], size_t ntags);
 
 #pragma GCC visibility pop
 
