@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proxystore/proxystore.h"
 #include "url.h"
@@ -78,6 +79,23 @@ typedef struct ps_connector_ops {
      * key (mpi:// names the owning rank in it).  It must follow the key rule
      * (key.h).  NULL: 128 random bits as hex (ps_key_generate). */
     ps_status (*new_key)(ps_connector *conn, char key_out[PS_KEY_MAX]);
+
+    /* Ownership support (docs/ownership.md); NULL: the connector cannot
+     * hold owned proxies' moves or leases (the store says so).
+     * claim: remove key and report whether this call removed it, atomically:
+     * of several processes claiming one key, exactly one sees true.
+     * set_expiry: make key read as missing from Unix time expires_ms on (0:
+     * never); the object's header records it (PS_OBJECT_EXPIRY_OFFSET), and
+     * a put whose header carries an expiry has it from the start.  A
+     * missing key: PS_ERR_NOT_FOUND.  get, exists and their batch forms
+     * treat an expired object as missing (and may reclaim its space). */
+    ps_status (*claim)(ps_connector *conn, const char *key, bool *claimed_out);
+    ps_status (*set_expiry)(ps_connector *conn, const char *key, uint64_t expires_ms);
+    /* Connectors that remove what their process wrote when it closes (shm):
+     * leave key alone at close.  An owned proxy's target, its updates and
+     * the move and borrow markers belong to the owner, wherever it moves,
+     * not to the process that happened to write them.  NULL: nothing to do. */
+    void (*disown)(ps_connector *conn, const char *key);
 } ps_connector_ops;
 
 /* Every connector object starts with this, so the store can reach its ops. */

@@ -325,6 +325,10 @@ static ps_status file_get(ps_connector *conn, const char *key, ps_blob *out)
         }
         got += (size_t)r;
     }
+    if (st == PS_OK && ps_object_expired(buf.data, len)) {
+        ps_conn_reclaim_expired(c->dirfd, key, fd);
+        st = ps_error_set(PS_ERR_NOT_FOUND, "file store %s: the object under key '%s' has expired", c->dir, key);
+    }
     close(fd);
     if (st != PS_OK) {
         free_buffer(&buf);
@@ -344,13 +348,8 @@ static ps_status file_exists(ps_connector *conn, const char *key, bool *exists_o
     ps_status st = check_key(c, key);
     if (st != PS_OK)
         return st;
-    struct stat sb;
-    if (fstatat(c->dirfd, key, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT)
-            return PS_OK;
-        return ps_error_errno(PS_ERR_IO, "file store %s: exists '%s': cannot stat", c->dir, key);
-    }
-    *exists_out = S_ISREG(sb.st_mode);
+    if (ps_conn_entry_present(c->dirfd, key, exists_out) != 0)
+        return ps_error_errno(PS_ERR_IO, "file store %s: exists '%s': cannot open", c->dir, key);
     return PS_OK;
 }
 
@@ -363,6 +362,28 @@ static ps_status file_evict(ps_connector *conn, const char *key)
     if (unlinkat(c->dirfd, key, 0) != 0 && errno != ENOENT)
         return ps_error_errno(PS_ERR_IO, "file store %s: evict '%s': cannot remove", c->dir, key);
     return PS_OK;
+}
+
+static ps_status file_claim(ps_connector *conn, const char *key, bool *claimed_out)
+{
+    file_connector *c = as_file(conn);
+    ps_status st = check_key(c, key);
+    if (st != PS_OK)
+        return st;
+    if (ps_conn_claim(c->dirfd, key, claimed_out) != 0)
+        return ps_error_errno(PS_ERR_IO, "file store %s: claim '%s': cannot remove", c->dir, key);
+    return PS_OK;
+}
+
+static ps_status file_set_expiry(ps_connector *conn, const char *key, uint64_t expires_ms)
+{
+    file_connector *c = as_file(conn);
+    ps_status st = check_key(c, key);
+    if (st != PS_OK)
+        return st;
+    char where[320];
+    snprintf(where, sizeof where, "file store %.300s", c->dir);
+    return ps_conn_set_expiry(c->dirfd, key, expires_ms, where, key);
 }
 
 const ps_connector_ops ps_file_connector = {
@@ -378,4 +399,6 @@ const ps_connector_ops ps_file_connector = {
     .get_batch = NULL,
     .exists_batch = NULL,
     .evict_batch = NULL,
+    .claim = file_claim,
+    .set_expiry = file_set_expiry,
 };

@@ -22,6 +22,7 @@
 
 #include "connector.h"
 #include "error.h"
+#include "object.h"
 
 /*
  * The store validates keys already; this is the second line of defence for
@@ -187,6 +188,106 @@ static inline int ps_conn_publish_object(int dirfd, int fd, const char *prefix, 
             return -1;
     }
     return renameat(dirfd, temp, dirfd, final);
+}
+
+/*
+ * Expiry (leases, borrow records): the object's header holds it at
+ * PS_OBJECT_EXPIRY_OFFSET, and the connector changes it in place with one
+ * pwrite: readers that mapped the object see the new value, and no reader
+ * ever sees a half-written object (only those 8 bytes change).
+ */
+
+/* Open name (a regular file) for reading its header: fd, or -1 with errno
+ * (ENOENT for a missing entry, EINVAL for one that is not a regular file). */
+static inline int ps_conn_open_entry(int dirfd, const char *name, int flags)
+{
+    int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether the object in fd has an expiry that has passed. */
+static inline bool ps_conn_fd_expired(int fd)
+{
+    unsigned char head[PS_OBJECT_HEADER_SIZE];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    return n == (ssize_t)sizeof head && ps_object_expired(head, sizeof head);
+}
+
+/* exists: a regular file whose expiry (if any) has not passed.  0 with
+ * *present set, or -1 with errno. */
+static inline int ps_conn_entry_present(int dirfd, const char *name, bool *present)
+{
+    *present = false;
+    struct stat sb;
+    if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISREG(sb.st_mode)) /* a symlink or FIFO planted under the name */
+        return 0;
+    int fd = ps_conn_open_entry(dirfd, name, O_RDONLY);
+    if (fd < 0)
+        return errno == ENOENT || errno == EINVAL ? 0 : -1;
+    *present = !ps_conn_fd_expired(fd);
+    close(fd);
+    return 0;
+}
+
+/* Reclaim an expired object that fd still holds under name (the inode is
+ * compared, so an object put under the name since is left alone). */
+static inline void ps_conn_reclaim_expired(int dirfd, const char *name, int fd)
+{
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        unlinkat(dirfd, name, 0);
+}
+
+/* set_expiry for file-like objects; where and key name the object in
+ * messages. */
+static inline ps_status ps_conn_set_expiry(int dirfd, const char *name, uint64_t expires_ms, const char *where,
+                                           const char *key)
+{
+    int fd = ps_conn_open_entry(dirfd, name, O_RDWR);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == EINVAL)
+            return ps_error_set(PS_ERR_NOT_FOUND, "%s: no object under key '%s' to set an expiry on", where, key);
+        return ps_error_errno(PS_ERR_IO, "%s: set expiry of '%s': cannot open it", where, key);
+    }
+    unsigned char head[PS_OBJECT_HEADER_SIZE];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    ps_status st = PS_OK;
+    if (n != (ssize_t)sizeof head || memcmp(head, "PSOB", 4) != 0 || head[4] < 2) {
+        st = ps_error_set(PS_ERR_BAD_DATA, "%s: object '%s' has no header that can hold an expiry", where, key);
+    } else if (ps_object_expired(head, sizeof head)) {
+        st = ps_error_set(PS_ERR_NOT_FOUND, "%s: object '%s' has expired already", where, key);
+    } else {
+        unsigned char field[8];
+        ps_object_expiry_encode(expires_ms, field);
+        if (pwrite(fd, field, sizeof field, PS_OBJECT_EXPIRY_OFFSET) != (ssize_t)sizeof field)
+            st = ps_error_errno(PS_ERR_IO, "%s: set expiry of '%s': cannot write it", where, key);
+    }
+    close(fd);
+    return st;
+}
+
+/* claim: unlink name; *claimed tells whether this call removed it.  An
+ * expired object is removed but not claimed. */
+static inline int ps_conn_claim(int dirfd, const char *name, bool *claimed)
+{
+    *claimed = false;
+    int fd = ps_conn_open_entry(dirfd, name, O_RDONLY);
+    bool expired = fd >= 0 && ps_conn_fd_expired(fd);
+    if (fd >= 0)
+        close(fd);
+    if (unlinkat(dirfd, name, 0) != 0)
+        return errno == ENOENT ? 0 : -1;
+    *claimed = !expired;
+    return 0;
 }
 
 #endif /* PS_CONNECTOR_FILE_IO_H */

@@ -29,6 +29,7 @@ typedef struct local_entry {
     uint64_t hash;
     int refs;                 /* atomic */
     size_t len;
+    uint64_t expires_ms;      /* Unix ms, 0: never; guarded by the table lock */
     unsigned char *data;      /* LOCAL_ALIGN-aligned, inside this allocation */
     char key[];
 } local_entry;
@@ -89,6 +90,7 @@ static local_entry *entry_new(const char *key, const ps_iov *parts, size_t npart
             memcpy(e->data + off, parts[i].base, parts[i].len);
         off += parts[i].len;
     }
+    e->expires_ms = ps_object_expiry(e->data, e->len);
     return e;
 }
 
@@ -165,9 +167,21 @@ static local_entry *remove_locked(local_conn *c, const char *key)
     return e;
 }
 
-static local_entry *find_ref_locked(local_conn *c, const char *key)
+static bool expired(const local_entry *e)
+{
+    return e->expires_ms && ps_unix_ms() >= e->expires_ms;
+}
+
+/* The live entry for key: an expired one reads as missing. */
+static local_entry *find_locked(local_conn *c, const char *key)
 {
     local_entry *e = *slot_of(c, key, key_hash(key));
+    return e && !expired(e) ? e : NULL;
+}
+
+static local_entry *find_ref_locked(local_conn *c, const char *key)
+{
+    local_entry *e = find_locked(c, key);
     if (e)
         __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
     return e;
@@ -251,19 +265,27 @@ static ps_status local_exists(ps_connector *conn, const char *key, bool *exists_
 {
     local_conn *c = (local_conn *)conn;
     pthread_rwlock_rdlock(&c->lock);
-    *exists_out = *slot_of(c, key, key_hash(key)) != NULL;
+    *exists_out = find_locked(c, key) != NULL;
     pthread_rwlock_unlock(&c->lock);
     return PS_OK;
 }
 
-static ps_status local_evict(ps_connector *conn, const char *key)
+
+static ps_status local_claim(ps_connector *conn, const char *key, bool *claimed_out)
 {
     local_conn *c = (local_conn *)conn;
     pthread_rwlock_wrlock(&c->lock);
     local_entry *e = remove_locked(c, key);
     pthread_rwlock_unlock(&c->lock);
+    *claimed_out = e && !expired(e);
     entry_unref(e);
     return PS_OK;
+}
+
+static ps_status local_evict(ps_connector *conn, const char *key)
+{
+    bool removed;
+    return local_claim(conn, key, &removed);
 }
 
 static ps_status local_put_batch(ps_connector *conn, size_t n, const char *const keys[],
@@ -311,7 +333,7 @@ static ps_status local_exists_batch(ps_connector *conn, size_t n, const char *co
     local_conn *c = (local_conn *)conn;
     pthread_rwlock_rdlock(&c->lock);
     for (size_t i = 0; i < n; i++)
-        out[i] = *slot_of(c, keys[i], key_hash(keys[i])) != NULL;
+        out[i] = find_locked(c, keys[i]) != NULL;
     pthread_rwlock_unlock(&c->lock);
     return PS_OK;
 }
@@ -332,6 +354,19 @@ static ps_status local_evict_batch(ps_connector *conn, size_t n, const char *con
     return PS_OK;
 }
 
+static ps_status local_set_expiry(ps_connector *conn, const char *key, uint64_t expires_ms)
+{
+    local_conn *c = (local_conn *)conn;
+    pthread_rwlock_wrlock(&c->lock);
+    local_entry *e = find_locked(c, key);
+    if (e)
+        e->expires_ms = expires_ms;
+    pthread_rwlock_unlock(&c->lock);
+    if (!e)
+        return ps_error_set(PS_ERR_NOT_FOUND, "no object under key '%s' in the local store", key);
+    return PS_OK;
+}
+
 const ps_connector_ops ps_local_connector = {
     .scheme = "local",
     .open = local_open,
@@ -344,4 +379,6 @@ const ps_connector_ops ps_local_connector = {
     .get_batch = local_get_batch,
     .exists_batch = local_exists_batch,
     .evict_batch = local_evict_batch,
+    .claim = local_claim,
+    .set_expiry = local_set_expiry,
 };

@@ -46,6 +46,7 @@
 
 #include "error.h"
 #include "key.h"
+#include "object.h"
 
 /* ------------------------------------------------------------ options */
 
@@ -1020,7 +1021,25 @@ typedef struct rd_put {
     const ps_iov *parts;
     size_t nparts;
     size_t total;
+    uint64_t expires_ms; /* from the object's header: the server expires it */
 } rd_put;
+
+/* The put of one object, with the expiry its header records (a lease's
+ * objects, borrow records) passed on to the server. */
+static rd_put rd_put_of(const char *key, const ps_iov *parts, size_t nparts)
+{
+    rd_put o = {key, parts, nparts, ps_iov_total(parts, nparts), 0};
+    if (nparts && parts[0].len >= PS_OBJECT_HEADER_SIZE)
+        o.expires_ms = ps_object_expiry(parts[0].base, parts[0].len);
+    return o;
+}
+
+static void pl_arg_u64(rd_pipeline *p, uint64_t v)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    pl_arg_str(p, num);
+}
 
 /* Queue "SET head <frame><parts>": the parts are not joined, big ones are
  * sent from the caller's memory. */
@@ -1029,7 +1048,7 @@ static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o)
     rd_pipeline *p = &l->pl;
     unsigned char frame[RD_FRAME];
     frame_encode(frame, RD_KIND_WHOLE, o->total);
-    pl_command(p, 3);
+    pl_command(p, o->expires_ms ? 5 : 3);
     pl_arg(p, "SET", 3);
     pl_head_key(p, rc, o->key);
     pl_header(p, '$', RD_FRAME + o->total);
@@ -1037,6 +1056,10 @@ static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o)
     for (size_t i = 0; i < o->nparts; i++)
         pl_ref(p, o->parts[i].base, o->parts[i].len);
     pl_copy(p, "\r\n", 2);
+    if (o->expires_ms) {
+        pl_arg(p, "PXAT", 4);
+        pl_arg_u64(p, o->expires_ms);
+    }
 }
 
 /* Copy-free slicing of a gather list into consecutive chunks. */
@@ -1140,9 +1163,16 @@ static ps_status put_chunked(rd_connector *rc, rd_link *l, const rd_put *o)
     pl_arg(p, "RENAME", 6);
     pl_temp_key(p, rc, o->key, gen);
     pl_head_key(p, rc, o->key);
-    pl_command(p, 2);
-    pl_arg(p, "PERSIST", 7);
-    pl_head_key(p, rc, o->key);
+    if (o->expires_ms) {
+        pl_command(p, 3);
+        pl_arg(p, "PEXPIREAT", 9);
+        pl_head_key(p, rc, o->key);
+        pl_arg_u64(p, o->expires_ms);
+    } else {
+        pl_command(p, 2);
+        pl_arg(p, "PERSIST", 7);
+        pl_head_key(p, rc, o->key);
+    }
     pl_command(p, 1);
     pl_arg(p, "EXEC", 4);
     if ((st = link_flush(rc, l)) != PS_OK)
@@ -1219,7 +1249,7 @@ static ps_status rd_put_(ps_connector *conn, const char *key, const ps_iov *part
         return st;
     if (nparts && !parts)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis put %s: no parts given", key);
-    rd_put o = {key, parts, nparts, ps_iov_total(parts, nparts)};
+    rd_put o = rd_put_of(key, parts, nparts);
     rd_put_batch b = {1, &o};
     return rd_run(rc, op_put_batch, &b);
 }
@@ -1241,7 +1271,7 @@ static ps_status rd_put_batch_(ps_connector *conn, size_t n, const char *const k
         if (st == PS_OK && nparts[i] && !parts[i])
             st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "redis put_batch %s: no parts given", keys[i]);
         if (st == PS_OK)
-            objs[i] = (rd_put){keys[i], parts[i], nparts[i], ps_iov_total(parts[i], nparts[i])};
+            objs[i] = rd_put_of(keys[i], parts[i], nparts[i]);
     }
     if (st == PS_OK) {
         rd_put_batch b = {n, objs};
@@ -1659,6 +1689,88 @@ static ps_status rd_evict_(ps_connector *conn, const char *key)
     return rd_evict_batch_(conn, 1, keys);
 }
 
+/* ---------------------------------------------- claim and expiry */
+
+typedef struct rd_key_op {
+    const char *key;
+    uint64_t expires_ms;
+    bool done; /* claim: this call removed the key; expiry: the key exists */
+} rd_key_op;
+
+/* One command on one key whose integer reply says whether it acted. */
+static ps_status key_op_reply(rd_connector *rc, rd_link *l, rd_key_op *o, const char *what)
+{
+    ps_status st = link_flush(rc, l);
+    redisReply *r;
+    if (st != PS_OK || (st = link_read(rc, l, &r)) != PS_OK)
+        return st;
+    if (r->type == REDIS_REPLY_INTEGER)
+        o->done = r->integer > 0;
+    else
+        st = server_error(rc, r, what, o->key);
+    freeReplyObject(r);
+    return st;
+}
+
+static ps_status op_claim(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_key_op *o = arg;
+    pl_command(&l->pl, 2);
+    pl_arg(&l->pl, "DEL", 3);
+    pl_head_key(&l->pl, rc, o->key);
+    return key_op_reply(rc, l, o, "DEL");
+}
+
+static ps_status rd_claim_(ps_connector *conn, const char *key, bool *claimed_out)
+{
+    *claimed_out = false;
+    ps_status st = check_key(key);
+    if (st != PS_OK)
+        return st;
+    rd_key_op o = {key, 0, false};
+    st = rd_run((rd_connector *)conn, op_claim, &o);
+    *claimed_out = st == PS_OK && o.done;
+    return st;
+}
+
+static ps_status op_set_expiry(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_key_op *o = arg;
+    if (o->expires_ms) {
+        pl_command(&l->pl, 3);
+        pl_arg(&l->pl, "PEXPIREAT", 9);
+        pl_head_key(&l->pl, rc, o->key);
+        pl_arg_u64(&l->pl, o->expires_ms);
+        return key_op_reply(rc, l, o, "PEXPIREAT");
+    }
+    /* PERSIST answers 0 for a key without expiry too: ask EXISTS after. */
+    pl_command(&l->pl, 2);
+    pl_arg(&l->pl, "PERSIST", 7);
+    pl_head_key(&l->pl, rc, o->key);
+    ps_status st = key_op_reply(rc, l, o, "PERSIST");
+    if (st != PS_OK)
+        return st;
+    pl_command(&l->pl, 2);
+    pl_arg(&l->pl, "EXISTS", 6);
+    pl_head_key(&l->pl, rc, o->key);
+    return key_op_reply(rc, l, o, "EXISTS");
+}
+
+static ps_status rd_set_expiry_(ps_connector *conn, const char *key, uint64_t expires_ms)
+{
+    rd_connector *rc = (rd_connector *)conn;
+    ps_status st = check_key(key);
+    if (st != PS_OK)
+        return st;
+    rd_key_op o = {key, expires_ms, false};
+    if ((st = rd_run(rc, op_set_expiry, &o)) != PS_OK)
+        return st;
+    if (!o.done)
+        return ps_error_set(PS_ERR_NOT_FOUND, "%s: no object under key %s/%s to set an expiry on", rc->where,
+                            rc->prefix, key);
+    return PS_OK;
+}
+
 /* ------------------------------------------------------ open / close */
 
 static ps_status parse_int_param(const ps_url *url, const char *name, long lo, long hi, long fallback,
@@ -1825,4 +1937,6 @@ const ps_connector_ops ps_redis_connector = {
     .get_batch = rd_get_batch_,
     .exists_batch = rd_exists_batch_,
     .evict_batch = rd_evict_batch_,
+    .claim = rd_claim_,
+    .set_expiry = rd_set_expiry_,
 };

@@ -395,6 +395,12 @@ static ps_status shm_get(ps_connector *conn, const char *key, ps_blob *out)
         close(fd);
         return st;
     }
+    if (ps_object_expired(map, len)) {
+        ps_conn_reclaim_expired(c->dirfd, name, fd);
+        close(fd);
+        munmap(map, len);
+        return ps_error_set(PS_ERR_NOT_FOUND, "%s: the object under key '%s' has expired", where, key);
+    }
     close(fd); /* the mapping keeps the segment alive */
     out->data = map;
     out->len = len;
@@ -412,14 +418,9 @@ static ps_status shm_exists(ps_connector *conn, const char *key, bool *exists_ou
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
-    struct stat sb;
-    if (fstatat(c->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT)
-            return PS_OK;
-        return ps_error_errno(PS_ERR_IO, "%s: exists '%s': cannot stat segment %s/%s",
+    if (ps_conn_entry_present(c->dirfd, name, exists_out) != 0)
+        return ps_error_errno(PS_ERR_IO, "%s: exists '%s': cannot open segment %s/%s",
                               where, key, SHM_DIR, name);
-    }
-    *exists_out = S_ISREG(sb.st_mode);
     return PS_OK;
 }
 
@@ -444,6 +445,45 @@ static ps_status shm_evict(ps_connector *conn, const char *key)
     return PS_OK;
 }
 
+static ps_status shm_claim(ps_connector *conn, const char *key, bool *claimed_out)
+{
+    shm_connector *c = as_shm(conn);
+    char name[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, name);
+    if (st != PS_OK)
+        return st;
+    pthread_mutex_lock(&c->lock);
+    int rc = ps_conn_claim(c->dirfd, name, claimed_out);
+    int err = errno;
+    forget_owned(c, name);
+    pthread_mutex_unlock(&c->lock);
+    if (rc != 0) {
+        errno = err;
+        return ps_error_errno(PS_ERR_IO, "%s: claim '%s': cannot unlink segment %s/%s", c->where, key,
+                              SHM_DIR, name);
+    }
+    return PS_OK;
+}
+
+static ps_status shm_set_expiry(ps_connector *conn, const char *key, uint64_t expires_ms)
+{
+    shm_connector *c = as_shm(conn);
+    char name[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, name);
+    return st == PS_OK ? ps_conn_set_expiry(c->dirfd, name, expires_ms, c->where, key) : st;
+}
+
+static void shm_disown(ps_connector *conn, const char *key)
+{
+    shm_connector *c = as_shm(conn);
+    char name[SHM_SEGMENT_MAX];
+    if (segment_for_key(c, key, name) != PS_OK)
+        return;
+    pthread_mutex_lock(&c->lock);
+    forget_owned(c, name);
+    pthread_mutex_unlock(&c->lock);
+}
+
 const ps_connector_ops ps_shm_connector = {
     .scheme = "shm",
     .open = shm_open_url,
@@ -458,4 +498,7 @@ const ps_connector_ops ps_shm_connector = {
     .get_batch = NULL,
     .exists_batch = NULL,
     .evict_batch = NULL,
+    .claim = shm_claim,
+    .set_expiry = shm_set_expiry,
+    .disown = shm_disown,
 };

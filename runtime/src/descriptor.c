@@ -3,7 +3,10 @@
  * (format in docs/descriptor.md):
  *
  *   psproxy/1 store=S url=U key=K type=T kind=pod elem=N count=N size=N hash=H
+ *   psproxy/2 ... the same, and own=owned|ref|ref_mut move=ID [borrow=ID] lease=MS
  *
+ * Version 2 is a descriptor of an owned proxy or a borrow: writing it moves
+ * the handle (ownership.c), and reading it claims the move once.
  * Values are percent-encoded (no spaces, no control bytes); H is 16 hex
  * digits.  Every field is required exactly once, unknown fields are refused,
  * and the whole line is at most PS_DESCRIPTOR_MAX bytes.
@@ -16,11 +19,13 @@
 #include "error.h"
 #include "key.h"
 #include "proxy.h"
+#include "live_set.h"
 #include "url.h"
 
 #define PS_DESCRIPTOR_MAX 4096
 #define DESCRIPTOR_MAGIC "psproxy/"
 #define DESCRIPTOR_VERSION 1
+#define DESCRIPTOR_VERSION_OWNED 2
 
 /* ------------------------------------------------------------- writing */
 
@@ -52,34 +57,63 @@ static ps_status append_field(ps_buffer *b, const char *name, const char *value)
     return st;
 }
 
-char *ps_proxy_serialize(const ps_proxy_t *proxy)
+static char *write_descriptor(const ps_proxy_t *proxy, const ps_move *m)
 {
-    if (ps_proxy_check(proxy, "ps_proxy_serialize") != PS_OK)
-        return NULL;
     ps_buffer b = {0};
     char numbers[160];
     snprintf(numbers, sizeof numbers, " kind=%s elem=%zu count=%zu size=%zu hash=%016llx",
              proxy->pod ? "pod" : "custom", proxy->elem_size, proxy->count, proxy->size,
              (unsigned long long)proxy->hash);
     char version[32];
-    snprintf(version, sizeof version, "%s%d", DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION);
+    snprintf(version, sizeof version, "%s%d", DESCRIPTOR_MAGIC, m ? DESCRIPTOR_VERSION_OWNED : DESCRIPTOR_VERSION);
+    char owned[160] = "";
+    if (m) {
+        int n = snprintf(owned, sizeof owned, " own=%s move=%s", ps_proxy_kind_name(proxy->kind), m->move_id);
+        if (proxy->kind != PS_KIND_OWNED)
+            n += snprintf(owned + n, sizeof owned - (size_t)n, " borrow=%s", m->borrow_id);
+        snprintf(owned + n, sizeof owned - (size_t)n, " lease=%u", m->lease_ms);
+    }
     if (append_str(&b, version) != PS_OK || append_field(&b, "store", proxy->store->name) != PS_OK ||
         append_field(&b, "url", proxy->store->url) != PS_OK || append_field(&b, "key", proxy->key) != PS_OK ||
         append_field(&b, "type", proxy->type_name) != PS_OK || append_str(&b, numbers) != PS_OK ||
-        ps_buffer_append(&b, "", 1) != PS_OK) {
+        append_str(&b, owned) != PS_OK || ps_buffer_append(&b, "", 1) != PS_OK) {
         ps_buffer_free(&b);
         return NULL;
     }
     return (char *)b.data;
 }
 
+char *ps_proxy_serialize(const ps_proxy_t *proxy)
+{
+    if (ps_proxy_check(proxy, "ps_proxy_serialize") != PS_OK)
+        return NULL;
+    if (proxy->kind == PS_KIND_PLAIN)
+        return write_descriptor(proxy, NULL);
+    /* An owned proxy or a borrow moves: the handle is gone once written. */
+    ps_proxy_t *p = (ps_proxy_t *)proxy;
+    ps_move m;
+    if (ps_ownership_prepare_move(p, &m) != PS_OK)
+        return NULL;
+    char *desc = write_descriptor(p, &m);
+    ps_ownership_finish_move(p, &m, desc != NULL);
+    return desc;
+}
+
 /* ------------------------------------------------------------- reading */
 
-enum field { F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH, F_COUNT_ };
-static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind",
-                                                  "elem", "count", "size", "hash"};
+enum field {
+    F_STORE, F_URL, F_KEY, F_TYPE, F_KIND, F_ELEM, F_COUNT, F_SIZE, F_HASH,
+    F_OWN, F_MOVE, F_BORROW, F_LEASE, /* version 2 only */
+    F_COUNT_
+};
+#define F_V1_COUNT F_OWN
+static const char *const field_names[F_COUNT_] = {"store", "url", "key", "type", "kind", "elem", "count",
+                                                  "size", "hash", "own", "move", "borrow", "lease"};
 
 typedef struct parsed {
+    size_t version;
+    ps_proxy_kind own;
+    ps_move move;
     char *text[F_COUNT_]; /* decoded values */
     bool pod;
     size_t elem, count, size;
@@ -155,9 +189,62 @@ static ps_status parse_fields(const char *line, size_t len, parsed *d)
             return st;
         p = tok_end;
     }
-    for (int i = 0; i < F_COUNT_; i++)
+    for (int i = 0; i < F_V1_COUNT; i++)
         if (!d->text[i])
             return bad("descriptor has no field '%s' (truncated?)", field_names[i]);
+    if (d->version == DESCRIPTOR_VERSION) {
+        for (int i = F_V1_COUNT; i < F_COUNT_; i++)
+            if (d->text[i])
+                return bad("descriptor field '%s' belongs to version 2 descriptors", field_names[i]);
+        return PS_OK;
+    }
+    for (int i = F_V1_COUNT; i < F_COUNT_; i++)
+        if (!d->text[i] && i != F_BORROW)
+            return bad("descriptor has no field '%s' (truncated?)", field_names[i]);
+    return PS_OK;
+}
+
+/* A 32-hex-digit id of a move token or borrow record. */
+static ps_status parse_id(const char *name, const char *v, char out[33])
+{
+    bool ok = strlen(v) == 32;
+    for (size_t i = 0; ok && i < 32; i++)
+        ok = ps_hex_digit((unsigned char)v[i]) >= 0;
+    if (!ok)
+        return bad("descriptor field '%s' must be 32 hex digits", name);
+    memcpy(out, v, 33);
+    return PS_OK;
+}
+
+static ps_status check_owned_values(parsed *d)
+{
+    const char *own = d->text[F_OWN];
+    if (strcmp(own, "owned") == 0)
+        d->own = PS_KIND_OWNED;
+    else if (strcmp(own, "ref") == 0)
+        d->own = PS_KIND_REF;
+    else if (strcmp(own, "ref_mut") == 0)
+        d->own = PS_KIND_REF_MUT;
+    else
+        return bad("descriptor field 'own' is '%.40s', not 'owned', 'ref' or 'ref_mut'", own);
+    ps_status st = parse_id("move", d->text[F_MOVE], d->move.move_id);
+    if (st != PS_OK)
+        return st;
+    if (d->own == PS_KIND_OWNED) {
+        if (d->text[F_BORROW])
+            return bad("descriptor of an %s has a 'borrow' field", "owned proxy");
+        d->move.borrow_id[0] = '\0';
+    } else if (!d->text[F_BORROW]) {
+        return bad("descriptor has no field '%s' (truncated?)", "borrow");
+    } else if ((st = parse_id("borrow", d->text[F_BORROW], d->move.borrow_id)) != PS_OK) {
+        return st;
+    }
+    size_t lease = 0;
+    if ((st = parse_size("lease", d->text[F_LEASE], &lease)) != PS_OK)
+        return st;
+    if (lease == 0 || lease > UINT32_MAX)
+        return bad("descriptor field '%s' is out of range", "lease");
+    d->move.lease_ms = (unsigned)lease;
     return PS_OK;
 }
 
@@ -199,7 +286,7 @@ static ps_status check_values(parsed *d)
         hash = hash << 4 | (uint64_t)v;
     }
     d->hash = hash;
-    return PS_OK;
+    return d->version == DESCRIPTOR_VERSION_OWNED ? check_owned_values(d) : PS_OK;
 }
 
 static ps_status parse(const char *desc, parsed *d)
@@ -231,9 +318,10 @@ static ps_status parse(const char *desc, parsed *d)
     if (!digits)
         return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor version '%.*s' is not a number",
                             (int)(v_end - v > 20 ? 20 : v_end - v), v);
-    if (version != DESCRIPTOR_VERSION)
+    if (version != DESCRIPTOR_VERSION && version != DESCRIPTOR_VERSION_OWNED)
         return ps_error_set(PS_ERR_BAD_DESCRIPTOR, "descriptor version %zu is not supported (this library "
-                            "reads version %d)", version, DESCRIPTOR_VERSION);
+                            "reads versions %d and %d)", version, DESCRIPTOR_VERSION, DESCRIPTOR_VERSION_OWNED);
+    d->version = version;
     ps_status st = parse_fields(v_end, (size_t)(end - v_end), d);
     return st == PS_OK ? check_values(d) : st;
 }
@@ -267,6 +355,15 @@ ps_proxy_t *ps_proxy_deserialize(const char *descriptor, const ps_type *type)
     ps_proxy_facts facts = {d.text[F_TYPE], d.elem, d.count, d.size, d.hash, d.pod};
     p = ps_proxy_make(store, type, d.text[F_KEY], &facts);
     ps_store_unref(store); /* the proxy holds its own reference */
+    if (p && d.version == DESCRIPTOR_VERSION_OWNED && ps_ownership_receive(p, d.own, &d.move) != PS_OK) {
+        ps_saved_error saved;
+        ps_error_save(&saved);
+        ps_live_set_remove(&ps_live_proxies, p);
+        p->kind = PS_KIND_PLAIN;
+        ps_proxy_destroy(p);
+        ps_error_restore(&saved);
+        p = NULL;
+    }
 done:
     parsed_free(&d);
     return p;

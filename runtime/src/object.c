@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include "error.h"
@@ -164,7 +165,8 @@ void ps_object_info_init(ps_object_info *info, const ps_type *type, size_t count
     if (ps_type_name_normalize(type->name, norm) == PS_OK) {
         info->type_hash = XXH3_64bits(norm, strlen(norm));
         size_t n = strlen(norm);
-        memcpy(info->type_name, norm, n < PS_OBJECT_NAME_BYTES ? n : PS_OBJECT_NAME_BYTES);
+        memcpy(info->type_name, norm, n < PS_OBJECT_NAME_BYTES_V2 ? n : PS_OBJECT_NAME_BYTES_V2);
+        info->name_cut = n > PS_OBJECT_NAME_BYTES_V2;
     }
 }
 
@@ -180,7 +182,35 @@ void ps_object_header_encode(const ps_object_info *info, unsigned char out[PS_OB
     put64(out + 24, info->payload_len);
     put64(out + 32, info->type_hash);
     put64(out + 40, info->payload_hash);
-    memcpy(out + 48, info->type_name, strnlen(info->type_name, PS_OBJECT_NAME_BYTES));
+    memcpy(out + 48, info->type_name, strnlen(info->type_name, PS_OBJECT_NAME_BYTES_V2));
+    put64(out + PS_OBJECT_EXPIRY_OFFSET, info->expires_ms);
+}
+
+uint64_t ps_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t ps_object_expiry(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    if (!p || len < PS_OBJECT_HEADER_SIZE || memcmp(p, object_magic, sizeof object_magic) != 0 ||
+        get16(p + 4) < 2)
+        return 0;
+    return get64(p + PS_OBJECT_EXPIRY_OFFSET);
+}
+
+bool ps_object_expired(const void *data, size_t len)
+{
+    uint64_t at = ps_object_expiry(data, len);
+    return at != 0 && ps_unix_ms() >= at;
+}
+
+void ps_object_expiry_encode(uint64_t expires_ms, unsigned char out[8])
+{
+    put64(out, expires_ms);
 }
 
 ps_status ps_object_header_decode(const void *data, size_t len, const char *key, ps_object_info *out)
@@ -206,8 +236,11 @@ ps_status ps_object_header_decode(const void *data, size_t len, const char *key,
     uint64_t payload_len = get64(p + 24);
     out->type_hash = get64(p + 32);
     out->payload_hash = get64(p + 40);
-    memcpy(out->type_name, p + 48, PS_OBJECT_NAME_BYTES);
-    out->type_name[PS_OBJECT_NAME_BYTES] = '\0';
+    size_t name_bytes = version >= 2 ? PS_OBJECT_NAME_BYTES_V2 : PS_OBJECT_NAME_BYTES;
+    memcpy(out->type_name, p + 48, name_bytes);
+    out->type_name[name_bytes] = '\0';
+    out->name_cut = strlen(out->type_name) == name_bytes;
+    out->expires_ms = version >= 2 ? get64(p + PS_OBJECT_EXPIRY_OFFSET) : 0;
     /* The name is only ever shown in messages: damaged bytes must not put
      * control characters into them. */
     for (char *c = out->type_name; *c; c++)
@@ -243,7 +276,7 @@ ps_status ps_object_header_decode(const void *data, size_t len, const char *key,
 ps_status ps_object_check_type(const ps_object_info *info, const ps_type *type, const char *key)
 {
     const char *stored_kind = info->flags == PS_OBJECT_POD ? "plain data" : "custom-serialized";
-    const char *ellipsis = strlen(info->type_name) == PS_OBJECT_NAME_BYTES ? "..." : "";
+    const char *ellipsis = info->name_cut ? "..." : "";
     if (!type) {
         if (info->flags == PS_OBJECT_POD)
             return PS_OK;

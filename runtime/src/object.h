@@ -17,8 +17,13 @@
  *    24    8 payload length in bytes
  *    32    8 XXH3-64 of the normalized type name
  *    40    8 XXH3-64 of the payload
- *    48   16 type name, truncated, NUL-padded (for messages only)
+ *    48    8 type name, truncated, NUL-padded (for messages only)
+ *    56    8 expiry: Unix time in milliseconds after which the object
+ *              reads as missing; 0 for none (leases, borrow records)
  *
+ * Version 1 headers (still read) had a 16-byte name at 48 and no expiry.
+ * The expiry sits at a fixed offset so a connector can change it in place
+ * (shm, file) without rewriting the object.
  * A type matches a stored object when its normalized name hashes to the
  * stored name hash and its element size and kind (POD or custom) agree.
  */
@@ -32,8 +37,10 @@
 #include "proxystore/proxystore.h"
 
 #define PS_OBJECT_HEADER_SIZE 64
-#define PS_OBJECT_VERSION 1
-#define PS_OBJECT_NAME_BYTES 16
+#define PS_OBJECT_VERSION 2
+#define PS_OBJECT_NAME_BYTES 16 /* the most any version holds */
+#define PS_OBJECT_NAME_BYTES_V2 8
+#define PS_OBJECT_EXPIRY_OFFSET 56
 /* Normalized type names are at most this long (bytes, without the NUL). */
 #define PS_TYPE_NAME_MAX 255
 
@@ -51,7 +58,21 @@ typedef struct ps_object_info {
     uint64_t type_hash;
     uint64_t payload_hash;
     char type_name[PS_OBJECT_NAME_BYTES + 1]; /* possibly truncated */
+    bool name_cut;           /* type_name is a truncated prefix */
+    uint64_t expires_ms;     /* Unix ms; 0: never */
 } ps_object_info;
+
+/* Unix time in milliseconds (the clock expiries are written in). */
+uint64_t ps_unix_ms(void);
+/* The expiry recorded in the header at data (len bytes of a stored object,
+ * or at least its header): 0 for none, for a version 1 header, or for bytes
+ * too short to hold a header. */
+uint64_t ps_object_expiry(const void *data, size_t len);
+/* Whether that expiry has passed. */
+bool ps_object_expired(const void *data, size_t len);
+/* The expiry field's 8 bytes as written at PS_OBJECT_EXPIRY_OFFSET. */
+void ps_object_expiry_encode(uint64_t expires_ms, unsigned char out[8]);
+
 
 /* Check a descriptor before use: a name, a size, hooks that fit its kind. */
 ps_status ps_type_validate(const ps_type *type);

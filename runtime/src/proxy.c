@@ -11,14 +11,42 @@
 #include "prefetch.h"
 #include "live_set.h"
 
+/* Handles moved away (serialized owners and borrows, plain proxies turned
+ * into owners), so a later use says so; an address leaves the set when a
+ * new proxy is made there. */
+static ps_live_set moved_proxies = PS_LIVE_SET_INIT;
+
 ps_status ps_proxy_check(const ps_proxy_t *p, const char *fn)
 {
     if (!p)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: no proxy given", fn);
-    if (!ps_live_set_contains(&ps_live_proxies, p))
+    if (!ps_live_set_contains(&ps_live_proxies, p)) {
+        if (ps_live_set_contains(&moved_proxies, p))
+            return ps_error_set(PS_ERR_STATE, "%s: proxy %p was moved away (an owned proxy or a borrow moves "
+                                "when serialized, a plain proxy when made owned) and can no longer be used "
+                                "here", fn, (const void *)p);
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: %p is not a live proxy (freed already, or "
                             "never a proxy)", fn, (const void *)p);
+    }
     return PS_OK;
+}
+
+void ps_proxy_mark_moved(ps_proxy_t *p)
+{
+    /* Out of memory only loses the better message. */
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    ps_live_set_add(&moved_proxies, p);
+    ps_error_restore(&saved);
+}
+
+void ps_proxy_adopt_facts(ps_proxy_t *p, const ps_object_info *info)
+{
+    p->elem_size = info->elem_size;
+    p->count = info->count;
+    p->size = info->payload_len;
+    p->hash = info->payload_hash;
+    p->pod = info->flags == PS_OBJECT_POD;
 }
 
 ps_proxy_t *ps_proxy_make(ps_store *store, const ps_type *type, const char *key,
@@ -47,6 +75,7 @@ ps_proxy_t *ps_proxy_make(ps_store *store, const ps_type *type, const char *key,
         free(p);
         return NULL;
     }
+    ps_live_set_remove(&moved_proxies, p);
     ps_store_ref(store);
     p->store = store;
     return p;
@@ -114,13 +143,18 @@ ps_proxy_t *ps_proxy_from_key(ps_store *store, const char *key, const ps_type *t
  * and the object read from the connector once more before giving up. */
 static ps_status fetch(ps_proxy_t *p, ps_resolved **out)
 {
+    /* An update through this handle changes its facts under the lock. */
+    pthread_mutex_lock(&p->lock);
+    uint64_t want_hash = p->hash;
+    size_t want_size = p->size;
+    pthread_mutex_unlock(&p->lock);
     for (int attempt = 0;; attempt++) {
         ps_resolved *r;
         bool from_cache;
         ps_status st = ps_store_resolve(p->store, p->key, p->type, &r, &from_cache);
         if (st != PS_OK)
             return st;
-        if (r->info.payload_hash == p->hash && r->info.payload_len == p->size) {
+        if (r->info.payload_hash == want_hash && r->info.payload_len == want_size) {
             *out = r;
             return PS_OK;
         }
@@ -131,7 +165,7 @@ static ps_status fetch(ps_proxy_t *p, ps_resolved **out)
             return ps_error_set(PS_ERR_BAD_DATA, "object '%s' changed since the proxy was made (payload hash "
                                 "%016llx, %zu bytes; the proxy expects %016llx, %zu bytes)", p->key,
                                 (unsigned long long)found.payload_hash, found.payload_len,
-                                (unsigned long long)p->hash, p->size);
+                                (unsigned long long)want_hash, want_size);
     }
 }
 
@@ -172,29 +206,40 @@ static void *resolve_checked(ps_proxy_t *p)
 
 void *ps_resolve(ps_proxy_t *proxy)
 {
-    if (ps_proxy_check(proxy, "ps_resolve") != PS_OK)
+    if (ps_proxy_check(proxy, "ps_resolve") != PS_OK ||
+        ps_ownership_check_resolve(proxy, false, "ps_resolve") != PS_OK)
+        return NULL;
+    return resolve_checked(proxy);
+}
+
+ps_status ps_proxy_check_type(const ps_proxy_t *proxy, const char *type_name, size_t elem_size, const char *fn)
+{
+    if (!type_name)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: no type name given", fn);
+    char want[PS_TYPE_NAME_MAX + 1];
+    ps_status st = ps_type_name_normalize(type_name, want);
+    if (st != PS_OK)
+        return st;
+    if (strcmp(want, proxy->type_name) != 0 || elem_size != proxy->elem_size)
+        return ps_error_set(PS_ERR_TYPE_MISMATCH, "proxy '%s' is a proxy of '%s' (element size %zu), resolved "
+                            "as '%s' (element size %zu)", proxy->key, proxy->type_name, proxy->elem_size, want,
+                            elem_size);
+    return PS_OK;
+}
+
+void *ps_proxy_resolve_typed(ps_proxy_t *proxy, const char *type_name, size_t elem_size, const char *fn)
+{
+    if (ps_proxy_check_type(proxy, type_name, elem_size, fn) != PS_OK)
         return NULL;
     return resolve_checked(proxy);
 }
 
 void *ps_resolve_as(ps_proxy_t *proxy, const char *type_name, size_t elem_size)
 {
-    if (ps_proxy_check(proxy, "ps_resolve_as") != PS_OK)
+    if (ps_proxy_check(proxy, "ps_resolve_as") != PS_OK ||
+        ps_ownership_check_resolve(proxy, false, "ps_resolve_as") != PS_OK)
         return NULL;
-    if (!type_name) {
-        ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_resolve_as: no type name given");
-        return NULL;
-    }
-    char want[PS_TYPE_NAME_MAX + 1];
-    if (ps_type_name_normalize(type_name, want) != PS_OK)
-        return NULL;
-    if (strcmp(want, proxy->type_name) != 0 || elem_size != proxy->elem_size) {
-        ps_error_set(PS_ERR_TYPE_MISMATCH, "proxy '%s' is a proxy of '%s' (element size %zu), resolved as "
-                     "'%s' (element size %zu)", proxy->key, proxy->type_name, proxy->elem_size, want,
-                     elem_size);
-        return NULL;
-    }
-    return resolve_checked(proxy);
+    return ps_proxy_resolve_typed(proxy, type_name, elem_size, "ps_resolve_as");
 }
 
 bool ps_is_proxy(const void *x)
@@ -251,19 +296,13 @@ ps_status ps_resolve_async(ps_proxy_t *proxy)
 
 /* ---------------------------------------------------------------- release */
 
-void ps_proxy_free(ps_proxy_t *proxy)
+void ps_proxy_destroy(ps_proxy_t *proxy)
 {
-    if (!proxy)
-        return;
-    if (!ps_live_set_remove(&ps_live_proxies, proxy)) {
-        ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_proxy_free: %p is not a live proxy (freed twice?)",
-                     (void *)proxy);
-        return;
-    }
     pthread_mutex_lock(&proxy->lock);
     while (proxy->state == PROXY_FETCHING)
         pthread_cond_wait(&proxy->changed, &proxy->lock);
     pthread_mutex_unlock(&proxy->lock);
+    ps_ownership_destroy(proxy);
     ps_resolved_release(proxy->resolved);
     ps_store_unref(proxy->store);
     pthread_mutex_destroy(&proxy->lock);
@@ -271,11 +310,38 @@ void ps_proxy_free(ps_proxy_t *proxy)
     free(proxy);
 }
 
+void ps_proxy_free(ps_proxy_t *proxy)
+{
+    if (!proxy)
+        return;
+    if (ps_proxy_check(proxy, "ps_proxy_free") != PS_OK) {
+        if (ps_last_error_code() == PS_ERR_INVALID_ARGUMENT)
+            ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_proxy_free: %p is not a live proxy (freed twice?)",
+                         (void *)proxy);
+        return;
+    }
+    if (proxy->kind != PS_KIND_PLAIN) {
+        ps_ownership_release(proxy, "ps_proxy_free");
+        return;
+    }
+    if (!ps_live_set_remove(&ps_live_proxies, proxy)) {
+        ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_proxy_free: %p is not a live proxy (freed twice?)",
+                     (void *)proxy);
+        return;
+    }
+    ps_proxy_destroy(proxy);
+}
+
 ps_status ps_proxy_evict(ps_proxy_t *proxy)
 {
     ps_status st = ps_proxy_check(proxy, "ps_proxy_evict");
     if (st != PS_OK)
         return st;
+    if (proxy->kind == PS_KIND_OWNED)
+        return ps_owned_release(proxy);
+    if (proxy->kind != PS_KIND_PLAIN)
+        return ps_error_set(PS_ERR_STATE, "ps_proxy_evict: '%s' is a borrow: a borrow never evicts its "
+                            "owner's target (release it with ps_borrow_release)", proxy->key);
     st = ps_store_evict_key(proxy->store, proxy->key);
     /* The handle is released even if the evict failed; keep its error. */
     ps_saved_error saved;

@@ -177,7 +177,13 @@ ps_store *ps_store_open(const char *name, const char *url, const ps_store_option
     size_t cache_size = PS_STORE_DEFAULT_CACHE;
     if (opts && opts->cache_size >= 0)
         cache_size = (size_t)opts->cache_size;
-    return find_or_open(name, url, cache_size, true);
+    ps_store *s = find_or_open(name, url, cache_size, true);
+    /* Like the cache size, the first open that gives a lease sets it. */
+    unsigned none = 0;
+    if (s && opts && opts->borrow_lease_ms)
+        __atomic_compare_exchange_n(&s->borrow_lease_ms, &none, opts->borrow_lease_ms, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
+    return s;
 }
 
 ps_store *ps_store_attach(const char *name, const char *url)

@@ -28,7 +28,7 @@ typedef struct encoded {
     ps_object_info info;
 } encoded;
 
-static ps_status encode(const ps_type *type, const void *obj, size_t count, encoded *e)
+static ps_status encode(const ps_type *type, const void *obj, size_t count, uint64_t expires_ms, encoded *e)
 {
     memset(e, 0, sizeof *e);
     if (type->flags & PS_TYPE_POD) {
@@ -39,6 +39,7 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, enco
         if (!obj && len)
             return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
         ps_object_info_init(&e->info, type, count, len, ps_payload_hash(obj, len));
+        e->info.expires_ms = expires_ms;
         ps_object_header_encode(&e->info, e->header);
         e->parts[0] = (ps_iov){e->header, sizeof e->header};
         e->parts[1] = (ps_iov){obj, len};
@@ -61,6 +62,7 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, enco
     const unsigned char *payload = e->custom.data + PS_OBJECT_HEADER_SIZE;
     size_t len = e->custom.len - PS_OBJECT_HEADER_SIZE;
     ps_object_info_init(&e->info, type, 1, len, ps_payload_hash(payload, len));
+    e->info.expires_ms = expires_ms;
     ps_object_header_encode(&e->info, e->custom.data);
     e->parts[0] = (ps_iov){e->custom.data, e->custom.len};
     e->nparts = 1;
@@ -86,7 +88,7 @@ static ps_status object_from_blob(const char *key, ps_blob *blob, const ps_type 
     const unsigned char *payload = (const unsigned char *)blob->data + PS_OBJECT_HEADER_SIZE;
     void *obj = NULL;
     if (info.flags == PS_OBJECT_POD) {
-        obj = ps_aligned_alloc(type->align > 64 ? type->align : 64, info.payload_len);
+        obj = ps_aligned_alloc(type && type->align > 64 ? type->align : 64, info.payload_len);
         if (obj)
             memcpy(obj, payload, info.payload_len);
         else
@@ -116,6 +118,13 @@ static ps_status new_key(ps_store *store, char key_out[PS_KEY_MAX])
 ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type, const void *obj,
                               size_t count, char key_out[PS_KEY_MAX], ps_object_info *info_out)
 {
+    return ps_store_put_expiring(store, key, type, obj, count, 0, key_out, info_out);
+}
+
+ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                size_t count, uint64_t expires_ms, char key_out[PS_KEY_MAX],
+                                ps_object_info *info_out)
+{
     uint64_t start = ps_now_ns();
     ps_status st = ps_store_usable(store);
     if (st != PS_OK)
@@ -129,7 +138,7 @@ ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *t
         st = ps_key_check(key);
     else if ((st = new_key(store, fresh)) == PS_OK)
         key = fresh;
-    if (st != PS_OK || (st = encode(type, obj, count, &e)) != PS_OK)
+    if (st != PS_OK || (st = encode(type, obj, count, expires_ms, &e)) != PS_OK)
         goto done;
     st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
     /* An overwritten key must not resolve to the old object from the cache. */
@@ -288,7 +297,7 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
     }
     for (size_t i = 0; i < n; i++, encoded_n++) {
         if ((st = new_key(store, keys_out[i])) != PS_OK ||
-            (st = encode(type, objs[i], counts ? counts[i] : 1, &enc[i])) != PS_OK) {
+            (st = encode(type, objs[i], counts ? counts[i] : 1, 0, &enc[i])) != PS_OK) {
             ps_error_wrap("object %zu of the batch", i);
             goto done;
         }
@@ -408,6 +417,136 @@ ps_status ps_store_evict_batch(ps_store *store, size_t n, const char *const keys
             ps_cache_remove(&store->cache, keys[i]);
     }
     ps_metrics_record(&store->metrics, PS_OP_EVICT, n, 0, start, st != PS_OK ? n : 0);
+    return st;
+}
+
+/* ------------------------------------------------------ ownership support */
+
+/* The connector op, or a clear refusal naming what needs it. */
+static ps_status need_op(const ps_store *store, const void *op, const char *what)
+{
+    if (op)
+        return PS_OK;
+    return ps_error_set(PS_ERR_STATE, "store '%s': its connector (%s) cannot %s", store->name,
+                        store->conn->ops->scheme, what);
+}
+
+ps_status ps_store_put_markers(ps_store *store, size_t n, const char *const keys[], const uint64_t expires_ms[])
+{
+    ps_status st = check_keys(n, keys);
+    if (st != PS_OK)
+        return st;
+    ps_connector *conn = store->conn;
+    unsigned char (*headers)[PS_OBJECT_HEADER_SIZE] = ps_calloc(n ? n : 1, sizeof *headers);
+    ps_iov *iovs = ps_calloc(n ? n : 1, sizeof *iovs);
+    const ps_iov **parts = ps_calloc(n ? n : 1, sizeof *parts);
+    size_t *nparts = ps_calloc(n ? n : 1, sizeof *nparts);
+    if (!headers || !iovs || !parts || !nparts) {
+        st = PS_ERR_NO_MEMORY;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ps_object_info info;
+        ps_object_info_init(&info, &ps_type_bytes, 0, 0, ps_payload_hash(NULL, 0));
+        info.expires_ms = expires_ms ? expires_ms[i] : 0;
+        ps_object_header_encode(&info, headers[i]);
+        iovs[i] = (ps_iov){headers[i], PS_OBJECT_HEADER_SIZE};
+        parts[i] = &iovs[i];
+        nparts[i] = 1;
+    }
+    if (conn->ops->put_batch) {
+        st = conn->ops->put_batch(conn, n, keys, parts, nparts);
+        if (st != PS_OK)
+            undo_puts(store, n, keys);
+    } else {
+        for (size_t i = 0; i < n && st == PS_OK; i++)
+            if ((st = conn->ops->put(conn, keys[i], parts[i], 1)) != PS_OK)
+                undo_puts(store, i, keys);
+    }
+    for (size_t i = 0; st == PS_OK && i < n; i++)
+        ps_store_disown(store, keys[i]);
+done:
+    free(headers);
+    free(iovs);
+    free(parts);
+    free(nparts);
+    return st;
+}
+
+void ps_store_disown(ps_store *store, const char *key)
+{
+    if (store->conn->ops->disown)
+        store->conn->ops->disown(store->conn, key);
+}
+
+ps_status ps_store_claim(ps_store *store, const char *key, bool *claimed_out)
+{
+    *claimed_out = false;
+    ps_status st = need_op(store, (const void *)store->conn->ops->claim, "move owned proxies or borrows");
+    if (st == PS_OK && (st = ps_key_check(key)) == PS_OK)
+        st = store->conn->ops->claim(store->conn, key, claimed_out);
+    return st;
+}
+
+ps_status ps_store_set_expiry(ps_store *store, const char *key, uint64_t expires_ms)
+{
+    ps_status st = need_op(store, (const void *)store->conn->ops->set_expiry, "expire objects");
+    if (st == PS_OK && (st = ps_key_check(key)) == PS_OK)
+        st = store->conn->ops->set_expiry(store->conn, key, expires_ms);
+    return st;
+}
+
+ps_status ps_store_exists_keys(ps_store *store, size_t n, const char *const keys[], bool out[])
+{
+    ps_connector *conn = store->conn;
+    if (conn->ops->exists_batch)
+        return conn->ops->exists_batch(conn, n, keys, out);
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n && st == PS_OK; i++)
+        st = conn->ops->exists(conn, keys[i], &out[i]);
+    return st;
+}
+
+ps_status ps_store_copy_object(ps_store *store, const char *key, char key_out[PS_KEY_MAX],
+                               ps_object_info *info_out)
+{
+    uint64_t start = ps_now_ns();
+    ps_blob blob = {0};
+    ps_status st = store->conn->ops->get(store->conn, key, &blob);
+    if (st == PS_OK)
+        st = ps_object_header_decode(blob.data, blob.len, key, info_out);
+    if (st == PS_OK)
+        st = new_key(store, key_out);
+    if (st == PS_OK) {
+        /* The copy is a new object: no expiry carried over. */
+        unsigned char header[PS_OBJECT_HEADER_SIZE];
+        memcpy(header, blob.data, sizeof header);
+        ps_object_expiry_encode(0, header + PS_OBJECT_EXPIRY_OFFSET);
+        ps_iov parts[2] = {{header, sizeof header},
+                           {(const unsigned char *)blob.data + PS_OBJECT_HEADER_SIZE,
+                            blob.len - PS_OBJECT_HEADER_SIZE}};
+        st = store->conn->ops->put(store->conn, key_out, parts, 2);
+    }
+    ps_blob_release(&blob);
+    ps_metrics_record(&store->metrics, PS_OP_PUT, 1, st == PS_OK ? info_out->payload_len : 0, start,
+                      st != PS_OK);
+    return st;
+}
+
+ps_status ps_store_read_private(ps_store *store, const char *key, const ps_type *type, void **obj_out,
+                                ps_object_info *info_out)
+{
+    uint64_t start = ps_now_ns();
+    ps_blob blob = {0};
+    ps_status st = store->conn->ops->get(store->conn, key, &blob);
+    if (st == PS_OK)
+        st = ps_object_read_header(blob.data, blob.len, key, type, info_out);
+    if (st == PS_OK)
+        st = object_from_blob(key, &blob, type, obj_out, NULL);
+    else
+        ps_blob_release(&blob);
+    ps_metrics_record(&store->metrics, PS_OP_RESOLVE, 1, st == PS_OK ? info_out->payload_len : 0, start,
+                      st != PS_OK);
     return st;
 }
 

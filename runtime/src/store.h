@@ -28,6 +28,7 @@
 #include "object.h"
 
 #define PS_STORE_DEFAULT_CACHE 16
+#define PS_STORE_DEFAULT_BORROW_LEASE_MS 30000u
 
 struct ps_store {
     char *name;
@@ -38,6 +39,7 @@ struct ps_store {
     pid_t owner; /* the process that opened it (see the exit hook) */
     int opens;  /* registry lock */
     int refs;   /* atomic */
+    unsigned borrow_lease_ms; /* atomic; 0: PS_STORE_DEFAULT_BORROW_LEASE_MS */
     struct ps_store *next; /* registry list */
 };
 
@@ -63,6 +65,30 @@ ps_store *ps_store_attach(const char *name, const char *url);
 ps_status ps_store_put_object(ps_store *store, const char *key, const ps_type *type,
                               const void *obj, size_t count, char key_out[PS_KEY_MAX],
                               ps_object_info *info_out);
+/* ps_store_put_object, the header recording an expiry (Unix ms; 0: none). */
+ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type *type, const void *obj,
+                                size_t count, uint64_t expires_ms, char key_out[PS_KEY_MAX],
+                                ps_object_info *info_out);
+
+/* Ownership support (ownership.c): works on stores every opener closed. */
+/* Empty objects under keys (the connector's batch put), each with its
+ * expiry (expires_ms may be NULL): move tokens and borrow records. */
+ps_status ps_store_put_markers(ps_store *store, size_t n, const char *const keys[], const uint64_t expires_ms[]);
+/* The connector's disown (see connector.h): the owner, not this process's
+ * close, decides when key goes. */
+void ps_store_disown(ps_store *store, const char *key);
+/* The connector's claim and set_expiry; PS_ERR_STATE if it has none. */
+ps_status ps_store_claim(ps_store *store, const char *key, bool *claimed_out);
+ps_status ps_store_set_expiry(ps_store *store, const char *key, uint64_t expires_ms);
+/* exists for n keys in one batch where the connector has one. */
+ps_status ps_store_exists_keys(ps_store *store, size_t n, const char *const keys[], bool out[]);
+/* The stored bytes of key under a new random key (clone). */
+ps_status ps_store_copy_object(ps_store *store, const char *key, char new_key[PS_KEY_MAX],
+                               ps_object_info *info_out);
+/* A private, writable copy of the object (never the cache's). */
+ps_status ps_store_read_private(ps_store *store, const char *key, const ps_type *type, void **obj_out,
+                                ps_object_info *info_out);
+
 /* Evict key even from a store every opener has closed (a proxy's store). */
 ps_status ps_store_evict_key(ps_store *store, const char *key);
 /* The object under key as type (NULL: raw plain data) as a shared resolved

@@ -117,8 +117,15 @@ Test(descriptor, not_a_descriptor)
 Test(descriptor, versions)
 {
     char *v2 = strdup(good);
+    v2[8] = '3';
+    assert_refused(v2, "version 3 is not supported");
+    /* version 2 (ownership) needs its own fields; version 1 refuses them */
     v2[8] = '2';
-    assert_refused(v2, "version 2 is not supported");
+    assert_refused(v2, "no field 'own'");
+    char *v1_owned = NULL;
+    cr_assert(asprintf(&v1_owned, "%s own=owned move=0123456789abcdef0123456789abcdef lease=100", good) > 0);
+    assert_refused(v1_owned, "belongs to version 2");
+    free(v1_owned);
     v2[8] = 'x';
     assert_refused(v2, "not a number");
     assert_refused("psproxy/ store=a", "not a number");

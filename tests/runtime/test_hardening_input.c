@@ -353,7 +353,13 @@ static ps_status read_every_way(ps_store *s, const char *key, const char *desc)
     void *objs[1];
     ps_status batch = ps_store_get_batch(s, &ps_type_double, 1, keys, objs, NULL);
     ps_object_free(&ps_type_double, objs[0]);
-    cr_assert_eq(batch, st, "get_batch %s, get %s", ps_status_name(batch), ps_status_name(st));
+    /* A batch reports a missing object (an expiry byte damaged into the
+     * past reads as expired) as a NULL entry, not an error. */
+    if (st == PS_ERR_NOT_FOUND)
+        cr_assert(batch == PS_OK && objs[0] == NULL, "get_batch %s, get %s", ps_status_name(batch),
+                  ps_status_name(st));
+    else
+        cr_assert_eq(batch, st, "get_batch %s, get %s", ps_status_name(batch), ps_status_name(st));
 
     ps_proxy_t *p = ps_proxy_from_key(s, key, &ps_type_double);
     cr_assert_eq(p ? PS_OK : ps_last_error_code(), st);
@@ -364,7 +370,8 @@ static ps_status read_every_way(ps_store *s, const char *key, const char *desc)
     cr_assert_not_null(q);
     const double *v = ps_resolve(q);
     if (!v)
-        cr_assert(ps_last_error_code() == PS_ERR_BAD_DATA || ps_last_error_code() == PS_ERR_TYPE_MISMATCH,
+        cr_assert(ps_last_error_code() == PS_ERR_BAD_DATA || ps_last_error_code() == PS_ERR_TYPE_MISMATCH ||
+                      ps_last_error_code() == PS_ERR_NOT_FOUND, /* damaged into an expiry in the past */
                   "%s: %s", ps_status_name(ps_last_error_code()), ps_last_error_message());
     ps_proxy_free(q);
     return st;
@@ -413,10 +420,10 @@ Test(corruption, every_header_byte_flipped_truncated_or_extended)
     cr_assert(strstr(ps_last_error_message(), "inconsistent lengths"), "%s", ps_last_error_message());
 
     memcpy(bad, good, len);
-    bad[4] = 2; /* format version 2 */
+    bad[4] = 3; /* format version 3 */
     write_all(path, bad, len);
     cr_assert_eq(read_every_way(s, "victim", desc), PS_ERR_BAD_DATA);
-    cr_assert(strstr(ps_last_error_message(), "format version 2"), "%s", ps_last_error_message());
+    cr_assert(strstr(ps_last_error_message(), "format version 3"), "%s", ps_last_error_message());
 
     memcpy(bad, good, len);
     memcpy(bad, "XXXX", 4);

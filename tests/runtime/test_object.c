@@ -46,13 +46,16 @@ Test(header, layout_is_fixed)
     size_t len;
     unsigned char *obj = make_object(3, &len);
     cr_assert_eq(memcmp(obj, "PSOB", 4), 0);
-    cr_assert_eq(obj[4], 1);   /* version, little-endian */
+    cr_assert_eq(obj[4], 2);   /* version, little-endian */
     cr_assert_eq(obj[6], 64);  /* header size */
     cr_assert_eq(obj[8], 1);   /* flags: POD */
     cr_assert_eq(obj[12], 8);  /* element size */
     cr_assert_eq(obj[16], 3);  /* count */
     cr_assert_eq(obj[24], 24); /* payload length */
     cr_assert_str_eq((const char *)obj + 48, "double");
+    for (int i = 56; i < 64; i++)
+        cr_assert_eq(obj[i], 0, "no expiry");
+    cr_assert_eq(ps_object_expiry(obj, len), 0);
     ps_object_info info;
     cr_assert_eq(ps_object_header_decode(obj, len, "k", &info), PS_OK, "%s", ps_last_error_message());
     cr_assert_eq(info.count, 3);
@@ -69,7 +72,8 @@ Test(header, long_type_names_are_truncated_in_the_header)
     t.name = "struct a_rather_long_type_name_for_a_header";
     ps_object_info info;
     ps_object_info_init(&info, &t, 1, 8, 0);
-    cr_assert_str_eq(info.type_name, "struct a_rather_");
+    cr_assert_str_eq(info.type_name, "struct a");
+    cr_assert(info.name_cut);
     cr_assert_eq(info.type_hash, ps_type_name_hash(t.name), "the hash covers the whole name");
 }
 
@@ -92,8 +96,8 @@ Test(header, rejects_bad_data)
     assert_bad(copy, len, "bad magic");
 
     memcpy(copy, obj, len);
-    copy[4] = 2;
-    assert_bad(copy, len, "format version 2");
+    copy[4] = 3;
+    assert_bad(copy, len, "format version 3");
 
     memcpy(copy, obj, len);
     copy[4] = 0;
@@ -338,4 +342,37 @@ Test(keys, a_forked_child_draws_its_own_keys)
     close(fds[1]);
     cr_assert_str_neq(parent, child, "parent and child must not hand out the same key");
     cr_assert_str_neq(first, child);
+}
+
+Test(header, expiry_is_recorded_at_offset_56)
+{
+    ps_type t = PS_TYPE_POD_INIT(double);
+    ps_object_info info;
+    ps_object_info_init(&info, &t, 1, 8, 0);
+    info.expires_ms = 1234567890123ull;
+    unsigned char h[64];
+    ps_object_header_encode(&info, h);
+    cr_assert_eq(ps_object_expiry(h, sizeof h), 1234567890123ull);
+    cr_assert(ps_object_expired(h, sizeof h), "a 2009 expiry has passed");
+    info.expires_ms = ps_unix_ms() + 60000;
+    ps_object_header_encode(&info, h);
+    cr_assert_not(ps_object_expired(h, sizeof h));
+    unsigned char field[8];
+    ps_object_expiry_encode(5, field);
+    memcpy(h + PS_OBJECT_EXPIRY_OFFSET, field, 8);
+    cr_assert_eq(ps_object_expiry(h, sizeof h), 5);
+    cr_assert_eq(ps_object_expiry(h, 63), 0, "too short to be a header");
+}
+
+Test(header, version_1_headers_are_still_read)
+{
+    size_t len;
+    unsigned char *obj = make_object(2, &len);
+    obj[4] = 1;
+    memcpy(obj + 48, "double\0\0\xff\xff\xff\xff\xff\xff\xff\xff", 16); /* a v1 name field, no expiry */
+    ps_object_info info;
+    cr_assert_eq(ps_object_header_decode(obj, len, "k", &info), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(info.expires_ms, 0);
+    cr_assert_eq(ps_object_expiry(obj, len), 0, "version 1 has no expiry field");
+    free(obj);
 }
