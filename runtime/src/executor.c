@@ -256,6 +256,7 @@ void ps_exec_job_free(ps_exec_job *job)
             ps_proxy_free(job->owned_args[i]);
     free(job->args);
     free(job->owned_args);
+    free(job->message);
     free(job);
 }
 

@@ -53,6 +53,8 @@ typedef struct ps_exec_job {
     ps_task *task;
     ps_wire_value *args;        /* def->nargs */
     ps_proxy_t **owned_args;    /* the executor's owners of proxied args */
+    void *message;              /* MPI: the packed task message */
+    size_t message_len;
     struct ps_exec_job *next;   /* backends' queues */
 } ps_exec_job;
 
