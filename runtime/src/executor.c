@@ -266,14 +266,22 @@ static ps_status pack_arg(const ps_executor_options *opts, const ps_type *type,
                           const ps_value *arg, ps_wire_value *wire, ps_proxy_t **owned_out)
 {
     if (arg->proxy) {
-        if (ps_proxy_kind_of(arg->proxy) != PS_KIND_PLAIN)
+        /* A plain proxy is passed as its descriptor; an owner is lent (a
+         * plain descriptor of its target, the owner stays the caller's and
+         * must outlive the task).  Borrows would move: refused. */
+        ps_proxy_kind kind = ps_proxy_kind_of(arg->proxy);
+        if (ps_proxy_check(arg->proxy, "ps_submit") != PS_OK)
+            return ps_last_error_code();
+        if (kind != PS_KIND_PLAIN && kind != PS_KIND_OWNED)
             return ps_error_set(PS_ERR_INVALID_ARGUMENT, "a %s proxy cannot be passed (pass a "
-                                "plain proxy or the data)", ps_proxy_kind_name(ps_proxy_kind_of(arg->proxy)));
-        const ps_type *pt = arg->proxy->type;
-        if (strcmp(arg->proxy->type_name, type->name) != 0 && pt != type)
+                                "plain or an owned proxy, or the data)", ps_proxy_kind_name(kind));
+        char norm[PS_TYPE_NAME_MAX + 1];
+        if (ps_type_name_normalize(type->name, norm) != PS_OK)
+            return ps_last_error_code();
+        if (strcmp(arg->proxy->type_name, norm) != 0 || arg->proxy->elem_size != type->size)
             return ps_error_set(PS_ERR_TYPE_MISMATCH, "the proxy's target is a %s, the task "
                                 "takes %s", arg->proxy->type_name, type->name);
-        char *desc = ps_proxy_serialize(arg->proxy);
+        char *desc = kind == PS_KIND_OWNED ? plain_descriptor(arg->proxy) : ps_proxy_serialize(arg->proxy);
         if (!desc)
             return ps_last_error_code();
         *wire = (ps_wire_value){PS_WIRE_DESCRIPTOR, ps_proxy_count(arg->proxy), desc, strlen(desc) + 1};
@@ -470,10 +478,13 @@ void ps_exec_complete(ps_executor *ex, ps_exec_job *job, ps_exec_outcome *outcom
     } else {
         msg = outcome->result.kind == PS_WIRE_ERROR && outcome->result.data ? outcome->result.data : NULL;
     }
+    /* Evict the arguments before the handle says done, so a caller who
+     * waited finds the store as the task left it. */
+    const ps_type *result_type = job->def->result_type;
+    ps_exec_job_free(job);
     ps_task_finish(t, st, msg, &r);
     free(owned_msg);
-    ps_wire_value_clear(&outcome->result, job->def->result_type);
-    ps_exec_job_free(job); /* releases the owned arguments: evicts them */
+    ps_wire_value_clear(&outcome->result, result_type); /* msg may point into it */
     pthread_mutex_lock(&ex->lock);
     if (--ex->running == 0)
         pthread_cond_broadcast(&ex->idle);

@@ -34,3 +34,13 @@ foreach(topology direct scheduler)
   ps_mpi_test(mpi_executor_${topology}_3 3 mpi_executor ${topology})
   ps_mpi_test(mpi_executor_${topology}_4 4 mpi_executor ${topology})
 endforeach()
+
+# The executor example on 3 ranks, in both topologies.
+if(TARGET executor_workflow)
+  foreach(mode mpi mpi-scheduler)
+    add_test(NAME example_executor_${mode}
+             COMMAND ${PS_MPIRUN} -n 3 $<TARGET_FILE:executor_workflow> --${mode} shm://ex-workflow-${mode})
+    set_tests_properties(example_executor_${mode} PROPERTIES TIMEOUT 120 LABELS "examples;mpi"
+      ENVIRONMENT "${PS_MPI_ENV}" PASS_REGULAR_EXPRESSION "store here: 6 objects put, 12 evicted; workflow ok")
+  endforeach()
+endif()

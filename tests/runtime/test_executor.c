@@ -360,15 +360,37 @@ Test(executor, unresolvable_argument_fails_that_task_only, .fini = cleanup)
     ps_store_close(s);
 }
 
-Test(executor, owned_proxy_arguments_are_refused)
+Test(executor, owned_proxies_are_lent_borrows_refused)
 {
     ps_store *s = ps_store_open("t-exec-owned", "local://", NULL);
-    ps_executor *ex = start(s, 0, 1);
+    ps_executor *ex = start(s, PS_EXECUTOR_THRESHOLD_DEFAULT, 1);
     unsigned char b[4] = {1, 2, 3, 4};
     ps_proxy_t *owner = ps_owned_array(s, &ps_type_bytes, b, 4);
     ps_value arg = {NULL, NULL, 0, owner};
+    ps_task *t = ps_submit(ex, "reverse", 1, &arg);
+    cr_assert_not_null(t, "%s", ps_last_error_message());
+    cr_assert_eq(ps_task_wait(t), PS_OK, "%s", ps_last_error_message());
+    ps_result r;
+    cr_assert_eq(ps_task_result(t, &r), PS_OK);
+    cr_assert_eq(r.count, 4);
+    cr_assert_eq(((unsigned char *)r.data)[0], 4);
+    free(r.data);
+    ps_task_free(t);
+    cr_assert_eq(ps_proxy_kind_of(owner), PS_KIND_OWNED, "the owner stays the caller's");
+
+    ps_proxy_t *borrow = ps_borrow(owner);
+    arg.proxy = borrow;
     cr_assert_null(ps_submit(ex, "echo", 1, &arg));
     cr_assert_eq(ps_last_error_code(), PS_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(ps_borrow_release(borrow), PS_OK);
+
+    int32_t v = 3;
+    ps_proxy_t *ints = ps_proxy_array(s, &ps_type_int32, &v, 1);
+    arg.proxy = ints;
+    cr_assert_null(ps_submit(ex, "echo", 1, &arg));
+    cr_assert_eq(ps_last_error_code(), PS_ERR_TYPE_MISMATCH, "%s", ps_last_error_message());
+    cr_assert_eq(ps_proxy_evict(ints), PS_OK);
+
     cr_assert_eq(ps_owned_release(owner), PS_OK);
     cr_assert_eq(ps_executor_shutdown(ex), PS_OK);
     ps_store_close(s);

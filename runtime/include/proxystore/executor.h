@@ -33,9 +33,12 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* An argument given to ps_submit or seen by a task: count elements of type
- * at data (count 1 for a custom type).  A submitter may pass an existing
- * plain proxy instead (data NULL): the task resolves it, the handle stays
- * the submitter's.  type NULL means the type the task was registered with. */
+ * at data (count 1 for a custom type).  type NULL means the type the task
+ * was registered with.  A submitter may pass a proxy instead (data NULL),
+ * which the task resolves where it runs; the handle stays the submitter's:
+ * a plain proxy, or an owned one (PROXY_OWNED), which is lent: do not
+ * release it before the task is done (the task would fail to resolve it).
+ * Borrows are refused (serializing one moves it). */
 typedef struct ps_value {
     const ps_type *type;
     const void *data;
