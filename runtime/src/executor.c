@@ -363,6 +363,15 @@ fail:;
     return NULL;
 }
 
+/* A submission in progress counts as running, so shutdown waits for it. */
+static void leave(ps_executor *ex)
+{
+    pthread_mutex_lock(&ex->lock);
+    if (--ex->running == 0)
+        pthread_cond_broadcast(&ex->idle);
+    pthread_mutex_unlock(&ex->lock);
+}
+
 ps_task *ps_submit(ps_executor *ex, const char *task, size_t nargs, const ps_value args[])
 {
     if (!ex) {
@@ -372,19 +381,23 @@ ps_task *ps_submit(ps_executor *ex, const char *task, size_t nargs, const ps_val
     pthread_mutex_lock(&ex->lock);
     bool shut = ex->shut;
     uint64_t id = ex->next_id++;
+    if (!shut)
+        ex->running++;
     pthread_mutex_unlock(&ex->lock);
     if (shut) {
         ps_error_set(PS_ERR_STATE, "ps_submit: the executor is shutting down");
         return NULL;
     }
     ps_exec_job *job = make_job(ex, task, nargs, args);
-    if (!job)
+    if (!job) {
+        ps_saved_error saved;
+        ps_error_save(&saved);
+        leave(ex);
+        ps_error_restore(&saved);
         return NULL;
+    }
     job->id = id;
     ps_task *t = job->task;
-    pthread_mutex_lock(&ex->lock);
-    ex->running++;
-    pthread_mutex_unlock(&ex->lock);
     if (ex->backend->submit(ex->impl, job) != PS_OK) {
         ps_saved_error saved;
         ps_error_save(&saved);
@@ -392,10 +405,7 @@ ps_task *ps_submit(ps_executor *ex, const char *task, size_t nargs, const ps_val
         ps_exec_job_free(job);
         ps_task_finish(t, saved.code, saved.message, NULL); /* never ran */
         ps_task_free(t);
-        pthread_mutex_lock(&ex->lock);
-        if (--ex->running == 0)
-            pthread_cond_broadcast(&ex->idle);
-        pthread_mutex_unlock(&ex->lock);
+        leave(ex);
         ps_error_restore(&saved);
         return NULL;
     }
@@ -485,10 +495,7 @@ void ps_exec_complete(ps_executor *ex, ps_exec_job *job, ps_exec_outcome *outcom
     ps_task_finish(t, st, msg, &r);
     free(owned_msg);
     ps_wire_value_clear(&outcome->result, result_type); /* msg may point into it */
-    pthread_mutex_lock(&ex->lock);
-    if (--ex->running == 0)
-        pthread_cond_broadcast(&ex->idle);
-    pthread_mutex_unlock(&ex->lock);
+    leave(ex);
 }
 
 ps_status ps_executor_shutdown(ps_executor *ex)
