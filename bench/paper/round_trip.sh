@@ -30,7 +30,8 @@ if [ "${PS_BENCH_STORE:-}" = redis ]; then
 fi
 {
   echo "# $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, Linux $(uname -r), $(mpirun --version | head -1)"
-  first=1
+  echo "backend,store,mode,bytes,reps,median_us,min_us"
+  first_url=1
   for url in "${urls[@]}"; do
     for run in "threads" "mpi 2 direct" "mpi 3 scheduler"; do
       set -- $run
@@ -39,10 +40,10 @@ fi
       else
         out=$(mpirun -n "$2" --oversubscribe --bind-to none "$bin" "$3" "$url")
       fi
-      # one header line for the whole file; by-value rows once (no store)
-      if [ $first = 1 ]; then echo "$out"; else echo "$out" | tail -n +2 | grep -v ',none,value,'; fi
+      # one header for the file; the by-value rows (no store) once
+      if [ $first_url = 1 ]; then echo "$out" | tail -n +2; else echo "$out" | tail -n +2 | grep -v ',none,value,'; fi
     done
-    first=0
+    first_url=0
   done
 } | tee "$csv"
 gnuplot bench/paper/round_trip.gp

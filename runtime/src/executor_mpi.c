@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "executor_core.h"
@@ -156,10 +157,34 @@ static unsigned char *pack_result(uint64_t id, const ps_exec_outcome *o, size_t 
     return m;
 }
 
+/* MPI_Probe, but polite to a node with more busy threads than cores: a
+ * blocking probe spins a core for as long as it waits, and every idle
+ * worker, the scheduler and the client's receiver thread wait in one.
+ * Spin for SPIN_NS (a reply that is on its way arrives at full speed), then
+ * poll with short sleeps so the threads doing work get the cores. */
+#define SPIN_NS 200000L
+#define NAP_NS 20000L
+
+static void probe_politely(MPI_Comm comm, int source, MPI_Status *st)
+{
+    struct timespec start, now, nap = {0, NAP_NS};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int flag = 0;
+        MPI_Iprobe(source, MPI_ANY_TAG, comm, &flag, st);
+        if (flag)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited = (now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec);
+        if (waited > SPIN_NS)
+            nanosleep(&nap, NULL);
+    }
+}
+
 /* Probe for any message, then receive it whole into an aligned buffer. */
 static unsigned char *recv_any(MPI_Comm comm, int source, MPI_Status *st, size_t *len)
 {
-    MPI_Probe(source, MPI_ANY_TAG, comm, st);
+    probe_politely(comm, source, st);
     int n = 0;
     MPI_Get_count(st, MPI_BYTE, &n);
     unsigned char *m = NULL;
