@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "error.h"
@@ -164,6 +165,10 @@ static unsigned char *pack_result(uint64_t id, const ps_exec_outcome *o, size_t 
  * poll with short sleeps so the threads doing work get the cores. */
 #define SPIN_NS 200000L
 #define NAP_NS 20000L
+
+/* The naps are short only with a small timer slack (Linux's default 50 us
+ * would stretch each one): the waiting threads set it for themselves. */
+#define NAP_SLACK_NS 1000L
 
 static void probe_politely(MPI_Comm comm, int source, MPI_Status *st)
 {
@@ -448,6 +453,7 @@ static void decode_result(const unsigned char *m, size_t len, const result_heade
 static void *client_receiver(void *arg)
 {
     mpi_client *c = arg;
+    prctl(PR_SET_TIMERSLACK, NAP_SLACK_NS, 0, 0, 0);
     int expected_byes = c->scheduler ? 1 : c->size - 1, byes = 0;
     while (byes < expected_byes) {
         MPI_Status st;
@@ -554,10 +560,15 @@ ps_status ps_executor_mpi(MPI_Comm comm, ps_executor_topology topology,
     MPI_Comm dup;
     MPI_Comm_dup(comm, &dup);
     if (rank != 0) {
+        /* This thread is the caller's: its timer slack is restored after. */
+        int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+        prctl(PR_SET_TIMERSLACK, NAP_SLACK_NS, 0, 0, 0);
         if (scheduler && rank == 1)
             serve_scheduler(dup, size);
         else
             serve_worker(dup, opts);
+        if (slack > 0)
+            prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
         MPI_Comm_free(&dup);
         return PS_OK;
     }
