@@ -281,6 +281,20 @@ typedef struct held_msg {
     struct held_msg *next;
 } held_msg;
 
+/* Answer a task message with an error result instead of running it. */
+static void refuse_task(MPI_Comm comm, const unsigned char *m, size_t len, const char *why)
+{
+    uint64_t id = 0;
+    if (m && len >= 8)
+        memcpy(&id, m, 8);
+    ps_exec_outcome o = {PS_ERR_NO_MEMORY, {PS_WIRE_ERROR, 0, (void *)why, strlen(why) + 1}};
+    size_t rlen = 0;
+    unsigned char *r = pack_result(id, &o, &rlen);
+    if (r)
+        MPI_Send(r, (int)rlen, MPI_BYTE, 0, TAG_RESULT, comm);
+    free(r);
+}
+
 static void serve_scheduler(MPI_Comm comm, int size)
 {
     int nworkers = size - 2, nidle = nworkers, byes = 0;
@@ -294,13 +308,19 @@ static void serve_scheduler(MPI_Comm comm, int size)
         unsigned char *m = recv_any(comm, MPI_ANY_SOURCE, &st, &len);
         switch (st.MPI_TAG) {
         case TAG_TASK:
-            if (nidle > 0 && idle) {
+            if (!idle || !m) {
+                refuse_task(comm, m, len, "the scheduler is out of memory");
+                free(m);
+            } else if (nidle > 0) {
                 MPI_Send(m, (int)len, MPI_BYTE, idle[--nidle], TAG_TASK, comm);
                 free(m);
             } else {
                 held_msg *h = malloc(sizeof *h);
-                if (!h) /* nothing to do but drop it: the client's task hangs */
-                    abort();
+                if (!h) {
+                    refuse_task(comm, m, len, "the scheduler is out of memory");
+                    free(m);
+                    break;
+                }
                 *h = (held_msg){m, len, NULL};
                 if (tail)
                     tail->next = h;
@@ -310,7 +330,11 @@ static void serve_scheduler(MPI_Comm comm, int size)
             }
             break;
         case TAG_RESULT:
-            MPI_Send(m, (int)len, MPI_BYTE, 0, TAG_RESULT, comm);
+            /* Out of memory for it (m NULL), the result is lost and its
+             * task never completes: the one case the scheduler cannot
+             * report. */
+            if (m)
+                MPI_Send(m, (int)len, MPI_BYTE, 0, TAG_RESULT, comm);
             free(m);
             if (head) {
                 held_msg *h = head;
