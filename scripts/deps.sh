@@ -5,7 +5,8 @@
 # clang-19, and recommends are not installed here: name it.
 set -euo pipefail
 packages=(cmake make gcc g++ pkg-config clang-19 libclang-rt-19-dev libclang-19-dev llvm-19-dev libcjson-dev
-          libcriterion-dev libhiredis-dev libxxhash-dev redis-server groff-base openmpi-bin libopenmpi-dev)
+          libcriterion-dev libhiredis-dev libxxhash-dev redis-server groff-base openmpi-bin libopenmpi-dev
+          gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

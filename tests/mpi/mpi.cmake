@@ -7,7 +7,7 @@ if(NOT PS_HAVE_MPI)
   return()
 endif()
 
-foreach(prog mpi_contract mpi_thread_level mpi_finalize_hook)
+foreach(prog mpi_contract mpi_thread_level mpi_finalize_hook mpi_executor)
   add_executable(${prog} ${CMAKE_CURRENT_LIST_DIR}/${prog}.c)
   target_link_libraries(${prog} PRIVATE ps_test_support PkgConfig::XXHASH MPI::MPI_C)
 endforeach()
@@ -21,7 +21,7 @@ set(PS_MPIRUN ${MPIEXEC_EXECUTABLE} --oversubscribe --bind-to none
   -x ASAN_OPTIONS -x LSAN_OPTIONS -x OMPI_MCA_mca_base_component_disable_dlclose)
 
 function(ps_mpi_test name ranks prog)
-  add_test(NAME ${name} COMMAND ${PS_MPIRUN} -n ${ranks} $<TARGET_FILE:${prog}>)
+  add_test(NAME ${name} COMMAND ${PS_MPIRUN} -n ${ranks} $<TARGET_FILE:${prog}> ${ARGN})
   set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS mpi ENVIRONMENT "${PS_MPI_ENV}")
 endfunction()
 
@@ -29,3 +29,18 @@ ps_mpi_test(mpi_contract_2 2 mpi_contract)
 ps_mpi_test(mpi_contract_4 4 mpi_contract)
 ps_mpi_test(mpi_thread_level 2 mpi_thread_level)
 ps_mpi_test(mpi_finalize_hook 2 mpi_finalize_hook)
+# The executor's MPI backend in both topologies, on 3 and 4 ranks.
+foreach(topology direct scheduler)
+  ps_mpi_test(mpi_executor_${topology}_3 3 mpi_executor ${topology})
+  ps_mpi_test(mpi_executor_${topology}_4 4 mpi_executor ${topology})
+endforeach()
+
+# The executor example on 3 ranks, in both topologies.
+if(TARGET executor_workflow)
+  foreach(mode mpi mpi-scheduler)
+    add_test(NAME example_executor_${mode}
+             COMMAND ${PS_MPIRUN} -n 3 $<TARGET_FILE:executor_workflow> --${mode} shm://ex-workflow-${mode})
+    set_tests_properties(example_executor_${mode} PROPERTIES TIMEOUT 120 LABELS "examples;mpi"
+      ENVIRONMENT "${PS_MPI_ENV}" PASS_REGULAR_EXPRESSION "store here: 6 objects put, 12 evicted; workflow ok")
+  endforeach()
+endif()
