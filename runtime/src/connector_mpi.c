@@ -811,6 +811,26 @@ static void plan_add_everywhere(plan *p, const char *key, size_t index)
             call_add(&p->calls[c], key, index);
 }
 
+/* Route key (entry index of an n-key batch) into p: to its owner rank, or
+ * to every other rank when it names none.  *queued is set when it went
+ * somewhere; a key this connector cannot route (another job's) stays out. */
+static ps_status plan_route(plan *p, size_t n, const char *key, size_t index, bool *queued)
+{
+    int rank;
+    const char *why;
+    route_kind route = key_route(key, &rank, &why);
+    if (route != ROUTE_RANK && route != ROUTE_ANY)
+        return PS_OK;
+    if (!p->calls && plan_init(p, n) != PS_OK)
+        return PS_ERR_NO_MEMORY;
+    *queued = true;
+    if (route == ROUTE_RANK)
+        call_add(&p->calls[rank], key, index);
+    else
+        plan_add_everywhere(p, key, index);
+    return PS_OK;
+}
+
 /* ---------------------------------------------------------- operations */
 
 static ps_status mpi_open(const ps_url *url, ps_connector **out)
@@ -902,18 +922,7 @@ static ps_status mpi_exists_batch(ps_connector *conn, size_t n, const char *cons
         out[i] = false;
         if ((st = objs->ops->exists(objs, keys[i], &out[i])) != PS_OK || out[i] || !atomic_load(&svc.up))
             continue;
-        int rank;
-        const char *why;
-        route_kind route = key_route(keys[i], &rank, &why);
-        if (route != ROUTE_RANK && route != ROUTE_ANY)
-            continue;
-        if (!p.calls && (st = plan_init(&p, n)) != PS_OK)
-            break;
-        remote = true;
-        if (route == ROUTE_RANK)
-            call_add(&p.calls[rank], keys[i], i);
-        else
-            plan_add_everywhere(&p, keys[i], i);
+        st = plan_route(&p, n, keys[i], i, &remote);
     }
     if (st == PS_OK && remote && (st = calls_run(p.calls, p.ncalls, OP_EXISTS, c->space, c->timeout_ms)) == PS_OK)
         for (size_t k = 0; k < p.ncalls; k++)
@@ -938,20 +947,8 @@ static ps_status mpi_evict_batch(ps_connector *conn, size_t n, const char *const
         return st;
     plan p = {0};
     bool remote = false;
-    for (size_t i = 0; i < n && st == PS_OK; i++) {
-        int rank;
-        const char *why;
-        route_kind route = key_route(keys[i], &rank, &why);
-        if (route != ROUTE_RANK && route != ROUTE_ANY)
-            continue;
-        if (!p.calls && (st = plan_init(&p, n)) != PS_OK)
-            break;
-        remote = true;
-        if (route == ROUTE_RANK)
-            call_add(&p.calls[rank], keys[i], i);
-        else
-            plan_add_everywhere(&p, keys[i], i);
-    }
+    for (size_t i = 0; i < n && st == PS_OK; i++)
+        st = plan_route(&p, n, keys[i], i, &remote);
     if (st == PS_OK && remote)
         st = calls_run(p.calls, p.ncalls, OP_EVICT, c->space, c->timeout_ms);
     plan_free(&p);

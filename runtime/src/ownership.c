@@ -475,9 +475,8 @@ ps_status ps_borrow_release(ps_proxy_t *b)
     return PS_OK;
 }
 
-ps_status ps_ownership_release(ps_proxy_t *p, const char *fn)
+ps_status ps_ownership_release(ps_proxy_t *p)
 {
-    (void)fn;
     if (p->kind == PS_KIND_OWNED)
         return ps_owned_release(p);
     return ps_borrow_release(p);

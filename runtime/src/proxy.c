@@ -335,7 +335,7 @@ void ps_proxy_free(ps_proxy_t *proxy)
         return;
     }
     if (proxy->kind != PS_KIND_PLAIN) {
-        ps_ownership_release(proxy, "ps_proxy_free");
+        ps_ownership_release(proxy);
         return;
     }
     if (!ps_live_set_remove(&ps_live_proxies, proxy)) {

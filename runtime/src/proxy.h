@@ -80,7 +80,7 @@ void ps_proxy_adopt_facts(ps_proxy_t *p, const ps_object_info *info);
 
 /* ownership.c: what ps_proxy_free, ps_proxy_evict and the resolves do for
  * the ownership kinds. */
-ps_status ps_ownership_release(ps_proxy_t *p, const char *fn);
+ps_status ps_ownership_release(ps_proxy_t *p);
 /* PS_OK if p may be resolved for reading as fn does (a shared borrow only
  * through ps_resolve_ref). */
 ps_status ps_ownership_check_resolve(ps_proxy_t *p, bool const_view, const char *fn);
