@@ -1204,6 +1204,16 @@ static bool is_zero_constant(CXCursor e)
     return clang_getEnumConstantDeclValue(clang_getCursorReferenced(e)) == 0; /* PS_OK */
 }
 
+/* A release whose status can be a refusal (the handle then stays valid). */
+static bool is_refusable_release(lifetime *l, CXCursor e)
+{
+    if (clang_getCursorKind(e) != CXCursor_CallExpr)
+        return false;
+    /* ps_proxy_evict releases the handle even when the evict fails. */
+    ps_fn_role role = ps_callee_role(l->ck->pt, e);
+    return (role == PS_FN_OWNED_RELEASE || role == PS_FN_BORROW_RELEASE) && is_release_call(l, e);
+}
+
 /* Does cond test the status of a release that can be refused
  * (`ps_owned_release(o) != PS_OK`, `if (ps_borrow_release(b))`, `!...`)?
  * *v is the released variable, *fails_if_true whether cond is true when
@@ -1229,14 +1239,22 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
             if (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ)
                 invert = !invert;
             e = strip_casts(ps_strip_parens(kids[side]));
+        } else if (k == CXCursor_BinaryOperator && ps_children(e, kids, 2) == 2 &&
+                   clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_Assign) {
+            /* if ((st = ps_owned_release(o)) != PS_OK): tests the release */
+            e = strip_casts(ps_strip_parens(ps_strip_implicit(kids[1])));
+        } else if (k == CXCursor_DeclRefExpr) {
+            /* st = ps_owned_release(o); ... if (st != PS_OK): tests the
+             * release when st keeps that one status and nothing else. */
+            int f = flag_index(l, clang_getCursorReferenced(e));
+            if (f < 0 || clang_Cursor_isNull(l->flags[f].status) || l->flags[f].status_bad)
+                return false;
+            e = l->flags[f].status;
         } else {
             break;
         }
     }
-    /* ps_proxy_evict releases the handle even when the evict fails. */
-    ps_fn_role role = clang_getCursorKind(e) == CXCursor_CallExpr ? ps_callee_role(l->ck->pt, e)
-                                                                  : PS_FN_NONE;
-    if ((role != PS_FN_OWNED_RELEASE && role != PS_FN_BORROW_RELEASE) || !is_release_call(l, e))
+    if (!is_refusable_release(l, e))
         return false;
     *v = var_of(l, clang_Cursor_getArgument(e, 0));
     *fails_if_true = !invert;
@@ -1373,35 +1391,69 @@ static void resolve_pending_targets(lifetime *l)
     }
 }
 
-static void maybe_flag(lifetime *l, CXCursor decl, CXCursor init)
+static bool flag_candidate(CXCursor decl)
 {
     CXType t = clang_getCanonicalType(clang_getCursorType(decl));
-    if (!is_local(decl) || t.kind == CXType_Pointer || t.kind == CXType_Record)
+    return is_local(decl) && t.kind != CXType_Pointer && t.kind != CXType_Record;
+}
+
+static int add_flag(lifetime *l, CXCursor decl, CXCursor init, bool written)
+{
+    if (l->nflags == l->flags_cap) {
+        size_t n = l->flags_cap ? l->flags_cap * 2 : 4;
+        flag *p = realloc(l->flags, n * sizeof *p);
+        if (!p)
+            return -1;
+        l->flags = p;
+        l->flags_cap = n;
+    }
+    l->flags[l->nflags].decl = decl;
+    l->flags[l->nflags].init = init;
+    l->flags[l->nflags].written = written;
+    l->flags[l->nflags].status = clang_getNullCursor();
+    l->flags[l->nflags].status_bad = false;
+    return (int)l->nflags++;
+}
+
+/* decl is given value (its initializer when is_init): a refusable release
+ * makes decl a status variable of that release. */
+static bool maybe_status(lifetime *l, CXCursor decl, CXCursor value, bool is_init)
+{
+    CXCursor e = strip_casts(ps_strip_parens(ps_strip_implicit(value)));
+    if (!flag_candidate(decl) || !is_refusable_release(l, e))
+        return false;
+    int f = flag_index(l, decl);
+    if (f < 0)
+        f = add_flag(l, decl, is_init ? value : clang_getNullCursor(), !is_init);
+    if (f < 0)
+        return true;
+    l->flags[f].written = l->flags[f].written || !is_init;
+    if (clang_Cursor_isNull(l->flags[f].status))
+        l->flags[f].status = e;
+    else
+        l->flags[f].status_bad = true;
+    return true;
+}
+
+static void maybe_flag(lifetime *l, CXCursor decl, CXCursor init)
+{
+    if (!flag_candidate(decl) || maybe_status(l, decl, init, true))
         return;
     /* The variables it tests are not all known yet: look at the shape only. */
     CXCursor e = ps_strip_parens(ps_strip_implicit(init));
     enum CXCursorKind k = clang_getCursorKind(e);
     if (k != CXCursor_UnaryOperator && k != CXCursor_BinaryOperator && k != CXCursor_DeclRefExpr)
         return;
-    if (l->nflags == l->flags_cap) {
-        size_t n = l->flags_cap ? l->flags_cap * 2 : 4;
-        flag *p = realloc(l->flags, n * sizeof *p);
-        if (!p)
-            return;
-        l->flags = p;
-        l->flags_cap = n;
-    }
-    l->flags[l->nflags].decl = decl;
-    l->flags[l->nflags].init = init;
-    l->flags[l->nflags].written = false;
-    l->nflags++;
+    add_flag(l, decl, init, false);
 }
 
 static void flag_written(lifetime *l, CXCursor decl)
 {
     int f = flag_index(l, decl);
-    if (f >= 0)
+    if (f >= 0) {
         l->flags[f].written = true;
+        l->flags[f].status_bad = true;
+    }
 }
 
 static enum CXChildVisitResult attr_visit(CXCursor c, CXCursor parent, CXClientData data)
@@ -1495,7 +1547,8 @@ static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientD
                 CXCursor decl = clang_getCursorReferenced(lhs);
                 if (plain)
                     maybe_target(l, decl, kids[1]);
-                flag_written(l, decl);
+                if (!plain || !maybe_status(l, decl, kids[1], false))
+                    flag_written(l, decl);
             }
         }
     } else if (k == CXCursor_UnaryOperator) {

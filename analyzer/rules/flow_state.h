@@ -68,6 +68,11 @@ typedef struct flag {
     CXCursor decl;
     CXCursor init;
     bool written;
+    /* A status variable (`st = ps_owned_release(o)`): the one refusable
+     * release whose status it keeps, or null; status_bad when it is also
+     * given another status or written some other way. */
+    CXCursor status;
+    bool status_bad;
 } flag;
 
 /* What evaluating a statement does to the state, in order.  Which
