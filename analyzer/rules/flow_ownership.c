@@ -1856,14 +1856,49 @@ static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
 }
 
 /*
- * Runs the silent analysis over t->v[index]'s body until its summary stops
- * changing.  A recursive call (to it, or to a function of the same cycle)
- * reads the previous round's summary, starting from "releases every
+ * Runs the silent analysis over t->v[index]'s body, from the approximation
+ * already in its summary, until the summary stops changing.  A recursive
+ * call (to it, or to a function of the same cycle) reads the previous
+ * round's summary.  False when the body cannot be followed or there is no
+ * fixpoint within MAX_SUMMARY_ROUNDS.
+ */
+static bool summary_fixpoint(ps_checker *ck, struct ps_flow_summaries *t, size_t index, bool *recursive)
+{
+    *recursive = false;
+    for (unsigned round = 0; round < MAX_SUMMARY_ROUNDS; round++) {
+        fn_summary *fs = &t->v[index];
+        fs->round = round;
+        fs->self_used = false;
+        /* run_function may grow the array: find the summary again afterwards. */
+        fn_summary result = *fs;
+        memset(result.effect, EFFECT_MOVE, sizeof result.effect);
+        result.returns_new = false;
+        result.ret_hk = 0;
+        bool ok = run_function(ck, t->v[index].fn, &result);
+        fs = &t->v[index];
+        bool changed = memcmp(result.effect, fs->effect, sizeof fs->effect) != 0 ||
+                       result.returns_new != fs->returns_new || result.ret_hk != fs->ret_hk;
+        memcpy(fs->effect, result.effect, sizeof fs->effect);
+        fs->returns_new = result.returns_new;
+        fs->ret_hk = result.ret_hk;
+        *recursive = *recursive || fs->self_used;
+        if (!ok)
+            return false;
+        if (!fs->self_used || !changed)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A summary, computed by summary_fixpoint starting from "releases every
  * parameter": a recursion that releases on its base case then settles on
- * a release, one that keeps or only reads the proxy on some path settles
- * on a move.  No fixpoint within MAX_SUMMARY_ROUNDS: a move.  A summary
- * that read the approximation of a function further out is left not
- * done, and computed again when next asked for.
+ * a release.  A recursive function left with a move (or no fixpoint) for
+ * some parameters is tried again with those parameters starting from
+ * "only borrows": a read-only recursion settles there, and a borrow that
+ * is a fixpoint is below the move (so a leak after calling it is seen).
+ * Otherwise a move.  A summary that read the approximation of a function
+ * further out is left not done, and computed again when next asked for.
  */
 static const fn_summary *compute_summary(ps_checker *ck, struct ps_flow_summaries *t, size_t index)
 {
@@ -1876,35 +1911,38 @@ static const fn_summary *compute_summary(ps_checker *ck, struct ps_flow_summarie
     memset(fs->effect, EFFECT_RELEASE, sizeof fs->effect);
     fs->returns_new = false;
     fs->ret_hk = 0;
-    bool ok = true, settled = false;
-    for (unsigned round = 0; round < MAX_SUMMARY_ROUNDS; round++) {
-        fs = &t->v[index];
-        fs->round = round;
-        fs->self_used = false;
-        /* run_function may grow the array: find the summary again afterwards. */
-        fn_summary result = *fs;
-        memset(result.effect, EFFECT_MOVE, sizeof result.effect);
-        result.returns_new = false;
-        result.ret_hk = 0;
-        ok = run_function(ck, t->v[index].fn, &result);
-        fs = &t->v[index];
-        bool changed = memcmp(result.effect, fs->effect, sizeof fs->effect) != 0 ||
-                       result.returns_new != fs->returns_new || result.ret_hk != fs->ret_hk;
-        memcpy(fs->effect, result.effect, sizeof fs->effect);
-        fs->returns_new = result.returns_new;
-        fs->ret_hk = result.ret_hk;
-        if (!ok || !fs->self_used || !changed) {
-            settled = true;
-            break;
-        }
-    }
-    t->depth--;
+    bool recursive;
+    bool ok = summary_fixpoint(ck, t, index, &recursive);
     fs = &t->v[index];
-    fs->running = false;
-    if (!ok || !settled) {
+    if (!ok) {
         memset(fs->effect, EFFECT_MOVE, sizeof fs->effect);
         fs->returns_new = false;
     }
+    bool retry[MAX_SUMMARY_PARAMS] = {false};
+    bool any_retry = false;
+    for (unsigned i = 0; recursive && i < fs->nparams; i++)
+        if (fs->effect[i] == EFFECT_MOVE &&
+            ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(fs->fn, i), false) == 0)
+            retry[i] = any_retry = true;
+    if (any_retry) {
+        fn_summary first = *fs;
+        for (unsigned i = 0; i < fs->nparams; i++)
+            if (retry[i])
+                fs->effect[i] = EFFECT_BORROW;
+        bool again = summary_fixpoint(ck, t, index, &recursive);
+        fs = &t->v[index];
+        bool borrows = again;
+        for (unsigned i = 0; i < fs->nparams && borrows; i++)
+            if (retry[i] ? fs->effect[i] != EFFECT_BORROW : fs->effect[i] != first.effect[i])
+                borrows = false;
+        if (!borrows) {
+            memcpy(fs->effect, first.effect, sizeof fs->effect);
+            fs->returns_new = first.returns_new;
+            fs->ret_hk = first.ret_hk;
+        }
+    }
+    t->depth--;
+    fs->running = false;
     unsigned lowest = t->lowest_read;
     fs->done = lowest >= fs->level;
     t->lowest_read = lowest < outer_lowest ? lowest : outer_lowest;
