@@ -1092,6 +1092,13 @@ static ps_status mpi_get(ps_connector *conn, const char *key, ps_blob *out)
     return mpi_not_found(key);
 }
 
+/* This rank's share of the space: the objects it holds, not the job's. */
+static ps_status mpi_list(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    ps_connector *objs = ((mpi_conn *)conn)->space->objects;
+    return objs->ops->list(objs, fn, ctx);
+}
+
 /* PS_ERR_NOT_FOUND for key, saying where it was looked for. */
 static ps_status mpi_not_found(const char *key)
 {
@@ -1124,6 +1131,7 @@ const ps_connector_ops ps_mpi_connector = {
     .evict_batch = mpi_evict_batch,
     .claim = mpi_claim,
     .set_expiry = mpi_set_expiry,
+    .list = mpi_list,
 };
 
 /* ------------------------------------------------------ init / finalize */

@@ -575,6 +575,21 @@ static void task_round_trip(void)
 
 /* ---------------------------------------------------------------- main */
 
+static bool count_entry(const ps_list_entry *entry, void *ctx)
+{
+    (void)entry;
+    ++*(size_t *)ctx;
+    return true;
+}
+
+/* How many objects this rank holds in the store (its share, not the job's). */
+static size_t held_here(void)
+{
+    size_t n = 0;
+    CHECK(store->conn->ops->list(store->conn, count_entry, &n) == PS_OK, "list");
+    return n;
+}
+
 /* claim and set_expiry from another rank reach the owner: of all ranks
  * claiming one object exactly one wins; an expiry set from afar makes the
  * object read as missing everywhere; a missing key is PS_ERR_NOT_FOUND. */
@@ -602,7 +617,9 @@ static void ownership_ops(void)
     MPI_Barrier(MPI_COMM_WORLD);
 
     /* The next rank sets an expiry on this rank's new object. */
+    CHECK(held_here() == 0, "claimed objects are freed on their owner");
     CHECK(ps_store_put(store, &ps_type_bytes, &byte, 1, mine) == PS_OK, "put");
+    CHECK(held_here() == 1, "the put is held here: %zu", held_here());
     gather_keys(mine, keys);
     int next = (rank + 1) % size;
     CHECK(ps_store_set_expiry(store, keys[next], ps_unix_ms() + 3600000) == PS_OK, "a far expiry on rank %d's", next);
@@ -632,6 +649,8 @@ static void ownership_ops(void)
     CHECK(ps_store_set_expiry(store, chosen, 0) == PS_ERR_NOT_FOUND, "expiry of a claimed chosen key");
     for (int r = 0; r < size; r++)
         ps_store_evict(store, keys[r]);
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(held_here() == 0, "nothing held at the end: %zu", held_here());
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
