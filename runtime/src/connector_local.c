@@ -449,6 +449,26 @@ static ps_status local_wait_get(ps_connector *conn, const char *key, long timeou
     }
 }
 
+/* Every entry held, expired ones too (they hold memory until reclaimed),
+ * under the read lock: fn must not write to this connector. */
+static ps_status local_list(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    local_conn *c = (local_conn *)conn;
+    pthread_rwlock_rdlock(&c->lock);
+    bool go = true;
+    uint64_t now = ps_unix_ms();
+    for (size_t b = 0; go && b < c->nbuckets; b++)
+        for (local_entry *e = c->buckets[b]; go && e; e = e->next) {
+            int64_t ttl = !e->expires_ms ? -1 : e->expires_ms > now ? (int64_t)(e->expires_ms - now) : 0;
+            ps_list_entry le = {.entry = e->key, .key = e->key, .len = e->len, .age_ms = -1, .ttl_ms = ttl,
+                                .head = e->data, .head_len = e->len < PS_OBJECT_HEADER_SIZE ? 0
+                                                                                           : PS_OBJECT_HEADER_SIZE};
+            go = fn(&le, ctx);
+        }
+    pthread_rwlock_unlock(&c->lock);
+    return PS_OK;
+}
+
 const ps_connector_ops ps_local_connector = {
     .scheme = "local",
     .open = local_open,
@@ -463,6 +483,7 @@ const ps_connector_ops ps_local_connector = {
     .evict_batch = local_evict_batch,
     .claim = local_claim,
     .set_expiry = local_set_expiry,
+    .list = local_list,
     .put_new = local_put_new,
     .wait_get = local_wait_get,
     .evict_new = NULL,

@@ -25,8 +25,8 @@
  * Wire format: a request is one message on TAG_REQUEST,
  *     req_head, the space name, then n keys as (length byte, bytes);
  * the reply goes to the tag the requester chose for it, first a status
- * message (get: n uint64 lengths, UINT64_MAX for missing; exists and evict:
- * n bytes), then for get each found object in chunks of at most CHUNK bytes.
+ * message (get: n uint64 lengths, UINT64_MAX for missing; exists, evict,
+ * claim and set_expiry: n bytes, 1 where the owner found the key and did it), then for get each found object in chunks of at most CHUNK bytes.
  * Messages between two ranks on one tag arrive in the order they were sent.
  */
 #include "connector.h"
@@ -57,6 +57,8 @@ enum {
     OP_GET = 1,
     OP_EXISTS = 2,
     OP_EVICT = 3,
+    OP_CLAIM = 4,      /* the owner's claim: removed by this request or not */
+    OP_SET_EXPIRY = 5, /* req_head.arg: Unix ms from which the object reads as missing */
     DEFAULT_TIMEOUT_MS = 30000,
 };
 #define CHUNK ((size_t)1 << 30) /* an MPI count is an int */
@@ -68,6 +70,7 @@ typedef struct req_head {
     int32_t reply_tag;
     uint32_t n;
     uint32_t space_len;
+    uint64_t arg; /* OP_SET_EXPIRY's expiry; 0 for the other ops */
 } req_head;
 
 /* One rank's share of the objects of a space (the URL's NAME). */
@@ -381,8 +384,7 @@ static void serve(int peer, const unsigned char *msg, size_t len)
     const char **keys = NULL;
     unsigned char *status = NULL;
     mpi_space *space = NULL;
-    bool ok = h.space_len <= (size_t)(end - p) && h.n <= len && (h.op == OP_GET || h.op == OP_EXISTS ||
-                                                                 h.op == OP_EVICT);
+    bool ok = h.space_len <= (size_t)(end - p) && h.n <= len && h.op >= OP_GET && h.op <= OP_SET_EXPIRY;
     if (ok) {
         keybuf = malloc(len);
         keys = malloc((h.n ? h.n : 1) * sizeof *keys);
@@ -418,10 +420,15 @@ static void serve(int peer, const unsigned char *msg, size_t len)
             bool yes = false;
             if (h.op == OP_EXISTS)
                 yes = objs && objs->ops->exists(objs, keys[i], &yes) == PS_OK && yes;
+            else if (h.op == OP_CLAIM)
+                yes = objs && objs->ops->claim(objs, keys[i], &yes) == PS_OK && yes;
+            else if (h.op == OP_SET_EXPIRY)
+                yes = objs && objs->ops->set_expiry(objs, keys[i], h.arg) == PS_OK;
             else
                 yes = !objs || objs->ops->evict(objs, keys[i]) == PS_OK;
             status[i] = yes;
         }
+        ps_error_clear(); /* a key missing here is the requester's answer, not this thread's error */
     }
     space_unref(space);
     send_reply(peer, h.reply_tag, status, h.n * per_key);
@@ -538,7 +545,7 @@ static void call_withdraw(peer_call *call)
 }
 
 /* Post the status receive, then send the request. */
-static ps_status call_start(peer_call *call, uint32_t op, const mpi_space *space, int timeout_ms)
+static ps_status call_start(peer_call *call, uint32_t op, uint64_t arg, const mpi_space *space, int timeout_ms)
 {
     size_t per_key = op == OP_GET ? sizeof(uint64_t) : 1;
     size_t space_len = strlen(space->name), len = sizeof(req_head) + space_len;
@@ -554,7 +561,7 @@ static ps_status call_start(peer_call *call, uint32_t op, const mpi_space *space
         return PS_ERR_NO_MEMORY;
     }
     call->tag = next_reply_tag();
-    req_head h = {op, call->tag, (uint32_t)call->n, (uint32_t)space_len};
+    req_head h = {op, call->tag, (uint32_t)call->n, (uint32_t)space_len, arg};
     unsigned char *p = msg;
     memcpy(p, &h, sizeof h), p += sizeof h;
     memcpy(p, space->name, space_len), p += space_len;
@@ -584,12 +591,13 @@ static ps_status call_start(peer_call *call, uint32_t op, const mpi_space *space
 
 /* Start every call, then wait for all their status replies and check them.
  * After a failure the calls not yet answered are withdrawn. */
-static ps_status calls_run(peer_call *calls, size_t ncalls, uint32_t op, const mpi_space *space, int timeout_ms)
+static ps_status calls_run(peer_call *calls, size_t ncalls, uint32_t op, uint64_t arg, const mpi_space *space,
+                           int timeout_ms)
 {
     ps_status st = PS_OK;
     for (size_t c = 0; c < ncalls && st == PS_OK; c++)
         if (calls[c].n)
-            st = call_start(&calls[c], op, space, timeout_ms);
+            st = call_start(&calls[c], op, arg, space, timeout_ms);
     size_t per_key = op == OP_GET ? sizeof(uint64_t) : 1;
     for (size_t c = 0; c < ncalls; c++) {
         if (st != PS_OK) {
@@ -924,7 +932,7 @@ static ps_status mpi_exists_batch(ps_connector *conn, size_t n, const char *cons
             continue;
         st = plan_route(&p, n, keys[i], i, &remote);
     }
-    if (st == PS_OK && remote && (st = calls_run(p.calls, p.ncalls, OP_EXISTS, c->space, c->timeout_ms)) == PS_OK)
+    if (st == PS_OK && remote && (st = calls_run(p.calls, p.ncalls, OP_EXISTS, 0, c->space, c->timeout_ms)) == PS_OK)
         for (size_t k = 0; k < p.ncalls; k++)
             for (size_t j = 0; j < p.calls[k].n; j++)
                 if (p.calls[k].status[j])
@@ -950,7 +958,7 @@ static ps_status mpi_evict_batch(ps_connector *conn, size_t n, const char *const
     for (size_t i = 0; i < n && st == PS_OK; i++)
         st = plan_route(&p, n, keys[i], i, &remote);
     if (st == PS_OK && remote)
-        st = calls_run(p.calls, p.ncalls, OP_EVICT, c->space, c->timeout_ms);
+        st = calls_run(p.calls, p.ncalls, OP_EVICT, 0, c->space, c->timeout_ms);
     plan_free(&p);
     return st;
 }
@@ -958,6 +966,55 @@ static ps_status mpi_evict_batch(ps_connector *conn, size_t n, const char *const
 static ps_status mpi_evict(ps_connector *conn, const char *key)
 {
     return mpi_evict_batch(conn, 1, &key);
+}
+
+/*
+ * An ownership op on one key (OP_CLAIM, OP_SET_EXPIRY) at the ranks that
+ * may hold it: its owner, or every other rank for a key the caller chose.
+ * *hit: whether some rank found the key and did it.
+ */
+static ps_status remote_owner_op(mpi_conn *c, uint32_t op, uint64_t arg, const char *key, bool *hit)
+{
+    *hit = false;
+    if (!atomic_load(&svc.up))
+        return PS_OK;
+    plan p = {0};
+    bool remote = false;
+    ps_status st = plan_route(&p, 1, key, 0, &remote);
+    if (st == PS_OK && remote && (st = calls_run(p.calls, p.ncalls, op, arg, c->space, c->timeout_ms)) == PS_OK)
+        for (size_t k = 0; k < p.ncalls; k++)
+            if (p.calls[k].n && p.calls[k].status[0])
+                *hit = true;
+    plan_free(&p);
+    return st;
+}
+
+/* claim: the owner removes the key under its own lock (local:// claim), so
+ * of several ranks claiming one key exactly one sees true. */
+static ps_status mpi_claim(ps_connector *conn, const char *key, bool *claimed_out)
+{
+    mpi_conn *c = (mpi_conn *)conn;
+    ps_connector *objs = c->space->objects;
+    ps_status st = objs->ops->claim(objs, key, claimed_out);
+    if (st != PS_OK || *claimed_out)
+        return st;
+    return remote_owner_op(c, OP_CLAIM, 0, key, claimed_out);
+}
+
+static ps_status mpi_not_found(const char *key);
+
+static ps_status mpi_set_expiry(ps_connector *conn, const char *key, uint64_t expires_ms)
+{
+    mpi_conn *c = (mpi_conn *)conn;
+    ps_connector *objs = c->space->objects;
+    ps_status st = objs->ops->set_expiry(objs, key, expires_ms);
+    if (st != PS_ERR_NOT_FOUND)
+        return st;
+    ps_error_clear();
+    bool hit;
+    if ((st = remote_owner_op(c, OP_SET_EXPIRY, expires_ms, key, &hit)) != PS_OK)
+        return st;
+    return hit ? PS_OK : mpi_not_found(key);
 }
 
 /*
@@ -997,7 +1054,7 @@ static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const k
             finding = true;
         }
     }
-    if (st == PS_OK && finding && (st = calls_run(find.calls, find.ncalls, OP_EXISTS, c->space,
+    if (st == PS_OK && finding && (st = calls_run(find.calls, find.ncalls, OP_EXISTS, 0, c->space,
                                                   c->timeout_ms)) == PS_OK) {
         /* The lowest rank that has each key fetches it. */
         bool *placed = ps_calloc(n, sizeof *placed);
@@ -1016,7 +1073,7 @@ static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const k
             }
         free(placed);
     }
-    if (st == PS_OK && fetching && (st = calls_run(fetch.calls, fetch.ncalls, OP_GET, c->space,
+    if (st == PS_OK && fetching && (st = calls_run(fetch.calls, fetch.ncalls, OP_GET, 0, c->space,
                                                    c->timeout_ms)) == PS_OK)
         st = receive_objects(fetch.calls, fetch.ncalls, out, c->timeout_ms);
     plan_free(&find);
@@ -1032,6 +1089,19 @@ static ps_status mpi_get(ps_connector *conn, const char *key, ps_blob *out)
     ps_status st = mpi_get_batch(conn, 1, &key, out);
     if (st != PS_OK || out->data)
         return st;
+    return mpi_not_found(key);
+}
+
+/* This rank's share of the space: the objects it holds, not the job's. */
+static ps_status mpi_list(ps_connector *conn, ps_list_fn fn, void *ctx)
+{
+    ps_connector *objs = ((mpi_conn *)conn)->space->objects;
+    return objs->ops->list(objs, fn, ctx);
+}
+
+/* PS_ERR_NOT_FOUND for key, saying where it was looked for. */
+static ps_status mpi_not_found(const char *key)
+{
     int rank;
     const char *why;
     if (!atomic_load(&svc.up))
@@ -1059,6 +1129,9 @@ const ps_connector_ops ps_mpi_connector = {
     .get_batch = mpi_get_batch,
     .exists_batch = mpi_exists_batch,
     .evict_batch = mpi_evict_batch,
+    .claim = mpi_claim,
+    .set_expiry = mpi_set_expiry,
+    .list = mpi_list,
 };
 
 /* ------------------------------------------------------ init / finalize */

@@ -33,6 +33,9 @@ ps_mpi_test(mpi_finalize_hook 2 mpi_finalize_hook)
 foreach(topology direct scheduler)
   ps_mpi_test(mpi_executor_${topology}_3 3 mpi_executor ${topology})
   ps_mpi_test(mpi_executor_${topology}_4 4 mpi_executor ${topology})
+  # On an mpi:// store: arguments stay on rank 0, results on their worker.
+  ps_mpi_test(mpi_executor_${topology}_mpistore_3 3 mpi_executor ${topology} mpi)
+  ps_mpi_test(mpi_executor_${topology}_mpistore_4 4 mpi_executor ${topology} mpi)
 endforeach()
 
 # The executor example on 3 ranks, in both topologies.

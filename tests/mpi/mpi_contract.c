@@ -25,6 +25,8 @@
 #include <proxystore/mpi.h>
 #include <proxystore/proxystore.h>
 
+#include "object.h"
+#include "store.h"
 #include "test_record.h"
 
 static int rank, size;
@@ -573,6 +575,85 @@ static void task_round_trip(void)
 
 /* ---------------------------------------------------------------- main */
 
+static bool count_entry(const ps_list_entry *entry, void *ctx)
+{
+    (void)entry;
+    ++*(size_t *)ctx;
+    return true;
+}
+
+/* How many objects this rank holds in the store (its share, not the job's). */
+static size_t held_here(void)
+{
+    size_t n = 0;
+    CHECK(store->conn->ops->list(store->conn, count_entry, &n) == PS_OK, "list");
+    return n;
+}
+
+/* claim and set_expiry from another rank reach the owner: of all ranks
+ * claiming one object exactly one wins; an expiry set from afar makes the
+ * object read as missing everywhere; a missing key is PS_ERR_NOT_FOUND. */
+static void ownership_ops(void)
+{
+    unsigned char byte = (unsigned char)rank;
+    char mine[PS_KEY_MAX], keys[64][PS_KEY_MAX];
+    CHECK(ps_store_put(store, &ps_type_bytes, &byte, 1, mine) == PS_OK, "put");
+    gather_keys(mine, keys);
+    /* Every rank claims every object; each is removed once. */
+    int won = 0;
+    for (int r = 0; r < size; r++) {
+        bool claimed = false;
+        CHECK(ps_store_claim(store, keys[r], &claimed) == PS_OK, "claim rank %d's object", r);
+        won += claimed;
+    }
+    int total = 0;
+    MPI_Allreduce(&won, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    CHECK(total == size, "%d claims won for %d objects", total, size);
+    for (int r = 0; r < size; r++) {
+        bool exists = true, claimed = true;
+        CHECK(ps_store_exists(store, keys[r], &exists) == PS_OK && !exists, "rank %d's claimed object is gone", r);
+        CHECK(ps_store_claim(store, keys[r], &claimed) == PS_OK && !claimed, "a second claim loses");
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    /* The next rank sets an expiry on this rank's new object. */
+    CHECK(held_here() == 0, "claimed objects are freed on their owner");
+    CHECK(ps_store_put(store, &ps_type_bytes, &byte, 1, mine) == PS_OK, "put");
+    CHECK(held_here() == 1, "the put is held here: %zu", held_here());
+    gather_keys(mine, keys);
+    int next = (rank + 1) % size;
+    CHECK(ps_store_set_expiry(store, keys[next], ps_unix_ms() + 3600000) == PS_OK, "a far expiry on rank %d's", next);
+    MPI_Barrier(MPI_COMM_WORLD);
+    bool exists = false;
+    CHECK(ps_store_exists(store, mine, &exists) == PS_OK && exists, "a far expiry leaves it readable");
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(ps_store_set_expiry(store, keys[next], ps_unix_ms() - 1) == PS_OK, "a past expiry on rank %d's", next);
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int r = 0; r < size; r++) {
+        exists = true;
+        CHECK(ps_store_exists(store, keys[r], &exists) == PS_OK && !exists, "rank %d's expired object is missing", r);
+        CHECK(ps_store_get(store, keys[r], &ps_type_bytes, NULL) == NULL && ps_last_error_code() == PS_ERR_NOT_FOUND,
+              "get of an expired object");
+    }
+    CHECK(ps_store_set_expiry(store, keys[next], 0) == PS_ERR_NOT_FOUND && strstr(ps_last_error_message(), keys[next]),
+          "expiry of an expired object: %s", ps_last_error_message());
+    /* A key the caller chose is looked for on every rank. */
+    char chosen[64];
+    snprintf(chosen, sizeof chosen, "owned-chosen-%d", rank);
+    CHECK(ps_store_put_key(store, chosen, &ps_type_bytes, &byte, 1) == PS_OK, "put_key %s", chosen);
+    MPI_Barrier(MPI_COMM_WORLD);
+    snprintf(chosen, sizeof chosen, "owned-chosen-%d", next);
+    bool claimed = false;
+    CHECK(ps_store_claim(store, chosen, &claimed) == PS_OK && claimed, "claim %s from afar", chosen);
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(ps_store_set_expiry(store, chosen, 0) == PS_ERR_NOT_FOUND, "expiry of a claimed chosen key");
+    for (int r = 0; r < size; r++)
+        ps_store_evict(store, keys[r]);
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(held_here() == 0, "nothing held at the end: %zu", held_here());
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
 int main(int argc, char **argv)
 {
     alarm(240);
@@ -606,6 +687,7 @@ int main(int argc, char **argv)
         {"threads", threads},
         {"evict_races_fetch", evict_races_fetch},
         {"spaces", spaces},
+        {"ownership_ops", ownership_ops},
         {"task_round_trip", task_round_trip},
         {"bounded_wait", bounded_wait},
     };

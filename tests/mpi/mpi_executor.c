@@ -2,8 +2,10 @@
  * mpi_executor.c — the executor's MPI backend, run by mpirun (-n 3 and
  * -n 4 --oversubscribe, tests/mpi/mpi.cmake) in the topology named by
  * argv[1]: "direct" or "scheduler".  Every rank registers the tasks and
- * opens the same shm store; rank 0 submits and checks, the other ranks
- * serve inside ps_executor_mpi.
+ * opens the same store, shm:// or, with argv[2] "mpi", mpi:// (large
+ * arguments stay in rank 0's memory, results in their worker's, and every
+ * rank must hold nothing at the end); rank 0 submits and checks, the other
+ * ranks serve inside ps_executor_mpi.
  *
  * A plain MPI program, not a Criterion runner (Criterion forks each test,
  * where MPI does not work): rank 0 counts failed checks and the exit status
@@ -17,9 +19,11 @@
 #include <mpi.h>
 
 #include <proxystore/executor_mpi.h>
+#include <proxystore/mpi.h>
 
 #include "dir_entries.h"
 #include "executor_tasks.h"
+#include "store.h"
 
 static int checks, failures;
 
@@ -36,6 +40,15 @@ static int checks, failures;
 
 static ps_store *store;
 static char shm_prefix[96];
+static bool on_mpi; /* the store is mpi:// */
+
+/* On mpi:// a key the store made names its owner: "mpi.<job>.<rank>.<random>". */
+static int owner_rank(const char *key)
+{
+    const char *dot = strchr(key, '.');
+    dot = dot ? strchr(dot + 1, '.') : NULL;
+    return dot ? atoi(dot + 1) : -1;
+}
 
 /* echo n bytes; check the result byte for byte and whether it was proxied. */
 static void echo_checked(ps_executor *ex, size_t n, unsigned seed, bool want_proxy)
@@ -47,6 +60,9 @@ static void echo_checked(ps_executor *ex, size_t n, unsigned seed, bool want_pro
     ps_result r = {0};
     if (t && ps_task_wait(t) == PS_OK && ps_task_result(t, &r) == PS_OK) {
         EXPECT((r.proxy != NULL) == want_proxy, "echo %zu proxied: %d", n, r.proxy != NULL);
+        if (on_mpi && r.proxy) /* the result stays on the worker that made it */
+            EXPECT(owner_rank(ps_proxy_key(r.proxy)) > 0, "result key '%s' names a worker rank",
+                   ps_proxy_key(r.proxy));
         const unsigned char *out = r.proxy ? ps_resolve_ref(r.proxy, "unsigned char", 1) : r.data;
         size_t count = r.proxy ? ps_proxy_count(r.proxy) : r.count;
         EXPECT(out && count == n && memcmp(out, in, n) == 0, "echo %zu bytes back intact", n);
@@ -161,6 +177,13 @@ static void errors(ps_executor *ex)
     echo_checked(ex, 2000, 10, false);
 }
 
+static bool count_held(const ps_list_entry *entry, void *ctx)
+{
+    fprintf(stderr, "left: %s (%llu bytes)\n", entry->key, (unsigned long long)entry->len);
+    ++*(size_t *)ctx;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     alarm(240);
@@ -169,12 +192,18 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     bool scheduler = argc > 1 && strcmp(argv[1], "scheduler") == 0;
+    /* argv[2] "mpi": the store is mpi://, objects stay on the rank that put them. */
+    on_mpi = argc > 2 && strcmp(argv[2], "mpi") == 0;
+    if (on_mpi && ps_mpi_init(MPI_COMM_WORLD) != PS_OK) {
+        fprintf(stderr, "ps_mpi_init: %s\n", ps_last_error_message());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
 
     long id = (long)getpid();
     MPI_Bcast(&id, 1, MPI_LONG, 0, MPI_COMM_WORLD);
     char name[64], url[96];
     snprintf(name, sizeof name, "t-mpiexec-%ld", id);
-    snprintf(url, sizeof url, "shm://%s", name);
+    snprintf(url, sizeof url, "%s://%s", on_mpi ? "mpi" : "shm", name);
     snprintf(shm_prefix, sizeof shm_prefix, "ps-%s+", name);
     store = ps_store_open(name, url, NULL);
     ps_test_register_tasks();
@@ -198,10 +227,25 @@ int main(int argc, char **argv)
         EXPECT(st == PS_OK && !ex, "a serving rank returns after shutdown");
     }
     MPI_Barrier(MPI_COMM_WORLD);
+    if (on_mpi) { /* every rank: nothing left of what it held */
+        /* Puts on mpi:// are local: the client's large arguments went into
+         * rank 0's memory, and every rank that ran tasks fetched some. */
+        ps_metrics m;
+        EXPECT(ps_store_metrics(store, &m) == PS_OK, "metrics");
+        unsigned long long puts = m.op[PS_OP_PUT].count, gets = m.op[PS_OP_GET].count + m.op[PS_OP_RESOLVE].count, any_gets = 0;
+        MPI_Allreduce(&gets, &any_gets, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+        if (rank == 0)
+            EXPECT(puts > 0 && any_gets > gets, "client put %llu arguments, other ranks fetched %llu", puts,
+                   any_gets - gets);
+        size_t held = 0;
+        EXPECT(store && store->conn->ops->list(store->conn, count_held, &held) == PS_OK && held == 0,
+               "rank %d holds %zu objects at the end", rank, held);
+    }
     if (rank == 0) {
-        int left = ps_test_count_entries("/dev/shm", shm_prefix);
+        int left = on_mpi ? 0 : ps_test_count_entries("/dev/shm", shm_prefix);
         EXPECT(left == 0, "%d objects left in the store", left);
-        ps_test_remove_entries("/dev/shm", shm_prefix);
+        if (!on_mpi)
+            ps_test_remove_entries("/dev/shm", shm_prefix);
         /* A one-rank communicator cannot hold a worker. */
         ps_executor *none = NULL;
         EXPECT(ps_executor_mpi(MPI_COMM_SELF, PS_EXECUTOR_DIRECT, &opts, &none) == PS_ERR_STATE && !none,
@@ -211,8 +255,8 @@ int main(int argc, char **argv)
     int totals[2] = {checks, failures}, sums[2];
     MPI_Reduce(totals, sums, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
     if (rank == 0)
-        printf("mpi_executor %s on %d ranks: %d passed, %d failed\n", scheduler ? "scheduler" : "direct",
-               size, sums[0] - sums[1], sums[1]);
+        printf("mpi_executor %s on %d ranks, %s store: %d passed, %d failed\n",
+               scheduler ? "scheduler" : "direct", size, on_mpi ? "mpi://" : "shm://", sums[0] - sums[1], sums[1]);
     int any = failures > 0, anywhere = 0;
     MPI_Allreduce(&any, &anywhere, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     MPI_Finalize();
