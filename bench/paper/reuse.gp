@@ -12,7 +12,7 @@ set grid
 series = system(sprintf("awk -F, '!/^#/ && NR > 2 {print $1 \":\" $2}' %s | sort -u", csv))
 sel(s) = sprintf("< awk -F, '!/^#/ && $1 \":\" $2 == \"%s\"' %s", s, csv)
 dashes(s) = strstrt(s, ":none") ? 2 : 1
-color(s) = strstrt(s, "scheduler") ? 3 : 2
+color(s) = strstrt(s, "redis") ? (strstrt(s, "scheduler") ? 7 : 4) : strstrt(s, "scheduler") ? 3 : 2
 point(s) = strstrt(s, "redis") ? 6 : strstrt(s, "file") ? 8 : 7
 label(s) = (strstrt(s, ":none") ? "by value, " : "by proxy (".s[strstrt(s, ":") + 1:]."), ") . \
            (strstrt(s, "scheduler") ? "MPI + scheduler" : "MPI direct")

@@ -8,7 +8,7 @@
 #   bench/paper/reuse.sh                        shm:// store
 #   PS_BENCH_STORE=redis bench/paper/reuse.sh   adds a private redis-server
 # Sizes: PS_PAPER_N (1024), PS_PAPER_BLOCKS ("4 8 16 32 64 128"),
-# PS_PAPER_REPS (5), PS_PAPER_WORKERS ("2"), PS_PAPER_TOPOLOGIES
+# PS_PAPER_REPS (9), PS_PAPER_WORKERS ("2"), PS_PAPER_TOPOLOGIES
 # ("scheduler direct"); launcher, stores and output: bench/paper/common.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +18,7 @@ runs() {
   for w in ${PS_PAPER_WORKERS:-2}; do
     for blocks in ${PS_PAPER_BLOCKS:-4 8 16 32 64 128}; do
       for url in none "${stores[@]}"; do
-        paper_launch "$w" "$1" bench_reuse "$url" "${PS_PAPER_N:-1024}" "$blocks" "${PS_PAPER_REPS:-5}"
+        paper_launch "$w" "$1" bench_reuse "$url" "${PS_PAPER_N:-1024}" "$blocks" "${PS_PAPER_REPS:-9}"
       done
     done
   done

@@ -8,7 +8,8 @@
 #   bench/paper/throughput.sh                        shm:// store
 #   PS_BENCH_STORE=redis bench/paper/throughput.sh   adds a private redis-server
 # Sizes: PS_PAPER_WORKERS ("1 2 3 4 5 6 7 8"), PS_PAPER_TASKS (2000),
-# PS_PAPER_BYTES (1000000), PS_PAPER_TOPOLOGIES ("scheduler direct");
+# PS_PAPER_BYTES (1000000), PS_PAPER_REPEAT (3: runs of each point, interleaved
+# by value / by proxy), PS_PAPER_TOPOLOGIES ("scheduler direct");
 # launcher, stores and output: bench/paper/common.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +17,10 @@ source bench/paper/common.sh
 paper_setup bench_throughput
 runs() {
   for w in ${PS_PAPER_WORKERS:-1 2 3 4 5 6 7 8}; do
-    for url in none "${stores[@]}"; do
-      paper_launch "$w" "$1" bench_throughput "$url" "${PS_PAPER_TASKS:-2000}" "${PS_PAPER_BYTES:-1000000}"
+    for _ in $(seq "${PS_PAPER_REPEAT:-3}"); do
+      for url in none "${stores[@]}"; do
+        paper_launch "$w" "$1" bench_throughput "$url" "${PS_PAPER_TASKS:-2000}" "${PS_PAPER_BYTES:-1000000}"
+      done
     done
   done
 }

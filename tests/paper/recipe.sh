@@ -17,7 +17,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 case $kind in
   file) mkdir "$tmp/store"; url="file://$tmp/store" ;;
   redis) [ -n "${PS_TEST_REDIS_URL:-}" ] || { echo "no PS_TEST_REDIS_URL"; exit 77; }
-         url=$PS_TEST_REDIS_URL ;;
+         # a prefix of its own: other tests share the server, and the
+         # program checks that its store is empty at the end
+         url="$PS_TEST_REDIS_URL?prefix=paper-$experiment-$$" ;;
   *) fail "store kind '$kind': file or redis" ;;
 esac
 
