@@ -27,7 +27,7 @@ export PS_BENCH_BIN=$bin PS_MPIRUN="$*" PS_PAPER_STORES=$url PS_PAPER_OUT=$tmp/o
 export PS_PAPER_TOPOLOGIES="scheduler direct"
 case $experiment in
   throughput)
-    export PS_PAPER_WORKERS="1 2" PS_PAPER_TASKS=20
+    export PS_PAPER_WORKERS="1 2" PS_PAPER_TASKS=20 PS_PAPER_REPEAT=1
     header=topology,store,mode,workers,batch,tasks,bytes,seconds,tasks_per_s
     rows=$((2 * 2 * 2)) ;;          # topologies x workers x (by value, by proxy)
   reuse)
