@@ -49,8 +49,10 @@ int paper_start(paper_run *run, int *argc, char ***argv, const char *topology, c
         return 0;
     ps_store_options so = {.cache_size = cache_size};
     run->store = ps_store_open("paper", url, &so);
-    if (!run->store)
-        return failed(url);
+    if (!run->store) { /* the library's message names the store, never a password */
+        fprintf(stderr, "%s\n", ps_last_error_message());
+        return -1;
+    }
     run->store_name = scheme_of(url);
     run->mode = "proxy";
     return 0;
