@@ -81,6 +81,16 @@ typedef struct ps_connector_ops {
     void (*close)(ps_connector *conn);
 
     ps_status (*put)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts);
+    /* Optional: put a plain-data object whose payload hash is still to be
+     * computed, so that the hash pass can overlap the transfer instead of
+     * preceding it.  header is the object header (PS_OBJECT_HEADER_SIZE
+     * bytes) with a zero hash; the connector hashes the len payload bytes
+     * (ps_payload_hash's value), writes the hash into header
+     * (ps_object_hash_set) and *hash_out, and stores an object that reads
+     * back exactly as put(header, payload) would.  NULL: the store hashes
+     * first and calls put. */
+    ps_status (*put_hashing)(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                             size_t len, uint64_t *hash_out);
     /* Missing key: PS_ERR_NOT_FOUND (with the error set). */
     ps_status (*get)(ps_connector *conn, const char *key, ps_blob *out);
     ps_status (*exists)(ps_connector *conn, const char *key, bool *exists_out);
