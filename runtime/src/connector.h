@@ -175,6 +175,12 @@ extern const ps_connector_ops ps_mpi_connector; /* connector_mpi.c, built with M
 #endif
 extern const ps_connector_ops ps_multi_connector;
 
+/* A local:// connector's objects from bytes up go on transparent huge pages
+ * (fresh memory each put) rather than on the heap (reused warm holes, 4 kB
+ * pages).  For mpi://, whose large objects are read by the kernel's
+ * cross-process copy, faster from huge pages. */
+void ps_local_huge_from(ps_connector *conn, size_t bytes);
+
 /* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
 ps_status ps_connector_open(const char *url, ps_connector **out);
 
