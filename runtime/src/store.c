@@ -29,7 +29,10 @@ typedef struct encoded {
     ps_object_info info;
 } encoded;
 
-static ps_status encode(const ps_type *type, const void *obj, size_t count, uint64_t expires_ms, encoded *e)
+/* Header and parts of an object.  hash false: a plain-data payload is left
+ * unhashed (hash 0) for a connector's put_hashing to hash as it sends. */
+static ps_status encode(const ps_type *type, const void *obj, size_t count, uint64_t expires_ms, bool hash,
+                        encoded *e)
 {
     memset(e, 0, sizeof *e);
     if (type->flags & PS_TYPE_POD) {
@@ -39,7 +42,7 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, uint
                                 count, type->name);
         if (!obj && len)
             return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
-        ps_object_info_init(&e->info, type, count, len, ps_payload_hash(obj, len));
+        ps_object_info_init(&e->info, type, count, len, hash ? ps_payload_hash(obj, len) : 0);
         e->info.expires_ms = expires_ms;
         ps_object_header_encode(&e->info, e->header);
         e->parts[0] = (ps_iov){e->header, sizeof e->header};
@@ -189,10 +192,15 @@ static ps_status put_object(ps_store *store, const char *key, const ps_type *typ
         st = ps_key_check(key);
     else if ((st = new_key(store, fresh)) == PS_OK)
         key = fresh;
-    if (st != PS_OK || (st = encode(type, obj, count, how->expires_ms, &e)) != PS_OK)
-        goto done;
     const ps_connector_ops *ops = store->conn->ops;
-    if (!how->only_new && how->ntags && ops->put_tagged)
+    bool tagged = how->ntags && ops->put_tagged;
+    /* Plain data on a plain put: the connector may hash while it sends. */
+    bool hashing = !how->only_new && !tagged && ops->put_hashing && (type->flags & PS_TYPE_POD);
+    if (st != PS_OK || (st = encode(type, obj, count, how->expires_ms, !hashing, &e)) != PS_OK)
+        goto done;
+    if (hashing)
+        st = ops->put_hashing(store->conn, key, e.header, e.parts[1].base, e.parts[1].len, &e.info.payload_hash);
+    else if (!how->only_new && tagged)
         st = ops->put_tagged(store->conn, key, e.parts, e.nparts, how->tags, how->ntags);
     else if (!how->only_new)
         st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
@@ -395,7 +403,7 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
     }
     for (size_t i = 0; i < n; i++, encoded_n++) {
         if ((st = new_key(store, keys_out[i])) != PS_OK ||
-            (st = encode(type, objs[i], counts ? counts[i] : 1, 0, &enc[i])) != PS_OK) {
+            (st = encode(type, objs[i], counts ? counts[i] : 1, 0, true, &enc[i])) != PS_OK) {
             ps_error_wrap("object %zu of the batch", i);
             goto done;
         }
