@@ -41,6 +41,7 @@ int ps_summary_table_add(ps_summary_table *t, const char *usr, const ps_summary 
         return -1;
     e->present = s != NULL;
     e->order = t->n;
+    e->source = 0;
     if (s)
         e->s = *s;
     else
@@ -87,22 +88,26 @@ const ps_summary_entry *ps_summary_table_find(const ps_summary_table *t, const c
     return bsearch(usr, t->v, t->n, sizeof *t->v, cmp_key);
 }
 
-int ps_summary_table_take(ps_summary_table *dst, ps_summary_table *src)
+int ps_summary_table_add_all(ps_summary_table *t, const ps_summary_table *src, size_t source)
 {
-    if (src->n == 0)
-        return 0;
-    ps_summary_entry *v = ps_array_reserve(dst->v, &dst->cap, dst->n + src->n, sizeof *dst->v);
-    if (!v)
-        return -1;
-    dst->v = v;
     for (size_t i = 0; i < src->n; i++) {
-        dst->v[dst->n] = src->v[i];
-        dst->v[dst->n].order = dst->n;
-        dst->n++;
+        if (ps_summary_table_add(t, src->v[i].usr, src->v[i].present ? &src->v[i].s : NULL) != 0)
+            return -1;
+        t->v[t->n - 1].source = source;
     }
-    dst->sorted = false;
-    free(src->v);
-    memset(src, 0, sizeof *src);
+    return 0;
+}
+
+int ps_summary_table_copy(ps_summary_table *dst, const ps_summary_table *src)
+{
+    ps_summary_table_clear(dst);
+    for (size_t i = 0; i < src->n; i++) {
+        if (ps_summary_table_add(dst, src->v[i].usr, src->v[i].present ? &src->v[i].s : NULL) != 0)
+            return -1;
+        dst->v[i].source = src->v[i].source;
+        dst->v[i].order = src->v[i].order;
+    }
+    dst->sorted = src->sorted;
     return 0;
 }
 

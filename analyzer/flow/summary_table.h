@@ -38,6 +38,7 @@ typedef struct ps_summary {
     /* Bit i: parameter i, a pointer, is used by the body only to reach its
      * fields, so its proxy fields the summary does not list are untouched. */
     uint32_t fields_kept;
+    uint32_t proxy_params; /* bit i: parameter i holds a proxy (inference may retry it) */
     unsigned nfields;
     ps_field_effect fields[PS_SUMMARY_MAX_FIELDS];
 } ps_summary;
@@ -46,6 +47,7 @@ typedef struct ps_summary_entry {
     char *usr;
     bool present;  /* false: looked up and not found (a read of "unknown") */
     size_t order;  /* of insertion: the first of equal USRs wins */
+    size_t source; /* the caller's tag (the driver: the file that defines it) */
     ps_summary s;
 } ps_summary_entry;
 
@@ -61,12 +63,14 @@ bool ps_summary_equal(const ps_summary *a, const ps_summary *b);
 
 /* Appends a copy (s NULL: an absent entry).  0, or -1 when out of memory. */
 int ps_summary_table_add(ps_summary_table *t, const char *usr, const ps_summary *s);
+/* Appends copies of every entry of src, tagged with source; 0 or -1. */
+int ps_summary_table_add_all(ps_summary_table *t, const ps_summary_table *src, size_t source);
+/* A copy of src into dst (cleared first); 0 or -1. */
+int ps_summary_table_copy(ps_summary_table *dst, const ps_summary_table *src);
 /* Sorts by USR and keeps the first added of each USR. */
 void ps_summary_table_sort(ps_summary_table *t);
 /* The entry of usr in a sorted table, or NULL. */
 const ps_summary_entry *ps_summary_table_find(const ps_summary_table *t, const char *usr);
-/* Moves every entry of src to the end of dst (src is left empty); 0 or -1. */
-int ps_summary_table_take(ps_summary_table *dst, ps_summary_table *src);
 void ps_summary_table_clear(ps_summary_table *t);
 
 #endif /* PS_CHECK_SUMMARY_TABLE_H */

@@ -1350,6 +1350,16 @@ static bool is_zero_constant(CXCursor e)
     return clang_getEnumConstantDeclValue(clang_getCursorReferenced(e)) == 0; /* PS_OK */
 }
 
+/* An enumerator other than 0 (PS_ERR_TIMEOUT): a failed status. */
+static bool is_error_constant(CXCursor e)
+{
+    e = strip_casts(e);
+    if (clang_getCursorKind(e) != CXCursor_DeclRefExpr ||
+        clang_getCursorKind(clang_getCursorReferenced(e)) != CXCursor_EnumConstantDecl)
+        return false;
+    return clang_getEnumConstantDeclValue(clang_getCursorReferenced(e)) != 0;
+}
+
 /* A release whose status can be a refusal (the handle then stays valid). */
 static bool is_refusable_release(lifetime *l, CXCursor e)
 {
@@ -1386,7 +1396,7 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
     e = strip_casts(e);
     bool invert = false;
     CXCursor kids[2];
-    for (int guard = 0; guard < 4; guard++) {
+    for (int guard = 0; guard < 8; guard++) {
         enum CXCursorKind k = clang_getCursorKind(e);
         if (k == CXCursor_UnaryOperator && clang_getCursorUnaryOperatorKind(e) == CXUnaryOperator_LNot &&
             ps_children(e, kids, 1) == 1) {
@@ -1396,9 +1406,16 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
                    (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ ||
                     clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_NE)) {
             int side = is_zero_constant(kids[1]) ? 0 : is_zero_constant(kids[0]) ? 1 : -1;
+            /* st == PS_ERR_TIMEOUT: true only when the call failed (the
+             * other branch says nothing, and is left as it is). */
+            bool error_code = false;
+            if (side < 0) {
+                side = is_error_constant(kids[1]) ? 0 : is_error_constant(kids[0]) ? 1 : -1;
+                error_code = true;
+            }
             if (side < 0)
                 return false;
-            if (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ)
+            if ((clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ) != error_code)
                 invert = !invert;
             e = strip_casts(ps_strip_parens(kids[side]));
         } else if (k == CXCursor_BinaryOperator && ps_children(e, kids, 2) == 2 &&
@@ -1409,6 +1426,13 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
             /* st = ps_owned_release(o); ... if (st != PS_OK): tests the
              * release when st keeps that one status and nothing else. */
             int f = flag_index(l, clang_getCursorReferenced(e));
+            if (f >= 0 && clang_Cursor_isNull(l->flags[f].status) && !l->flags[f].written &&
+                !clang_Cursor_isNull(l->flags[f].init)) {
+                /* bool ok = !!(ps_stream_next(...) == PS_OK), as assertion
+                 * macros write it: testing ok tests the status. */
+                e = strip_casts(ps_strip_parens(ps_strip_implicit(l->flags[f].init)));
+                continue;
+            }
             if (f < 0 || clang_Cursor_isNull(l->flags[f].status) || l->flags[f].status_bad)
                 return false;
             e = l->flags[f].status;
@@ -1507,6 +1531,9 @@ static bool add_var_entry(lifetime *l, CXCursor decl, var_kind kind)
     l->vars[l->nvars].through_pointer = false;
     l->vars[l->nvars].kind = kind;
     l->vars[l->nvars].excluded = false;
+    l->vars[l->nvars].clobbered = false;
+    l->vars[l->nvars].implicit = false;
+    l->vars[l->nvars].usr[0] = '\0';
     l->vars[l->nvars].decl_hk = HK_UNKNOWN;
     l->nvars++;
     return true;
@@ -1660,20 +1687,28 @@ static void note_address_taken(lifetime *l, CXCursor what)
 
 /* `s.f` or `j->f` of a local variable or parameter, f a proxy handle: a
  * field followed like a variable. */
-static void maybe_field(lifetime *l, CXCursor member)
+/* Follows field of variable base, if it holds a proxy handle and is not
+ * followed yet; the new entry, or NULL. */
+static var *add_field_var(lifetime *l, CXCursor base, CXCursor field)
 {
-    CXCursor base, field;
-    if (!field_of_variable(member, &base, &field) || !is_local(base) ||
-        field_var_index(l, base, field) >= 0 || ps_decl_handle_depth(l->ck->pt, field, false) != 0)
-        return;
+    if (field_var_index(l, base, field) >= 0 || ps_decl_handle_depth(l->ck->pt, field, false) != 0)
+        return NULL;
     ps_ptype pt = ps_ptype_of_decl(l->ck->pt, field);
     if (pt.kind == PS_PROXY_OR || !add_var_entry(l, base, V_PROXY))
-        return;
+        return NULL;
     var *nv = &l->vars[l->nvars - 1];
     nv->field = field;
     nv->decl_hk = handle_kind_of_decl(pt.kind);
     nv->through_pointer =
         clang_getCanonicalType(clang_getCursorType(base)).kind == CXType_Pointer;
+    return nv;
+}
+
+static void maybe_field(lifetime *l, CXCursor member)
+{
+    CXCursor base, field;
+    if (field_of_variable(member, &base, &field) && is_local(base))
+        add_field_var(l, base, field);
 }
 
 /* After the scan: fields of a variable whose address is taken, or whose
@@ -1990,18 +2025,52 @@ static void summarize_fields(lifetime *l, CXCursor function, fn_summary *fs)
                 kept = false; /* not summarized: the caller must forget it */
                 continue;
             }
+            bool untouched = bits && !(bits & ~(S_UNKNOWN | S_NULL)) && !l->vars[v].clobbered;
+            if (untouched && l->vars[v].implicit)
+                continue; /* never named, and no callee did anything to it */
             ps_field_effect *fe = &fs->s.fields[fs->s.nfields++];
             fe->param = (uint8_t)i;
             snprintf(fe->usr, sizeof fe->usr, "%s", usr);
             if (bits == S_RELEASED)
                 fe->effect = EFFECT_RELEASE;
-            else if (bits && !(bits & ~(S_UNKNOWN | S_NULL)) && !l->vars[v].clobbered)
+            else if (untouched)
                 fe->effect = EFFECT_BORROW;
             else
                 fe->effect = EFFECT_MOVE;
         }
         if (kept)
             fs->s.fields_kept |= 1u << i;
+    }
+}
+
+typedef struct param_fields {
+    lifetime *l;
+    CXCursor param;
+} param_fields;
+
+static enum CXVisitorResult param_field_visit(CXCursor field, CXClientData data)
+{
+    param_fields *pf = data;
+    var *nv = add_field_var(pf->l, pf->param, field);
+    if (nv)
+        nv->implicit = true;
+    return CXVisit_Continue;
+}
+
+/* For a summary: every proxy field of a struct given by pointer is
+ * followed, named in the body or not, so that what callees do to them
+ * (`finish(j)` calling `release_input(j)`) reaches the summary. */
+static void add_param_fields(lifetime *l, CXCursor function)
+{
+    int n = clang_Cursor_getNumArguments(function);
+    for (int i = 0; i < n && i < 32; i++) {
+        CXCursor param = clang_Cursor_getArgument(function, (unsigned)i);
+        if (!points_to_proxy_fields(l->ck, param))
+            continue;
+        CXType rec = clang_getCanonicalType(
+            clang_getPointeeType(clang_getCanonicalType(clang_getCursorType(param))));
+        param_fields pf = {l, param};
+        clang_Type_visitFields(rec, param_field_visit, &pf);
     }
 }
 
@@ -2015,6 +2084,8 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
     l.function = function;
     l.summary = fs;
     clang_visitChildren(function, scan_visit, &l);
+    if (fs)
+        add_param_fields(&l, function);
     exclude_address_taken(&l);
     resolve_pending_targets(&l);
     bool any = false, ok = false;
@@ -2058,6 +2129,9 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
         fs->s.returns_new = (l.ret_bits & S_LIVE) && !(l.ret_bits & ~(S_LIVE | S_NULL));
         fs->s.ret_hk = l.ret_hk & (HK_UNKNOWN | HK_PLAIN) ? 0 : l.ret_hk;
         summarize_fields(&l, function, fs);
+        for (unsigned i = 0; i < fs->s.nparams && i < 32; i++)
+            if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(function, i), false) == 0)
+                fs->s.proxy_params |= 1u << i;
     }
     free(l.vars);
     free(l.flags);

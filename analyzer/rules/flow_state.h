@@ -48,6 +48,7 @@ typedef struct var {
     var_kind kind;
     bool excluded;   /* its address is taken */
     bool clobbered;  /* a field: its struct is used whole somewhere (passed, copied) */
+    bool implicit;   /* a field of a parameter followed for a summary, never named in the body */
     uint8_t decl_hk; /* the handle kind its declaration says (HK_UNKNOWN for PROXY(T)) */
     char usr[PS_SUMMARY_USR_MAX]; /* a field: its USR, once asked for ("" until then) */
 } var;
