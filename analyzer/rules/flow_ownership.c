@@ -16,8 +16,12 @@
  * owner; and the group of names it shares with its aliases (`q = p`).
  *
  * Calls to functions defined in the same unit use a summary of the
- * callee (released / borrowed / moved per parameter, returns a new proxy),
- * computed once by running this same analysis silently over its body.
+ * callee (released / borrowed / moved per parameter, released / read /
+ * forgotten per proxy field of a struct given by pointer, returns a new
+ * proxy), computed once by running this same analysis silently over its
+ * body; calls to functions defined in other files of the run read their
+ * summaries from the table the driver built (summary_table.h), and this
+ * unit's own functions' summaries are exported to it.
  *
  * The sets are unions over paths, and the rules read them so as never to
  * guess:
