@@ -624,7 +624,7 @@ static int cross_file_rounds(pool *p, unsigned nthreads)
     /* Functions of files that call each other start from "releases every
      * parameter", as a recursion within one file does. */
     retry_params(&t, cyclic, PS_EFFECT_MOVE, PS_EFFECT_RELEASE, true);
-    retry_params(&t, cyclic, PS_EFFECT_BORROW, PS_EFFECT_RELEASE, true);
+    retry_params(&t, cyclic, PS_EFFECT_BORROW, PS_EFFECT_RELEASE, true); /* both: every one */
     int settled = settle(p, nthreads, &t, todo);
     if (settled == -1)
         goto out;
@@ -637,7 +637,8 @@ static int cross_file_rounds(pool *p, unsigned nthreads)
             if (settled == -1)
                 goto out;
             if (settled == -2) {
-                ps_summary_table_copy(&t, &first);
+                if (ps_summary_table_copy(&t, &first) != 0)
+                    goto out;
                 settled = settle(p, nthreads, &t, todo);
                 if (settled == -1)
                     goto out;
