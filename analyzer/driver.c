@@ -20,6 +20,7 @@
 #include "checks.h"
 #include "install_paths.h"
 #include "paths.h"
+#include "summary_table.h"
 #include "suppress.h"
 
 const char *const ps_driver_leading_args[] = {
@@ -49,6 +50,11 @@ typedef struct slot {
     size_t nwarnings;
     bool failed;
     bool done;
+    /* Function summaries across files: what the last check of this file
+     * looked up in the other files' table, and what it found for its own
+     * functions. */
+    ps_summary_table reads, exported;
+    bool reads_incomplete;
 } slot;
 
 typedef struct pool {
@@ -60,6 +66,12 @@ typedef struct pool {
     pthread_mutex_t progress_lock;
     size_t completed;
     atomic_bool oom; /* a worker could not create its index */
+    /* This round: the other files' summaries (read-only while workers
+     * run), which files to check (NULL: all), whether to export. */
+    const ps_summary_table *external;
+    const bool *todo;
+    bool cross; /* summaries cross files: keep reads and exports */
+    bool first_round;
 } pool;
 
 void ps_job_clear(ps_job *job)
@@ -312,8 +324,29 @@ static void scan_suppressions(CXTranslationUnit tu, const ps_job *job, const cha
     }
 }
 
-static void check_one(CXIndex index, const ps_job *job, const ps_driver_options *opts, slot *out)
+/* Forgets what an earlier check of this file found. */
+static void slot_reset(slot *out)
 {
+    for (size_t i = 0; i < out->nfindings; i++)
+        ps_finding_free(out->findings[i]);
+    free(out->findings);
+    out->findings = NULL;
+    out->nfindings = 0;
+    for (size_t i = 0; i < out->nwarnings; i++)
+        free(out->warnings[i]);
+    free(out->warnings);
+    out->warnings = NULL;
+    out->nwarnings = 0;
+    out->failed = false;
+    ps_summary_table_clear(&out->reads);
+    ps_summary_table_clear(&out->exported);
+    out->reads_incomplete = false;
+}
+
+static void check_one(CXIndex index, const ps_job *job, const pool *p, slot *out)
+{
+    const ps_driver_options *opts = p->opts;
+    slot_reset(out);
     CXTranslationUnit tu = NULL;
     enum CXErrorCode rc = parse_tolerant(index, job, out, &tu);
     ps_diag_sink *sink = ps_diag_sink_new(opts->sink_config, rc == CXError_Success ? tu : NULL);
@@ -336,7 +369,14 @@ static void check_one(CXIndex index, const ps_job *job, const ps_driver_options 
         out->failed = true;
     } else {
         ps_check_options copts = {.strict = opts->strict};
-        ps_check_translation_unit(tu, sink, &copts);
+        ps_unit_summaries io = {
+            .external = p->external,
+            .reads = p->cross ? &out->reads : NULL,
+            .exported = p->cross ? &out->exported : NULL,
+        };
+        ps_check_translation_unit_with(tu, sink, &copts, &io);
+        out->reads_incomplete = io.reads_incomplete;
+        ps_summary_table_sort(&out->reads);
         scan_suppressions(tu, job, opts->cwd, out);
     }
     out->nfindings = ps_diag_sink_take(sink, &out->findings);
@@ -347,6 +387,8 @@ static void check_one(CXIndex index, const ps_job *job, const ps_driver_options 
 
 static void progress(pool *p, const ps_job *job)
 {
+    if (!p->first_round)
+        return; /* files checked again for other files' summaries: not counted twice */
     pthread_mutex_lock(&p->progress_lock);
     p->completed++;
     if (p->opts->progress) {
@@ -370,12 +412,263 @@ static void *worker(void *arg)
         size_t i = atomic_fetch_add(&p->next, 1);
         if (i >= p->njobs)
             break;
-        check_one(index, &p->jobs[i], p->opts, &p->slots[i]);
+        if (p->todo && !p->todo[i])
+            continue;
+        check_one(index, &p->jobs[i], p, &p->slots[i]);
         p->slots[i].done = true;
         progress(p, &p->jobs[i]);
     }
     clang_disposeIndex(index);
     return NULL;
+}
+
+/* Runs the workers over the files p->todo names (all when NULL). */
+static void run_workers(pool *p, unsigned nthreads)
+{
+    atomic_store(&p->next, 0);
+    if (nthreads == 1) {
+        worker(p); /* no thread: simpler stacks in a debugger, same code path */
+        return;
+    }
+    pthread_t *threads = calloc(nthreads, sizeof *threads);
+    unsigned started = 0;
+    if (threads) {
+        for (; started < nthreads; started++) {
+            /* libclang parses deeply nested code on this thread's stack. */
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            pthread_attr_setstacksize(&attr, 8u << 20);
+            int rc = pthread_create(&threads[started], &attr, worker, p);
+            pthread_attr_destroy(&attr);
+            if (rc != 0)
+                break;
+        }
+    }
+    if (started == 0)
+        worker(p); /* could not start any thread: do the work here */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    free(threads);
+}
+
+/* ------------------------------------------------ summaries across files */
+
+/*
+ * The first round checks every file with no other file's summaries and
+ * keeps, per file, the summaries of the functions it defines and what it
+ * looked up.  Then, until no file's lookups disagree with the table made
+ * from every file's summaries, the files that disagree are checked again
+ * (their own summaries are recomputed on the way), each round reading the
+ * table of the round before: so a file is parsed again only when a
+ * function of another file changes what it sees, and the result does not
+ * depend on which worker ran what first.
+ *
+ * Files that call each other (a cycle of lookups) start from the
+ * approximation a recursive function starts from in one file: their
+ * functions release every parameter.  Proxy parameters left moves by
+ * that fixpoint are tried again from "only borrows": the rounds go on
+ * until the table agrees with itself again, so a borrow stays only where
+ * the bodies bear it out (a recursion that only reads), and the others
+ * come back to moves.  A run that finds no fixpoint within
+ * MAX_CROSS_ROUNDS falls back to the first fixpoint, and without one, to
+ * summaries within each file.
+ */
+enum { MAX_CROSS_ROUNDS = 8 };
+
+/* The table made from every file's exported summaries (the first file
+ * defining a function wins), tagged with the file. */
+static int build_table(const pool *p, ps_summary_table *t)
+{
+    ps_summary_table_clear(t);
+    for (size_t i = 0; i < p->njobs; i++)
+        if (ps_summary_table_add_all(t, &p->slots[i].exported, i) != 0)
+            return -1;
+    ps_summary_table_sort(t);
+    return 0;
+}
+
+/* Did file i's last check see other summaries than t holds? */
+static bool disagrees(const slot *sl, const ps_summary_table *t)
+{
+    if (sl->reads_incomplete)
+        return true;
+    for (size_t r = 0; r < sl->reads.n; r++) {
+        const ps_summary_entry *read = &sl->reads.v[r];
+        const ps_summary_entry *now = ps_summary_table_find(t, read->usr);
+        bool present = now && now->present;
+        if (present != read->present || (present && !ps_summary_equal(&now->s, &read->s)))
+            return true;
+    }
+    return false;
+}
+
+/* Checks again, against t, the files whose lookups disagree with it, until
+ * none does; t is rebuilt after each round.  1 when a round had to be
+ * run, 0 when none had to, -1 when out of memory, -2 when no fixpoint. */
+static int settle(pool *p, unsigned nthreads, ps_summary_table *t, bool *todo)
+{
+    int ran = 0;
+    for (unsigned round = 0; round < MAX_CROSS_ROUNDS; round++) {
+        bool any = false;
+        for (size_t i = 0; i < p->njobs; i++)
+            any |= todo[i] = disagrees(&p->slots[i], t);
+        if (!any)
+            return ran;
+        p->external = t;
+        p->todo = todo;
+        run_workers(p, nthreads);
+        p->external = NULL;
+        p->todo = NULL;
+        if (p->oom || build_table(p, t) != 0)
+            return -1;
+        ran = 1;
+    }
+    return -2;
+}
+
+/* Files in a cycle of lookups (Tarjan's strongly connected components over
+ * "file i looked up a function file j defines"). */
+typedef struct scc {
+    const pool *p;
+    const ps_summary_table *t;
+    size_t *index, *low, *stack, nstack, counter;
+    bool *on_stack, *cyclic;
+} scc;
+
+static void scc_visit(scc *g, size_t v)
+{
+    g->index[v] = g->low[v] = ++g->counter;
+    g->stack[g->nstack++] = v;
+    g->on_stack[v] = true;
+    const ps_summary_table *reads = &g->p->slots[v].reads;
+    for (size_t r = 0; r < reads->n; r++) {
+        const ps_summary_entry *e = ps_summary_table_find(g->t, reads->v[r].usr);
+        if (!e || !e->present || e->source == v)
+            continue;
+        size_t w = e->source;
+        if (!g->index[w]) {
+            scc_visit(g, w);
+            if (g->low[w] < g->low[v])
+                g->low[v] = g->low[w];
+        } else if (g->on_stack[w] && g->index[w] < g->low[v]) {
+            g->low[v] = g->index[w];
+        }
+    }
+    if (g->low[v] != g->index[v])
+        return;
+    size_t first = g->nstack;
+    do
+        first--;
+    while (g->stack[first] != v);
+    bool cycle = g->nstack - first > 1;
+    for (size_t k = first; k < g->nstack; k++) {
+        g->on_stack[g->stack[k]] = false;
+        g->cyclic[g->stack[k]] = cycle;
+    }
+    g->nstack = first;
+}
+
+static int find_cycles(const pool *p, const ps_summary_table *t, bool *cyclic)
+{
+    size_t n = p->njobs;
+    scc g = {.p = p, .t = t};
+    g.index = calloc(n, sizeof *g.index);
+    g.low = calloc(n, sizeof *g.low);
+    g.stack = calloc(n, sizeof *g.stack);
+    g.on_stack = calloc(n, sizeof *g.on_stack);
+    g.cyclic = cyclic;
+    int rc = g.index && g.low && g.stack && g.on_stack ? 0 : -1;
+    /* The recursion is as deep as the longest chain of files calling each
+     * other: bounded by the number of files, each frame small. */
+    for (size_t v = 0; rc == 0 && v < n; v++)
+        if (!g.index[v])
+            scc_visit(&g, v);
+    free(g.index);
+    free(g.low);
+    free(g.stack);
+    free(g.on_stack);
+    return rc;
+}
+
+/* Sets the effect of every proxy parameter of cyclic files' functions
+ * that is `from` to `to`; true when any changed. */
+static bool retry_params(ps_summary_table *t, const bool *cyclic, int from, int to, bool all)
+{
+    bool any = false;
+    for (size_t k = 0; k < t->n; k++) {
+        ps_summary *s = &t->v[k].s;
+        if (!t->v[k].present || !cyclic[t->v[k].source])
+            continue;
+        for (unsigned i = 0; i < s->nparams && i < 32; i++)
+            if ((all || (s->proxy_params & (1u << i))) && s->effect[i] == from) {
+                s->effect[i] = (uint8_t)to;
+                any = true;
+            }
+        if (all) {
+            s->returns_new = false;
+            s->nfields = 0;
+            s->fields_kept = 0;
+        }
+    }
+    return any;
+}
+
+static int cross_file_rounds(pool *p, unsigned nthreads)
+{
+    ps_summary_table t = {0}, first = {0};
+    bool *todo = calloc(p->njobs, sizeof *todo);
+    bool *cyclic = calloc(p->njobs, sizeof *cyclic);
+    int rc = -1;
+    if (!todo || !cyclic || build_table(p, &t) != 0 || find_cycles(p, &t, cyclic) != 0)
+        goto out;
+    /* Functions of files that call each other start from "releases every
+     * parameter", as a recursion within one file does. */
+    retry_params(&t, cyclic, PS_EFFECT_MOVE, PS_EFFECT_RELEASE, true);
+    retry_params(&t, cyclic, PS_EFFECT_BORROW, PS_EFFECT_RELEASE, true); /* both: every one */
+    int settled = settle(p, nthreads, &t, todo);
+    if (settled == -1)
+        goto out;
+    if (settled == 0 || settled == 1) {
+        /* Parameters of those functions left moves: tried from "only borrows". */
+        if (ps_summary_table_copy(&first, &t) != 0)
+            goto out;
+        if (retry_params(&t, cyclic, PS_EFFECT_MOVE, PS_EFFECT_BORROW, false)) {
+            settled = settle(p, nthreads, &t, todo);
+            if (settled == -1)
+                goto out;
+            if (settled == -2) {
+                if (ps_summary_table_copy(&t, &first) != 0)
+                    goto out;
+                settled = settle(p, nthreads, &t, todo);
+                if (settled == -1)
+                    goto out;
+            }
+        }
+    }
+    if (settled == -2) {
+        /* No fixpoint: every file as if alone (what it defines only). */
+        ps_summary_table_clear(&t);
+        ps_summary_table_sort(&t);
+        for (size_t i = 0; i < p->njobs; i++)
+            ps_summary_table_clear(&p->slots[i].exported);
+        bool any = false;
+        for (size_t i = 0; i < p->njobs; i++)
+            any |= todo[i] = disagrees(&p->slots[i], &t);
+        if (any) {
+            p->todo = todo;
+            p->external = &t;
+            run_workers(p, nthreads);
+            p->todo = NULL;
+            p->external = NULL;
+        }
+    }
+    rc = p->oom ? -1 : 0;
+out:
+    ps_summary_table_clear(&t);
+    ps_summary_table_clear(&first);
+    free(todo);
+    free(cyclic);
+    return rc;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -423,29 +716,13 @@ int ps_driver_run(const ps_job *jobs, size_t njobs, const ps_driver_options *opt
     if (nthreads > njobs)
         nthreads = njobs ? (unsigned)njobs : 1;
     int result = 0;
-    if (nthreads == 1) {
-        worker(&p); /* no thread: simpler stacks in a debugger, same code path */
-    } else {
-        pthread_t *threads = calloc(nthreads, sizeof *threads);
-        unsigned started = 0;
-        if (threads) {
-            for (; started < nthreads; started++) {
-                /* libclang parses deeply nested code on this thread's stack. */
-                pthread_attr_t attr;
-                pthread_attr_init(&attr);
-                pthread_attr_setstacksize(&attr, 8u << 20);
-                int rc = pthread_create(&threads[started], &attr, worker, &p);
-                pthread_attr_destroy(&attr);
-                if (rc != 0)
-                    break;
-            }
-        }
-        if (started == 0)
-            worker(&p); /* could not start any thread: do the work here */
-        for (unsigned t = 0; t < started; t++)
-            pthread_join(threads[t], NULL);
-        free(threads);
-    }
+    /* One file alone has no other files' summaries to use. */
+    p.cross = njobs > 1;
+    p.first_round = true;
+    run_workers(&p, nthreads);
+    p.first_round = false;
+    if (p.cross && !p.oom && cross_file_rounds(&p, nthreads) != 0)
+        p.oom = true;
     if (opts->progress) {
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
@@ -469,6 +746,8 @@ int ps_driver_run(const ps_job *jobs, size_t njobs, const ps_driver_options *opt
             grown[stats->nwarnings++] = sl->warnings[w];
         }
         free(sl->warnings);
+        ps_summary_table_clear(&sl->reads);
+        ps_summary_table_clear(&sl->exported);
     }
     sort_unique(stats);
     if (p.oom || result != 0) {

@@ -3,7 +3,10 @@
  *
  * Each worker thread owns one CXIndex and parses one file at a time; a TU
  * is disposed of before the next is parsed, so memory is bounded by the
- * largest file per worker, never by the number of files.
+ * largest file per worker, never by the number of files.  The files of a
+ * run share function summaries: after the first round, the files whose
+ * calls to other files' functions read other summaries than those files
+ * gave are checked again (driver.c), the others are parsed once.
  */
 #ifndef PS_CHECK_DRIVER_H
 #define PS_CHECK_DRIVER_H

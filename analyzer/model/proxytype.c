@@ -849,7 +849,13 @@ static const struct {
     {"ps_resolve_mut", PS_FN_RESOLVE_MUT},
     {"ps_proxy_update", PS_FN_UPDATE},
     {"ps_lifetime_add_proxy", PS_FN_LIFETIME_ADD},
+    {"ps_stream_next", PS_FN_STREAM_NEXT},
 };
+
+int ps_fn_role_out_arg(ps_fn_role role)
+{
+    return role == PS_FN_STREAM_NEXT ? 2 : -1;
+}
 
 int ps_fn_role_descriptor_arg(ps_fn_role role)
 {

@@ -82,7 +82,11 @@ typedef enum ps_fn_role {
     PS_FN_RESOLVE_MUT,    /* ps_resolve_mut(p, name, size): PS_RESOLVE_MUT(T, p) */
     PS_FN_UPDATE,         /* ps_proxy_update(p): writes the mutable target back */
     PS_FN_LIFETIME_ADD,   /* ps_lifetime_add_proxy(lt, p) */
+    PS_FN_STREAM_NEXT,    /* ps_stream_next(c, timeout, &p, &meta): a new proxy through p */
 } ps_fn_role;
+
+/* The argument through which a role returns a new proxy (`&p`), or -1. */
+int ps_fn_role_out_arg(ps_fn_role role);
 
 /* The argument index of the type descriptor for a creating role, or -1. */
 int ps_fn_role_descriptor_arg(ps_fn_role role);

@@ -36,6 +36,11 @@ typedef struct ps_checker {
     bool function_has_proxy; /* it declares a variable or parameter holding a proxy */
     struct ps_cfg_memo *cfg_memo; /* what CFG building learnt in this unit, or NULL */
     struct ps_flow_summaries *summaries; /* function summaries made in this unit, or NULL */
+    /* Across the files of one run (checks.h ps_unit_summaries): */
+    const struct ps_summary_table *external; /* the other files' summaries, or NULL */
+    struct ps_summary_table *reads;    /* out: every lookup in external, or NULL */
+    struct ps_summary_table *exported; /* out: this file's functions' summaries, or NULL */
+    bool reads_incomplete;             /* a lookup could not be kept (out of memory) */
 } ps_checker;
 
 typedef enum ps_site {
@@ -102,6 +107,9 @@ void ps_check_create_call(ps_checker *ck, CXCursor call, ps_fn_role role);
 void ps_check_lifetime(ps_checker *ck, CXCursor function);
 /* Frees the function summaries the flow rules made for this unit. */
 void ps_flow_summaries_free(ps_checker *ck);
+/* Adds to ck->exported the summary of every function with external linkage
+ * defined in the unit's main file that involves a proxy. */
+void ps_flow_export_summaries(ps_checker *ck, CXTranslationUnit tu);
 
 /* type_annotation.c */
 void ps_check_annotation(ps_checker *ck, CXCursor attr, CXCursor decl);

@@ -240,6 +240,12 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
 void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
                                const ps_check_options *opts)
 {
+    ps_check_translation_unit_with(tu, sink, opts, NULL);
+}
+
+void ps_check_translation_unit_with(CXTranslationUnit tu, ps_diag_sink *sink,
+                                    const ps_check_options *opts, ps_unit_summaries *io)
+{
     if (!tu || !sink)
         return;
     ps_checker ck;
@@ -252,8 +258,15 @@ void ps_check_translation_unit(CXTranslationUnit tu, ps_diag_sink *sink,
         return; /* out of memory: no findings rather than a crash */
     ck.cfg_memo = ps_cfg_memo_new(); /* without it CFGs are only slower to build */
     ck.summaries = NULL;
+    ck.external = io ? io->external : NULL;
+    ck.reads = io ? io->reads : NULL;
+    ck.exported = io ? io->exported : NULL;
+    ck.reads_incomplete = false;
     clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &ck);
     finish_function(&ck);
+    ps_flow_export_summaries(&ck, tu);
+    if (io)
+        io->reads_incomplete = ck.reads_incomplete;
     ps_flow_summaries_free(&ck);
     ps_ptctx_free(ck.pt);
     ps_cfg_memo_free(ck.cfg_memo);

@@ -16,8 +16,12 @@
  * owner; and the group of names it shares with its aliases (`q = p`).
  *
  * Calls to functions defined in the same unit use a summary of the
- * callee (released / borrowed / moved per parameter, returns a new proxy),
- * computed once by running this same analysis silently over its body.
+ * callee (released / borrowed / moved per parameter, released / read /
+ * forgotten per proxy field of a struct given by pointer, returns a new
+ * proxy), computed once by running this same analysis silently over its
+ * body; calls to functions defined in other files of the run read their
+ * summaries from the table the driver built (summary_table.h), and this
+ * unit's own functions' summaries are exported to it.
  *
  * The sets are unions over paths, and the rules read them so as never to
  * guess:
@@ -40,6 +44,7 @@
  * leak check), and the fixpoint and the reporting pass replay the events.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +135,53 @@ static bool is_plain_ref(CXCursor e)
     return clang_getCursorKind(s) == CXCursor_DeclRefExpr || field_of_variable(s, &base, &field);
 }
 
+/* `&p` (p a followed proxy variable): p, or -1. */
+static int out_var(const lifetime *l, CXCursor e)
+{
+    e = ps_strip_parens(ps_strip_implicit(e));
+    CXCursor kid;
+    if (clang_getCursorKind(e) != CXCursor_UnaryOperator ||
+        clang_getCursorUnaryOperatorKind(e) != CXUnaryOperator_AddrOf || ps_children(e, &kid, 1) != 1)
+        return -1;
+    kid = ps_strip_parens(ps_strip_implicit(kid));
+    if (clang_getCursorKind(kid) != CXCursor_DeclRefExpr)
+        return -1;
+    int v = var_of(l, kid);
+    return v >= 0 && l->vars[v].kind == V_PROXY && clang_Cursor_isNull(l->vars[v].field) ? v : -1;
+}
+
+/* A USR into buf ("" when there is none or it does not fit). */
+static void usr_of(CXCursor c, char *buf, size_t n)
+{
+    CXString s = clang_getCursorUSR(c);
+    const char *u = clang_getCString(s);
+    size_t len = u ? strlen(u) : 0;
+    if (len && len < n)
+        memcpy(buf, u, len + 1);
+    else
+        buf[0] = '\0';
+    clang_disposeString(s);
+}
+
+/* The USR of field variable v (computed once). */
+static const char *field_usr(lifetime *l, int v)
+{
+    var *fv = &l->vars[v];
+    if (!fv->usr[0])
+        usr_of(fv->field, fv->usr, sizeof fv->usr);
+    return fv->usr;
+}
+
+static bool was_used_whole(const lifetime *l, CXCursor decl)
+{
+    for (size_t i = 0; i < l->nwhole; i++)
+        if (clang_equalCursors(l->whole_used[i], decl))
+            return true;
+    return false;
+}
+
+static bool points_to_proxy_fields(ps_checker *ck, CXCursor param);
+
 void ps_flow_name(const lifetime *l, int v, char *buf, size_t n)
 {
     if (clang_Cursor_isNull(l->vars[v].field)) {
@@ -207,7 +259,7 @@ static ps_fn_role creation_call(lifetime *l, CXCursor e, CXCursor *call, int dep
     if (!ps_fn_role_creates(r)) {
         /* make_input() whose body returns ps_proxy(...): a creation too. */
         const fn_summary *fs = r == PS_FN_NONE ? summary_of_call(l, e) : NULL;
-        if (!fs || !fs->returns_new)
+        if (!fs || !fs->s.returns_new)
             return PS_FN_NONE;
         *call = e;
         return PS_FN_CREATE;
@@ -443,7 +495,7 @@ static void assign(lifetime *l, int v, CXCursor rhs, int rv)
         e.hk = handle_kind_of_role(made);
         if (ps_callee_role(l->ck->pt, call) == PS_FN_NONE) {
             const fn_summary *fs = summary_of_call(l, call);
-            e.hk = fs && fs->ret_hk ? fs->ret_hk : HK_UNKNOWN;
+            e.hk = fs && fs->s.ret_hk ? fs->s.ret_hk : HK_UNKNOWN;
         }
         if ((made == PS_FN_INTO_OWNED || made == PS_FN_BORROW || made == PS_FN_BORROW_MUT) &&
             clang_Cursor_getNumArguments(e.at) == 1) {
@@ -730,6 +782,8 @@ static void eval_children(lifetime *l, CXCursor e, bool deep)
     clang_visitChildren(e, eval_kid, &k);
 }
 
+static bool call_field_effects(lifetime *l, CXCursor call, unsigned i, CXCursor arg);
+
 typedef enum arg_mode { ARG_BORROW, ARG_MOVE, ARG_RELEASE } arg_mode;
 
 /* What passing a proxy as argument i of the call does to its ownership. */
@@ -754,10 +808,10 @@ static arg_mode arg_mode_of(lifetime *l, CXCursor call, unsigned i)
     /* A PROXY(T) or plain parameter says nothing about ownership: what the
      * callee's body does, if this unit has it, or else anything. */
     const fn_summary *fs = summary_of_call(l, call);
-    if (fs && i < fs->nparams) {
-        if (fs->effect[i] == EFFECT_RELEASE)
+    if (fs && i < fs->s.nparams) {
+        if (fs->s.effect[i] == EFFECT_RELEASE)
             return ARG_RELEASE;
-        if (fs->effect[i] == EFFECT_BORROW)
+        if (fs->s.effect[i] == EFFECT_BORROW)
             return ARG_BORROW;
     }
     return ARG_MOVE;
@@ -798,6 +852,23 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
             return;
         }
     }
+    int out = ps_fn_role_out_arg(role);
+    if (out >= 0 && out < nargs) {
+        /* ps_stream_next(c, t, &p, &meta): p gets a new proxy. */
+        for (int i = 0; i < nargs; i++) {
+            CXCursor arg = clang_Cursor_getArgument(call, (unsigned)i);
+            int v = i == out ? out_var(l, arg) : -1;
+            if (v >= 0) {
+                event e = {.op = EV_ASSIGN, .bits = S_LIVE, .hk = HK_PLAIN, .v = v,
+                           .owner = OWNER_NONE, .copy_from = -1, .consumed = -1, .lender = -1,
+                           .alias_of = -1, .at = call};
+                emit(l, &e);
+            } else if (deep || is_plain_ref(arg)) {
+                sub(l, arg, deep);
+            }
+        }
+        return;
+    }
     bool looks_only = role == PS_FN_IS_PROXY;
     for (int i = 0; i < nargs; i++) {
         CXCursor arg = clang_Cursor_getArgument(call, (unsigned)i);
@@ -807,6 +878,12 @@ static void eval_call(lifetime *l, CXCursor call, bool deep)
         if (looks_only && v >= 0)
             continue;
         if (v < 0) {
+            /* free(job) ends the struct, not what its fields held; a
+             * summarized callee says what it does with them. */
+            if (role == PS_FN_FREE && is_plain_ref(arg))
+                continue;
+            if (role == PS_FN_NONE && call_field_effects(l, call, (unsigned)i, arg))
+                continue;
             sub(l, arg, deep);
             continue;
         }
@@ -950,17 +1027,90 @@ static void eval_at(lifetime *l, CXCursor e, bool deep);
 
 /* The variable decl itself is used (passed, assigned, copied): what its
  * proxy fields hold is no longer known. */
+static void note_used_whole(lifetime *l, CXCursor decl)
+{
+    if (was_used_whole(l, decl))
+        return;
+    CXCursor *p = ps_array_reserve(l->whole_used, &l->whole_cap, l->nwhole + 1, sizeof *p);
+    if (!p) {
+        l->overflow = true; /* a summary would miss it: say nothing */
+        return;
+    }
+    l->whole_used = p;
+    l->whole_used[l->nwhole++] = decl;
+}
+
+static void clobber_field(lifetime *l, int v)
+{
+    l->vars[v].clobbered = true;
+    event e = {.op = EV_ASSIGN, .bits = S_UNKNOWN, .v = v, .owner = OWNER_NONE,
+               .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
+               .at = clang_getNullCursor()};
+    emit(l, &e);
+}
+
 static void clobber_fields(lifetime *l, CXCursor decl)
 {
+    if (is_local(decl))
+        note_used_whole(l, decl);
     for (size_t v = 0; v < l->nvars; v++) {
         if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
             !clang_equalCursors(l->vars[v].decl, decl))
             continue;
-        event e = {.op = EV_ASSIGN, .bits = S_UNKNOWN, .v = (int)v, .owner = OWNER_NONE,
-                   .copy_from = -1, .consumed = -1, .lender = -1, .alias_of = -1,
-                   .at = clang_getNullCursor()};
-        emit(l, &e);
+        clobber_field(l, (int)v);
     }
+}
+
+/* The effect a summary gives field variable v as part of parameter i, or
+ * -1 when it says nothing of it. */
+static int field_effect_of(lifetime *l, const fn_summary *fs, unsigned i, int v)
+{
+    const char *usr = field_usr(l, v);
+    for (unsigned k = 0; usr[0] && k < fs->s.nfields; k++)
+        if (fs->s.fields[k].param == i && strcmp(fs->s.fields[k].usr, usr) == 0)
+            return fs->s.fields[k].effect;
+    return -1;
+}
+
+/*
+ * `destroy_job(job)`: the struct job points to is given to a function
+ * whose summary says what it does with its proxy fields.  A field it
+ * releases is released here (with the call as the place), one it only
+ * reads is read here, one it names otherwise, or one it does not name
+ * when it uses the struct whole, is forgotten.  False when there is no
+ * summary: the caller then forgets every field.
+ */
+static bool call_field_effects(lifetime *l, CXCursor call, unsigned i, CXCursor arg)
+{
+    CXCursor e = strip_casts(arg);
+    if (clang_getCursorKind(e) != CXCursor_DeclRefExpr)
+        return false;
+    CXCursor decl = clang_getCursorReferenced(e);
+    bool any = false;
+    for (size_t v = 0; v < l->nvars && !any; v++)
+        any = !clang_Cursor_isNull(l->vars[v].field) && !l->vars[v].excluded &&
+              clang_equalCursors(l->vars[v].decl, decl);
+    if (!any)
+        return false;
+    const fn_summary *fs = summary_of_call(l, call);
+    if (!fs || i >= fs->s.nparams || i >= 32)
+        return false;
+    if (is_local(decl))
+        note_used_whole(l, decl); /* for this function's own summary: it passed the struct on */
+    for (size_t v = 0; v < l->nvars; v++) {
+        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
+            !clang_equalCursors(l->vars[v].decl, decl))
+            continue;
+        int effect = field_effect_of(l, fs, i, (int)v);
+        if (effect == EFFECT_RELEASE) {
+            release(l, (int)v, call);
+        } else if (effect == EFFECT_BORROW) {
+            use(l, (int)v, arg);
+        } else if (effect >= 0 || !(fs->s.fields_kept & (1u << i))) {
+            clobber_field(l, (int)v); /* it may have put another proxy there */
+        }
+    }
+    return true;
 }
 
 /* For a summary: what `return value;` returns (v: the variable it reads). */
@@ -1204,6 +1354,16 @@ static bool is_zero_constant(CXCursor e)
     return clang_getEnumConstantDeclValue(clang_getCursorReferenced(e)) == 0; /* PS_OK */
 }
 
+/* An enumerator other than 0 (PS_ERR_TIMEOUT): a failed status. */
+static bool is_error_constant(CXCursor e)
+{
+    e = strip_casts(e);
+    if (clang_getCursorKind(e) != CXCursor_DeclRefExpr ||
+        clang_getCursorKind(clang_getCursorReferenced(e)) != CXCursor_EnumConstantDecl)
+        return false;
+    return clang_getEnumConstantDeclValue(clang_getCursorReferenced(e)) != 0;
+}
+
 /* A release whose status can be a refusal (the handle then stays valid). */
 static bool is_refusable_release(lifetime *l, CXCursor e)
 {
@@ -1214,17 +1374,33 @@ static bool is_refusable_release(lifetime *l, CXCursor e)
     return (role == PS_FN_OWNED_RELEASE || role == PS_FN_BORROW_RELEASE) && is_release_call(l, e);
 }
 
+/* A call that returns a new proxy through `&p`: on failure p is NULL. */
+static bool is_out_creation(lifetime *l, CXCursor e)
+{
+    if (clang_getCursorKind(e) != CXCursor_CallExpr)
+        return false;
+    int out = ps_fn_role_out_arg(ps_callee_role(l->ck->pt, e));
+    return out >= 0 && out < clang_Cursor_getNumArguments(e);
+}
+
+/* A call whose status says what became of a proxy: a refusable release,
+ * or a creation through an out parameter. */
+static bool is_status_call(lifetime *l, CXCursor e)
+{
+    return is_refusable_release(l, e) || is_out_creation(l, e);
+}
+
 /* Does cond test the status of a release that can be refused
  * (`ps_owned_release(o) != PS_OK`, `if (ps_borrow_release(b))`, `!...`)?
  * *v is the released variable, *fails_if_true whether cond is true when
  * the release failed (a non-zero status). */
-static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true)
+static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true, bool *creates)
 {
     CXCursor e = ps_strip_parens(ps_strip_implicit(cond));
     e = strip_casts(e);
     bool invert = false;
     CXCursor kids[2];
-    for (int guard = 0; guard < 4; guard++) {
+    for (int guard = 0; guard < 8; guard++) {
         enum CXCursorKind k = clang_getCursorKind(e);
         if (k == CXCursor_UnaryOperator && clang_getCursorUnaryOperatorKind(e) == CXUnaryOperator_LNot &&
             ps_children(e, kids, 1) == 1) {
@@ -1234,9 +1410,16 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
                    (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ ||
                     clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_NE)) {
             int side = is_zero_constant(kids[1]) ? 0 : is_zero_constant(kids[0]) ? 1 : -1;
+            /* st == PS_ERR_TIMEOUT: true only when the call failed (the
+             * other branch says nothing, and is left as it is). */
+            bool error_code = false;
+            if (side < 0) {
+                side = is_error_constant(kids[1]) ? 0 : is_error_constant(kids[0]) ? 1 : -1;
+                error_code = true;
+            }
             if (side < 0)
                 return false;
-            if (clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ)
+            if ((clang_getCursorBinaryOperatorKind(e) == CXBinaryOperator_EQ) != error_code)
                 invert = !invert;
             e = strip_casts(ps_strip_parens(kids[side]));
         } else if (k == CXCursor_BinaryOperator && ps_children(e, kids, 2) == 2 &&
@@ -1247,6 +1430,13 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
             /* st = ps_owned_release(o); ... if (st != PS_OK): tests the
              * release when st keeps that one status and nothing else. */
             int f = flag_index(l, clang_getCursorReferenced(e));
+            if (f >= 0 && clang_Cursor_isNull(l->flags[f].status) && !l->flags[f].written &&
+                !clang_Cursor_isNull(l->flags[f].init)) {
+                /* bool ok = !!(ps_stream_next(...) == PS_OK), as assertion
+                 * macros write it: testing ok tests the status. */
+                e = strip_casts(ps_strip_parens(ps_strip_implicit(l->flags[f].init)));
+                continue;
+            }
             if (f < 0 || clang_Cursor_isNull(l->flags[f].status) || l->flags[f].status_bad)
                 return false;
             e = l->flags[f].status;
@@ -1254,9 +1444,14 @@ static bool release_test(lifetime *l, CXCursor cond, int *v, bool *fails_if_true
             break;
         }
     }
-    if (!is_refusable_release(l, e))
+    if (!is_status_call(l, e))
         return false;
-    *v = var_of(l, clang_Cursor_getArgument(e, 0));
+    *creates = is_out_creation(l, e);
+    if (*creates)
+        *v = out_var(l, clang_Cursor_getArgument(
+                            e, (unsigned)ps_fn_role_out_arg(ps_callee_role(l->ck->pt, e))));
+    else
+        *v = var_of(l, clang_Cursor_getArgument(e, 0));
     *fails_if_true = !invert;
     return *v >= 0 && l->vars[*v].kind == V_PROXY;
 }
@@ -1268,15 +1463,20 @@ static bool refine(lifetime *l, CXCursor cond, block_events *be, size_t which, v
     if (!be->tested) {
         be->null_test = null_test(l, cond, &be->test_var, &be->null_if_true);
         be->release_test =
-            !be->null_test && release_test(l, cond, &be->release_var, &be->fails_if_true);
+            !be->null_test &&
+            release_test(l, cond, &be->release_var, &be->fails_if_true, &be->status_creates);
         be->tested = true;
     }
     if (be->release_test) {
         /* A release refused (an owner still borrowed): the handle stays
          * valid, and the path that handles the error is not told it leaks. */
         int r = be->release_var;
-        if ((which == 0) == be->fails_if_true && st[r].bits == S_RELEASED)
-            st[r].bits = S_UNKNOWN;
+        if ((which == 0) == be->fails_if_true) {
+            if (be->status_creates)
+                st[r].bits = S_NULL; /* a failed ps_stream_next leaves NULL there */
+            else if (st[r].bits == S_RELEASED)
+                st[r].bits = S_UNKNOWN;
+        }
         return true;
     }
     if (!be->null_test)
@@ -1335,6 +1535,9 @@ static bool add_var_entry(lifetime *l, CXCursor decl, var_kind kind)
     l->vars[l->nvars].through_pointer = false;
     l->vars[l->nvars].kind = kind;
     l->vars[l->nvars].excluded = false;
+    l->vars[l->nvars].clobbered = false;
+    l->vars[l->nvars].implicit = false;
+    l->vars[l->nvars].usr[0] = '\0';
     l->vars[l->nvars].decl_hk = HK_UNKNOWN;
     l->nvars++;
     return true;
@@ -1420,7 +1623,7 @@ static int add_flag(lifetime *l, CXCursor decl, CXCursor init, bool written)
 static bool maybe_status(lifetime *l, CXCursor decl, CXCursor value, bool is_init)
 {
     CXCursor e = strip_casts(ps_strip_parens(ps_strip_implicit(value)));
-    if (!flag_candidate(decl) || !is_refusable_release(l, e))
+    if (!flag_candidate(decl) || !is_status_call(l, e))
         return false;
     int f = flag_index(l, decl);
     if (f < 0)
@@ -1488,20 +1691,28 @@ static void note_address_taken(lifetime *l, CXCursor what)
 
 /* `s.f` or `j->f` of a local variable or parameter, f a proxy handle: a
  * field followed like a variable. */
-static void maybe_field(lifetime *l, CXCursor member)
+/* Follows field of variable base, if it holds a proxy handle and is not
+ * followed yet; the new entry, or NULL. */
+static var *add_field_var(lifetime *l, CXCursor base, CXCursor field)
 {
-    CXCursor base, field;
-    if (!field_of_variable(member, &base, &field) || !is_local(base) ||
-        field_var_index(l, base, field) >= 0 || ps_decl_handle_depth(l->ck->pt, field, false) != 0)
-        return;
+    if (field_var_index(l, base, field) >= 0 || ps_decl_handle_depth(l->ck->pt, field, false) != 0)
+        return NULL;
     ps_ptype pt = ps_ptype_of_decl(l->ck->pt, field);
     if (pt.kind == PS_PROXY_OR || !add_var_entry(l, base, V_PROXY))
-        return;
+        return NULL;
     var *nv = &l->vars[l->nvars - 1];
     nv->field = field;
     nv->decl_hk = handle_kind_of_decl(pt.kind);
     nv->through_pointer =
         clang_getCanonicalType(clang_getCursorType(base)).kind == CXType_Pointer;
+    return nv;
+}
+
+static void maybe_field(lifetime *l, CXCursor member)
+{
+    CXCursor base, field;
+    if (field_of_variable(member, &base, &field) && is_local(base))
+        add_field_var(l, base, field);
 }
 
 /* After the scan: fields of a variable whose address is taken, or whose
@@ -1514,6 +1725,14 @@ static void exclude_address_taken(lifetime *l)
                 (clang_equalCursors(l->vars[v].decl, l->addr_taken[i]) ||
                  clang_equalCursors(l->vars[v].field, l->addr_taken[i])))
                 l->vars[v].excluded = true;
+}
+
+static bool is_out_arg(const lifetime *l, CXCursor addr_of)
+{
+    for (size_t i = 0; i < l->nout; i++)
+        if (clang_equalCursors(l->out_args[i], addr_of))
+            return true;
+    return false;
 }
 
 static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientData data)
@@ -1563,9 +1782,10 @@ static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientD
             if (clang_getCursorKind(s) == CXCursor_DeclRefExpr) {
                 CXCursor decl = clang_getCursorReferenced(s);
                 int v = var_index(l, decl);
-                if (v >= 0 && op == CXUnaryOperator_AddrOf)
+                bool out = op == CXUnaryOperator_AddrOf && is_out_arg(l, c);
+                if (v >= 0 && op == CXUnaryOperator_AddrOf && !out)
                     l->vars[v].excluded = true;
-                if (op == CXUnaryOperator_AddrOf)
+                if (op == CXUnaryOperator_AddrOf && !out)
                     note_address_taken(l, decl);
                 flag_written(l, decl);
             } else if (op == CXUnaryOperator_AddrOf && clang_getCursorKind(s) == CXCursor_MemberRefExpr) {
@@ -1574,6 +1794,15 @@ static enum CXChildVisitResult scan_visit(CXCursor c, CXCursor parent, CXClientD
         }
     } else if (k == CXCursor_MemberRefExpr) {
         maybe_field(l, c);
+    } else if (k == CXCursor_CallExpr && is_out_creation(l, c)) {
+        /* `&p` there is where the call puts a new proxy, not an alias. */
+        CXCursor arg = clang_Cursor_getArgument(
+            c, (unsigned)ps_fn_role_out_arg(ps_callee_role(l->ck->pt, c)));
+        CXCursor *p = ps_array_reserve(l->out_args, &l->out_cap, l->nout + 1, sizeof *p);
+        if (p) {
+            l->out_args = p;
+            l->out_args[l->nout++] = ps_strip_parens(ps_strip_implicit(arg));
+        }
     }
     return CXChildVisit_Recurse;
 }
@@ -1774,6 +2003,81 @@ static enum CXChildVisitResult return_visit(CXCursor c, CXCursor parent, CXClien
     return CXChildVisit_Continue;
 }
 
+/*
+ * What the body did with the proxy fields of each struct given by pointer
+ * (`j->input` of `struct job *j`): released on every path out, only read
+ * (never written, released or handed on, and the struct never used
+ * whole), or anything else (a move: the caller forgets what it knew).
+ * A parameter the body uses only to reach its fields leaves the fields it
+ * never names untouched (fields_kept).
+ */
+static void summarize_fields(lifetime *l, CXCursor function, fn_summary *fs)
+{
+    fs->s.nfields = 0;
+    fs->s.fields_kept = 0;
+    for (unsigned i = 0; i < fs->s.nparams && i < 32; i++) {
+        CXCursor param = clang_Cursor_getArgument(function, i);
+        if (!points_to_proxy_fields(l->ck, param))
+            continue;
+        bool kept = !was_used_whole(l, param);
+        for (size_t v = 0; v < l->nvars; v++) {
+            if (clang_Cursor_isNull(l->vars[v].field) || !clang_equalCursors(l->vars[v].decl, param))
+                continue;
+            uint8_t bits = l->exit_bits[v];
+            const char *usr = field_usr(l, (int)v);
+            if (l->vars[v].excluded || !usr[0] || fs->s.nfields == PS_SUMMARY_MAX_FIELDS) {
+                kept = false; /* not summarized: the caller must forget it */
+                continue;
+            }
+            bool untouched = bits && !(bits & ~(S_UNKNOWN | S_NULL)) && !l->vars[v].clobbered;
+            if (untouched && l->vars[v].implicit)
+                continue; /* never named, and no callee did anything to it */
+            ps_field_effect *fe = &fs->s.fields[fs->s.nfields++];
+            fe->param = (uint8_t)i;
+            snprintf(fe->usr, sizeof fe->usr, "%s", usr);
+            if (bits == S_RELEASED)
+                fe->effect = EFFECT_RELEASE;
+            else if (untouched)
+                fe->effect = EFFECT_BORROW;
+            else
+                fe->effect = EFFECT_MOVE;
+        }
+        if (kept)
+            fs->s.fields_kept |= 1u << i;
+    }
+}
+
+typedef struct param_fields {
+    lifetime *l;
+    CXCursor param;
+} param_fields;
+
+static enum CXVisitorResult param_field_visit(CXCursor field, CXClientData data)
+{
+    param_fields *pf = data;
+    var *nv = add_field_var(pf->l, pf->param, field);
+    if (nv)
+        nv->implicit = true;
+    return CXVisit_Continue;
+}
+
+/* For a summary: every proxy field of a struct given by pointer is
+ * followed, named in the body or not, so that what callees do to them
+ * (`finish(j)` calling `release_input(j)`) reaches the summary. */
+static void add_param_fields(lifetime *l, CXCursor function)
+{
+    int n = clang_Cursor_getNumArguments(function);
+    for (int i = 0; i < n && i < 32; i++) {
+        CXCursor param = clang_Cursor_getArgument(function, (unsigned)i);
+        if (!points_to_proxy_fields(l->ck, param))
+            continue;
+        CXType rec = clang_getCanonicalType(
+            clang_getPointeeType(clang_getCanonicalType(clang_getCursorType(param))));
+        param_fields pf = {l, param};
+        clang_Type_visitFields(rec, param_field_visit, &pf);
+    }
+}
+
 /* Runs the analysis over one function; with fs, silently, filling fs in.
  * Returns false when the function could not be followed. */
 static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
@@ -1784,6 +2088,8 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
     l.function = function;
     l.summary = fs;
     clang_visitChildren(function, scan_visit, &l);
+    if (fs)
+        add_param_fields(&l, function);
     exclude_address_taken(&l);
     resolve_pending_targets(&l);
     bool any = false, ok = false;
@@ -1794,12 +2100,14 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
          * is to know (`return ps_proxy(...);`). */
         return_scan r = {&l, false, true};
         clang_visitChildren(function, return_visit, &r);
-        fs->returns_new = r.any && r.all_new;
-        fs->ret_hk = 0;
+        fs->s.returns_new = r.any && r.all_new;
+        fs->s.ret_hk = 0;
         free(l.vars);
         free(l.flags);
         free(l.pending);
         free(l.addr_taken);
+        free(l.out_args);
+        free(l.whole_used);
         free(l.ev);
         return true;
     }
@@ -1814,21 +2122,27 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
         }
     }
     if (fs && ok) {
-        for (unsigned i = 0; i < fs->nparams; i++) {
+        for (unsigned i = 0; i < fs->s.nparams; i++) {
             int v = var_index(&l, clang_Cursor_getArgument(function, i));
             uint8_t bits = v >= 0 && !l.vars[v].excluded ? l.exit_bits[v] : 0;
             if (bits == S_RELEASED)
-                fs->effect[i] = EFFECT_RELEASE; /* released on every path out */
+                fs->s.effect[i] = EFFECT_RELEASE; /* released on every path out */
             else if (bits && !(bits & ~(S_UNKNOWN | S_NULL)))
-                fs->effect[i] = EFFECT_BORROW; /* only read: never released, kept or moved */
+                fs->s.effect[i] = EFFECT_BORROW; /* only read: never released, kept or moved */
         }
-        fs->returns_new = (l.ret_bits & S_LIVE) && !(l.ret_bits & ~(S_LIVE | S_NULL));
-        fs->ret_hk = l.ret_hk & (HK_UNKNOWN | HK_PLAIN) ? 0 : l.ret_hk;
+        fs->s.returns_new = (l.ret_bits & S_LIVE) && !(l.ret_bits & ~(S_LIVE | S_NULL));
+        fs->s.ret_hk = l.ret_hk & (HK_UNKNOWN | HK_PLAIN) ? 0 : l.ret_hk;
+        summarize_fields(&l, function, fs);
+        for (unsigned i = 0; i < fs->s.nparams && i < 32; i++)
+            if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(function, i), false) == 0)
+                fs->s.proxy_params |= 1u << i;
     }
     free(l.vars);
     free(l.flags);
     free(l.pending);
     free(l.addr_taken);
+    free(l.out_args);
+    free(l.whole_used);
     free(l.ev);
     free(l.exit_bits);
     return ok;
@@ -1841,8 +2155,37 @@ void ps_check_lifetime(ps_checker *ck, CXCursor function)
     run_function(ck, function, NULL);
 }
 
-/* Does a function's declaration involve a proxy (a parameter or the
- * result)?  Only those are worth a summary. */
+typedef struct field_probe {
+    ps_checker *ck;
+    bool found;
+} field_probe;
+
+static enum CXVisitorResult proxy_field_visit(CXCursor field, CXClientData data)
+{
+    field_probe *p = data;
+    if (ps_decl_handle_depth(p->ck->pt, field, false) != 0)
+        return CXVisit_Continue;
+    p->found = true;
+    return CXVisit_Break;
+}
+
+/* Is the parameter a pointer to a struct with a proxy field (`struct job *j`)? */
+static bool points_to_proxy_fields(ps_checker *ck, CXCursor param)
+{
+    CXType t = clang_getCanonicalType(clang_getCursorType(param));
+    if (t.kind != CXType_Pointer)
+        return false;
+    CXType rec = clang_getCanonicalType(clang_getPointeeType(t));
+    if (rec.kind != CXType_Record)
+        return false;
+    field_probe p = {ck, false};
+    clang_Type_visitFields(rec, proxy_field_visit, &p);
+    return p.found;
+}
+
+/* Does a function's declaration involve a proxy (a parameter, the result,
+ * or the proxy fields of a struct given by pointer)?  Only those are worth
+ * a summary. */
 static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
 {
     int n = clang_Cursor_getNumArguments(fn);
@@ -1851,6 +2194,9 @@ static bool involves_proxy(ps_checker *ck, CXCursor fn, unsigned *nparams)
         return true;
     for (int i = 0; i < n; i++)
         if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(fn, (unsigned)i), false) == 0)
+            return true;
+    for (int i = 0; i < n; i++)
+        if (points_to_proxy_fields(ck, clang_Cursor_getArgument(fn, (unsigned)i)))
             return true;
     return false;
 }
@@ -1871,16 +2217,11 @@ static bool summary_fixpoint(ps_checker *ck, struct ps_flow_summaries *t, size_t
         fs->self_used = false;
         /* run_function may grow the array: find the summary again afterwards. */
         fn_summary result = *fs;
-        memset(result.effect, EFFECT_MOVE, sizeof result.effect);
-        result.returns_new = false;
-        result.ret_hk = 0;
+        ps_summary_unknown(&result.s, fs->s.nparams);
         bool ok = run_function(ck, t->v[index].fn, &result);
         fs = &t->v[index];
-        bool changed = memcmp(result.effect, fs->effect, sizeof fs->effect) != 0 ||
-                       result.returns_new != fs->returns_new || result.ret_hk != fs->ret_hk;
-        memcpy(fs->effect, result.effect, sizeof fs->effect);
-        fs->returns_new = result.returns_new;
-        fs->ret_hk = result.ret_hk;
+        bool changed = !ps_summary_equal(&result.s, &fs->s);
+        fs->s = result.s;
         *recursive = *recursive || fs->self_used;
         if (!ok)
             return false;
@@ -1908,38 +2249,32 @@ static const fn_summary *compute_summary(ps_checker *ck, struct ps_flow_summarie
     unsigned outer_lowest = t->lowest_read;
     t->lowest_read = UINT32_MAX;
     t->depth++;
-    memset(fs->effect, EFFECT_RELEASE, sizeof fs->effect);
-    fs->returns_new = false;
-    fs->ret_hk = 0;
+    ps_summary_unknown(&fs->s, fs->s.nparams);
+    memset(fs->s.effect, EFFECT_RELEASE, sizeof fs->s.effect);
     bool recursive;
     bool ok = summary_fixpoint(ck, t, index, &recursive);
     fs = &t->v[index];
-    if (!ok) {
-        memset(fs->effect, EFFECT_MOVE, sizeof fs->effect);
-        fs->returns_new = false;
-    }
+    if (!ok)
+        ps_summary_unknown(&fs->s, fs->s.nparams);
     bool retry[MAX_SUMMARY_PARAMS] = {false};
     bool any_retry = false;
-    for (unsigned i = 0; recursive && i < fs->nparams; i++)
-        if (fs->effect[i] == EFFECT_MOVE &&
+    for (unsigned i = 0; recursive && i < fs->s.nparams; i++)
+        if (fs->s.effect[i] == EFFECT_MOVE &&
             ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(fs->fn, i), false) == 0)
             retry[i] = any_retry = true;
     if (any_retry) {
         fn_summary first = *fs;
-        for (unsigned i = 0; i < fs->nparams; i++)
+        for (unsigned i = 0; i < fs->s.nparams; i++)
             if (retry[i])
-                fs->effect[i] = EFFECT_BORROW;
+                fs->s.effect[i] = EFFECT_BORROW;
         bool again = summary_fixpoint(ck, t, index, &recursive);
         fs = &t->v[index];
         bool borrows = again;
-        for (unsigned i = 0; i < fs->nparams && borrows; i++)
-            if (retry[i] ? fs->effect[i] != EFFECT_BORROW : fs->effect[i] != first.effect[i])
+        for (unsigned i = 0; i < fs->s.nparams && borrows; i++)
+            if (retry[i] ? fs->s.effect[i] != EFFECT_BORROW : fs->s.effect[i] != first.s.effect[i])
                 borrows = false;
-        if (!borrows) {
-            memcpy(fs->effect, first.effect, sizeof fs->effect);
-            fs->returns_new = first.returns_new;
-            fs->ret_hk = first.ret_hk;
-        }
+        if (!borrows)
+            fs->s = first.s;
     }
     t->depth--;
     fs->running = false;
@@ -1949,28 +2284,82 @@ static const fn_summary *compute_summary(ps_checker *ck, struct ps_flow_summarie
     return fs;
 }
 
-/* The summary of the function a call goes to, or NULL when there is none
- * (not defined in this unit, the runtime's, no proxy involved, recursive,
- * or not followed). */
-static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
+/* The table slot of a function's summary (allocating the table), or NULL. */
+static size_t *summary_slot(ps_checker *ck, CXCursor fn)
 {
-    ps_checker *ck = l->ck;
-    CXCursor callee = ps_callee_decl(call);
-    if (clang_getCursorKind(callee) != CXCursor_FunctionDecl)
-        return NULL;
-    CXCursor def = clang_getCursorDefinition(callee);
-    if (clang_Cursor_isNull(def) || is_runtime_function(def))
-        return NULL;
     if (!ck->summaries) {
         ck->summaries = calloc(1, sizeof *ck->summaries);
         if (!ck->summaries)
             return NULL;
         ck->summaries->lowest_read = UINT32_MAX;
     }
-    struct ps_flow_summaries *t = ck->summaries;
-    size_t *slot = ps_decl_user_slot(ck->pt, def);
+    return ps_decl_user_slot(ck->pt, fn);
+}
+
+/* A new summary for fn, its index kept in *slot; NULL when out of memory. */
+static fn_summary *new_summary(struct ps_flow_summaries *t, size_t *slot, CXCursor fn)
+{
+    fn_summary *grown = ps_array_reserve(t->v, &t->cap, t->n + 1, sizeof *t->v);
+    if (!grown)
+        return NULL;
+    t->v = grown;
+    *slot = ++t->n;
+    fn_summary *fs = &t->v[t->n - 1];
+    memset(fs, 0, sizeof *fs);
+    fs->fn = fn;
+    return fs;
+}
+
+/*
+ * The summary of a function whose body this unit does not have: from the
+ * other files' table when it is there, else the conservative meaning
+ * (every parameter a move).  What was looked up, found or not, is kept in
+ * ck->reads, so the driver can tell when this unit must be checked again.
+ */
+static const fn_summary *external_summary(ps_checker *ck, CXCursor callee)
+{
+    if (!ck->external && !ck->reads)
+        return NULL;
+    CXCursor decl = clang_getCanonicalCursor(callee);
+    if (is_runtime_function(decl) || clang_getCursorLinkage(decl) != CXLinkage_External)
+        return NULL;
+    size_t *slot = summary_slot(ck, decl);
     if (!slot)
         return NULL;
+    struct ps_flow_summaries *t = ck->summaries;
+    if (*slot)
+        return &t->v[*slot - 1];
+    fn_summary *fs = new_summary(t, slot, decl);
+    if (!fs)
+        return NULL;
+    fs->done = true;
+    unsigned nparams;
+    if (!involves_proxy(ck, decl, &nparams))
+        return fs; /* nothing to say */
+    ps_summary_unknown(&fs->s, nparams);
+    char usr[512];
+    usr_of(decl, usr, sizeof usr);
+    if (!usr[0])
+        return fs;
+    const ps_summary_entry *e = ps_summary_table_find(ck->external, usr);
+    if (e && e->present && e->s.nparams == fs->s.nparams)
+        fs->s = e->s;
+    if (ck->reads && ps_summary_table_add(ck->reads, usr, e && e->present ? &e->s : NULL) != 0)
+        ck->reads_incomplete = true;
+    return fs;
+}
+
+/* The summary of a function (its definition, or NULL), computed if need
+ * be; NULL when there is none (not defined in this unit, the runtime's,
+ * too deep, or not followed). */
+static const fn_summary *summary_of_function(ps_checker *ck, CXCursor def)
+{
+    if (clang_Cursor_isNull(def) || is_runtime_function(def))
+        return NULL;
+    size_t *slot = summary_slot(ck, def);
+    if (!slot)
+        return NULL;
+    struct ps_flow_summaries *t = ck->summaries;
     size_t index;
     fn_summary *fs;
     if (*slot) {
@@ -1987,24 +2376,65 @@ static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
         }
         /* Computed from another function's approximation: again. */
     } else {
-        fn_summary *grown = ps_array_reserve(t->v, &t->cap, t->n + 1, sizeof *t->v);
-        if (!grown)
+        if (!(fs = new_summary(t, slot, def)))
             return NULL;
-        t->v = grown;
-        index = t->n++;
-        *slot = index + 1;
-        fs = &t->v[index];
+        index = t->n - 1;
         unsigned nparams;
         bool worth = involves_proxy(ck, def, &nparams);
-        memset(fs, 0, sizeof *fs);
-        fs->fn = def;
         if (!worth || nparams > MAX_SUMMARY_PARAMS || t->depth >= MAX_SUMMARY_DEPTH) {
             fs->done = !worth; /* nothing to say; or too deep: stays unknown */
             return fs->done ? fs : NULL;
         }
-        fs->nparams = nparams;
+        fs->s.nparams = nparams;
     }
     return compute_summary(ck, t, index);
+}
+
+/* The summary of the function a call goes to: computed from its body in
+ * this unit, or read from the other files' (see external_summary). */
+static const fn_summary *summary_of_call(lifetime *l, CXCursor call)
+{
+    CXCursor callee = ps_callee_decl(call);
+    if (clang_getCursorKind(callee) != CXCursor_FunctionDecl)
+        return NULL;
+    CXCursor def = clang_getCursorDefinition(callee);
+    if (clang_Cursor_isNull(def))
+        return external_summary(l->ck, callee);
+    return summary_of_function(l->ck, def);
+}
+
+typedef struct export_ctx {
+    ps_checker *ck;
+    bool failed;
+} export_ctx;
+
+static enum CXChildVisitResult export_visit(CXCursor c, CXCursor parent, CXClientData data)
+{
+    (void)parent;
+    export_ctx *x = data;
+    if (clang_getCursorKind(c) != CXCursor_FunctionDecl || !clang_isCursorDefinition(c) ||
+        !clang_Location_isFromMainFile(clang_getCursorLocation(c)) ||
+        clang_getCursorLinkage(c) != CXLinkage_External)
+        return CXChildVisit_Continue;
+    unsigned nparams;
+    if (!involves_proxy(x->ck, c, &nparams))
+        return CXChildVisit_Continue;
+    const fn_summary *fs = summary_of_function(x->ck, c);
+    char usr[512];
+    usr_of(c, usr, sizeof usr);
+    if (fs && fs->done && usr[0] && ps_summary_table_add(x->ck->exported, usr, &fs->s) != 0)
+        x->failed = true;
+    return CXChildVisit_Continue;
+}
+
+void ps_flow_export_summaries(ps_checker *ck, CXTranslationUnit tu)
+{
+    if (!ck->exported || ps_proxy_struct_is_complete(ck->pt))
+        return;
+    export_ctx x = {ck, false};
+    clang_visitChildren(clang_getTranslationUnitCursor(tu), export_visit, &x);
+    if (x.failed)
+        ps_summary_table_clear(ck->exported); /* none rather than a partial view */
 }
 
 void ps_flow_summaries_free(ps_checker *ck)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "checker.h"
+#include "summary_table.h"
 
 enum {
     S_UNKNOWN = 1,  /* holds a proxy this function does not own (or nothing known) */
@@ -46,7 +47,10 @@ typedef struct var {
     bool through_pointer; /* a field reached through a pointer: stored beyond the function */
     var_kind kind;
     bool excluded;   /* its address is taken */
+    bool clobbered;  /* a field: its struct is used whole somewhere (passed, copied) */
+    bool implicit;   /* a field of a parameter followed for a summary, never named in the body */
     uint8_t decl_hk; /* the handle kind its declaration says (HK_UNKNOWN for PROXY(T)) */
+    char usr[PS_SUMMARY_USR_MAX]; /* a field: its USR, once asked for ("" until then) */
 } var;
 
 typedef struct vstate {
@@ -117,6 +121,7 @@ typedef struct block_events {
     int test_var;
     bool release_test; /* the condition tests the status of a release of `release_var` */
     bool fails_if_true;
+    bool status_creates; /* ... or of a call that returns a new proxy through `release_var` */
     int release_var;
 } block_events;
 
@@ -137,6 +142,10 @@ typedef struct lifetime {
     size_t npending, pending_cap;
     CXCursor *addr_taken; /* variables and fields whose address is taken (&s, &j->input) */
     size_t naddr, addr_cap;
+    CXCursor *out_args; /* `&p` given to a call that returns a new proxy there */
+    size_t nout, out_cap;
+    CXCursor *whole_used; /* variables used whole (passed, copied): their fields are forgotten */
+    size_t nwhole, whole_cap;
     vstate *cur; /* the state being transformed */
     struct fn_summary *summary; /* being computed for this function, or NULL */
     uint8_t *exit_bits;         /* with summary: each variable's states at the exits */
@@ -148,13 +157,15 @@ typedef struct lifetime {
 } lifetime;
 
 /*
- * Function summaries: what a function defined in this translation unit
- * does with each proxy parameter, and whether it returns a new proxy.
- * Made the first time a call to it is evaluated, by the same analysis run
- * silently over its body, and kept for the unit.
+ * Function summaries: what a function does with each proxy parameter, and
+ * whether it returns a new proxy (summary_table.h).  For a function
+ * defined in this translation unit, made the first time a call to it is
+ * evaluated, by the same analysis run silently over its body, and kept
+ * for the unit; for one defined in another file of the run, read from the
+ * table of the other files' summaries (ps_checker.external).
  */
-enum { EFFECT_MOVE, EFFECT_RELEASE, EFFECT_BORROW };
-enum { MAX_SUMMARY_PARAMS = 32, MAX_SUMMARY_DEPTH = 8, MAX_SUMMARY_ROUNDS = 4 };
+enum { EFFECT_MOVE = PS_EFFECT_MOVE, EFFECT_RELEASE = PS_EFFECT_RELEASE, EFFECT_BORROW = PS_EFFECT_BORROW };
+enum { MAX_SUMMARY_PARAMS = PS_SUMMARY_MAX_PARAMS, MAX_SUMMARY_DEPTH = 8, MAX_SUMMARY_ROUNDS = 4 };
 
 typedef struct fn_summary {
     CXCursor fn;
@@ -163,10 +174,7 @@ typedef struct fn_summary {
     bool self_used;    /* a recursive call read it while it ran */
     unsigned round;    /* of the fixpoint over a recursive cycle */
     unsigned level;    /* how deep in other summaries it is being computed */
-    bool returns_new;  /* every return gives a proxy created there, or NULL */
-    uint8_t ret_hk;
-    unsigned nparams;
-    uint8_t effect[MAX_SUMMARY_PARAMS];
+    ps_summary s;
 } fn_summary;
 
 /* Each summary's index + 1 is kept with its function's declaration in the

@@ -12,6 +12,12 @@
  * (rule, line, message) must be expected and every expectation met.  Notes
  * compare as a set — a declaration that explains ten findings is expected
  * once.  Column numbers are not compared.
+ *
+ * A directory holding a file `compdb.args` is one fixture: its C files are
+ * checked together, as the files of one compile database (`ps-check -p`
+ * with a compile_commands.json written here), so each sees the functions
+ * the others define; every file's expectations are compared, with -j 1
+ * and with -j 2, whose outputs must be the same.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -304,6 +310,40 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+#define GROUP_MARKER "compdb.args"
+
+/* Is dir a fixture of several files checked together? */
+static bool is_group(const char *dir)
+{
+    char marker[MAX_PATH + sizeof GROUP_MARKER + 1];
+    snprintf(marker, sizeof marker, "%s/%s", dir, GROUP_MARKER);
+    return access(marker, F_OK) == 0;
+}
+
+static void path_add(path_list *out, const char *path)
+{
+    if (out->n == out->cap) {
+        out->cap = out->cap ? out->cap * 2 : 64;
+        out->v = realloc(out->v, out->cap * sizeof *out->v);
+    }
+    out->v[out->n++] = strdup(path);
+}
+
+/* The C files directly in dir, sorted (names only). */
+static void group_files(const char *dir, path_list *out)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] != '.' && len > 2 && strcmp(e->d_name + len - 2, ".c") == 0)
+            path_add(out, e->d_name);
+    }
+    closedir(d);
+    qsort(out->v, out->n, sizeof *out->v, cmp_str);
+}
+
 static void find_fixtures(const char *dir, path_list *out)
 {
     DIR *d = opendir(dir);
@@ -319,15 +359,12 @@ static void find_fixtures(const char *dir, path_list *out)
         if (stat(path, &st) != 0)
             continue;
         size_t len = strlen(e->d_name);
-        if (S_ISDIR(st.st_mode)) {
+        if (S_ISDIR(st.st_mode) && is_group(path))
+            path_add(out, path);
+        else if (S_ISDIR(st.st_mode))
             find_fixtures(path, out);
-        } else if (len > 2 && strcmp(e->d_name + len - 2, ".c") == 0) {
-            if (out->n == out->cap) {
-                out->cap = out->cap ? out->cap * 2 : 64;
-                out->v = realloc(out->v, out->cap * sizeof *out->v);
-            }
-            out->v[out->n++] = strdup(path);
-        }
+        else if (len > 2 && strcmp(e->d_name + len - 2, ".c") == 0)
+            path_add(out, path);
     }
     closedir(d);
 }
@@ -354,8 +391,97 @@ ParameterizedTestParameters(fixtures, match_expectations)
     return cr_make_param_array(fixture_param, params, n, free_params);
 }
 
+/* Checks the files of group directory dir together with -j jobs; returns
+ * ps-check's output (malloc'd) after comparing it with expected. */
+static char *run_group_once(const char *dir, const char *db, const char *jobs, item_list *expected)
+{
+    const char *argv[] = {"--color=never", "--no-config", "--no-progress", "-j", jobs, "-p", db, NULL};
+    run_result run = run_check_argv(dir, argv);
+    cr_expect(run.status == 0 || run.status == 1,
+              "%s (-j %s): ps-check exited with %d\nstdout:\n%s\nstderr:\n%s", dir, jobs,
+              run.status, run.out, run.err);
+    cr_expect(!strstr(run.err, "Sanitizer") && !strstr(run.err, "runtime error"),
+              "%s: ps-check reported a memory or undefined-behavior error:\n%s", dir, run.err);
+    item_list actual = {0};
+    parse_output(&actual, run.out, "");
+    for (size_t i = 0; i < expected->n; i++)
+        expected->v[i].matched = false;
+    size_t cap = 64 * 1024;
+    char *report = calloc(1, cap);
+    size_t diffs = compare(expected, &actual, report, cap);
+    cr_expect_eq(diffs, 0, "%s (-j %s): %zu difference(s) between expected and actual findings:\n%s\n"
+                           "ps-check said:\n%s",
+                 dir, jobs, diffs, report, run.out);
+    free(report);
+    list_free(&actual);
+    char *out = run.out;
+    free(run.err);
+    return out;
+}
+
+static void run_group(const char *dir)
+{
+    path_list files = {0};
+    group_files(dir, &files);
+    cr_assert_geq(files.n, 2, "%s: a fixture checked together needs several files", dir);
+    item_list expected = {0};
+    char marker[MAX_PATH + sizeof GROUP_MARKER + 1];
+    snprintf(marker, sizeof marker, "%s/%s", dir, GROUP_MARKER);
+    char *extra = slurp(marker);
+    char *db = scratch_dir();
+    size_t cap = 4096, used = 0;
+    char *json = malloc(cap);
+    used += (size_t)snprintf(json + used, cap - used, "[\n");
+    for (size_t i = 0; i < files.n; i++) {
+        char path[2 * MAX_PATH + 2];
+        snprintf(path, sizeof path, "%s/%s", dir, files.v[i]);
+        fixture_file fx;
+        read_fixture(path, &fx);
+        for (size_t k = 0; k < fx.expected.n; k++) {
+            item *it = &fx.expected.v[k];
+            list_add(&expected, files.v[i], it->line, it->note, it->rule, it->message);
+        }
+        list_free(&fx.expected);
+        /* The lines of compdb.args that are not comments: arguments for every file. */
+        char args[1024] = "";
+        for (char *line = extra; line && *line;) {
+            char *eol = strchr(line, '\n');
+            size_t len = eol ? (size_t)(eol - line) : strlen(line);
+            if (len && line[0] != '#')
+                snprintf(args + strlen(args), sizeof args - strlen(args), ", \"%.*s\"", (int)len, line);
+            line = eol ? eol + 1 : NULL;
+        }
+        if (used + 2048 > cap)
+            json = realloc(json, cap *= 2);
+        used += (size_t)snprintf(json + used, cap - used,
+                                 "%s{\"directory\": \"%s\", \"file\": \"%s\", \"arguments\": "
+                                 "[\"cc\", \"-I\", \"%s\", \"-I\", \"%s\"%s, \"-c\", \"%s\"]}\n",
+                                 i ? "," : "", dir, path, PS_SOURCE_DIR "/runtime/include",
+                                 PS_SOURCE_DIR "/annotations", args, files.v[i]);
+    }
+    snprintf(json + used, cap - used, "]\n");
+    free(write_file(db, "compile_commands.json", json));
+    char *one = run_group_once(dir, db, "1", &expected);
+    char *two = run_group_once(dir, db, "2", &expected);
+    cr_expect_str_eq(one, two, "%s: -j 1 and -j 2 disagree", dir);
+    free(one);
+    free(two);
+    free(json);
+    free(extra);
+    scratch_remove(db);
+    list_free(&expected);
+    for (size_t i = 0; i < files.n; i++)
+        free(files.v[i]);
+    free(files.v);
+}
+
 ParameterizedTest(fixture_param *param, fixtures, match_expectations, .timeout = 120)
 {
+    struct stat st;
+    if (stat(param->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        run_group(param->path);
+        return;
+    }
     fixture_file fx;
     read_fixture(param->path, &fx);
     char dir_buf[MAX_PATH], file_buf[MAX_PATH];

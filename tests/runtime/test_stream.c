@@ -93,14 +93,19 @@ static void *drain(void *arg)
         int i = -1;
         sscanf(meta, "item=%d", &i);
         if (!v || i < 0 || i >= 1000 || v[0] != i || v[3] != i + 3) {
+            ps_proxy_free(p);
+            free(meta);
             ps_stream_consumer_close(c);
             return "bad item";
         }
         d->seen[i]++;
         snprintf(d->keys[d->total++ % 1000], PS_KEY_MAX, "%s", ps_proxy_key(p));
         free(meta);
-        if (ps_stream_ack(c, p) != PS_OK)
+        if (ps_stream_ack(c, p) != PS_OK) {
+            ps_proxy_free(p);
+            ps_stream_consumer_close(c);
             return "ack failed";
+        }
         ps_proxy_free(p);
     }
     ps_stream_consumer_close(c);
