@@ -150,6 +150,13 @@ static void broker_timeout(broker *b, long block_ms)
     redisSetTimeout(b->ctx, tv);
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static ps_status check_topic(const char *topic)
 {
     if (!topic || !*topic || strlen(topic) > STREAM_TOPIC_MAX)
@@ -186,6 +193,7 @@ struct ps_stream_producer {
     ps_store *store;
     ps_stream_options opts;
     topic_state *topics;
+    char add_sha[41]; /* ADD_SCRIPT loaded on the broker ("" not yet) */
 };
 
 ps_stream_producer *ps_stream_producer_open(const char *broker_url, ps_store *store, const ps_stream_options *opts)
@@ -232,8 +240,12 @@ static topic_state *topic_of(ps_stream_producer *p, const char *name)
  * reach it). */
 static void event_drop(event *e, bool evict)
 {
-    if (evict && e->key[0])
+    if (evict && e->key[0]) {
+        ps_saved_error saved; /* the caller reports why the item was dropped */
+        ps_error_save(&saved);
         ps_store_evict_key(e->store, e->key);
+        ps_error_restore(&saved);
+    }
     ps_encoded_free(e->item);
     free(e->descriptor);
     free(e->metadata);
@@ -316,10 +328,10 @@ static ps_status flush_queue(ps_stream_producer *p, topic_state *t)
  * XADD of one entry, with back-pressure, in one atomic step on the server.
  * A topic that has consumer groups and holds max_len entries first loses
  * the entries every group has acknowledged (those older than each group's
- * oldest pending entry, or than its first undelivered one; never the
- * newest entry, which may be the end a broadcast reader waits for).  If it
- * is still full the script adds nothing and returns the length: the
- * producer waits.  A topic with no group keeps its newest max_len entries
+ * oldest pending entry, or than its first undelivered one).  If it is
+ * still full the script adds nothing and returns the length: the producer
+ * waits.  Trimming only when full keeps as much as max_len allows for
+ * broadcast readers and for groups created later.  A topic with no group keeps its newest max_len entries
  * (XADD MAXLEN ~): broadcast readers are not known to the server, so they
  * cannot hold the producer back.
  * KEYS[1] the topic; ARGV[1] max_len; ARGV[2..] the entry's fields.
@@ -340,7 +352,7 @@ static const char ADD_SCRIPT[] =
     "  if #groups == 0 then\n"
     "    trim = true\n"
     "  else\n"
-    "    local keep = redis.call('XREVRANGE', topic, '+', '-', 'COUNT', 1)[1][1]\n"
+    "    local keep\n"
     "    for _, g in ipairs(groups) do\n"
     "      local info = {}\n"
     "      for i = 1, #g, 2 do info[g[i]] = g[i + 1] end\n"
@@ -351,9 +363,13 @@ static const char ADD_SCRIPT[] =
     "        local after = redis.call('XRANGE', topic, '(' .. info['last-delivered-id'], '+', 'COUNT', 1)[1]\n"
     "        first = after and after[1]\n"
     "      end\n"
-    "      if first and older(first, keep) then keep = first end\n"
+    "      if first and (not keep or older(first, keep)) then keep = first end\n"
     "    end\n"
-    "    redis.call('XTRIM', topic, 'MINID', keep)\n"
+    "    if keep then\n"
+    "      redis.call('XTRIM', topic, 'MINID', keep)\n"
+    "    else\n"
+    "      redis.call('XTRIM', topic, 'MAXLEN', 0)\n"
+    "    end\n"
     "    len = redis.call('XLEN', topic)\n"
     "    if len >= max then return len end\n"
     "  end\n"
@@ -365,6 +381,23 @@ static const char ADD_SCRIPT[] =
     "args[#args + 1] = '*'\n"
     "for i = 2, #ARGV do args[#args + 1] = ARGV[i] end\n"
     "return redis.call(unpack(args))\n";
+
+/* The script is sent once per producer (SCRIPT LOAD), then named by its
+ * SHA1: a flush does not carry its text. */
+static ps_status load_add_script(ps_stream_producer *p)
+{
+    if (p->add_sha[0])
+        return PS_OK;
+    const char *argv[] = {"SCRIPT", "LOAD", ADD_SCRIPT};
+    size_t lens[] = {6, 4, sizeof ADD_SCRIPT - 1};
+    redisReply *r = broker_call(&p->b, 3, argv, lens);
+    if (r && r->type == REDIS_REPLY_STRING && r->len < sizeof p->add_sha)
+        memcpy(p->add_sha, r->str, r->len + 1);
+    else if (r)
+        ps_error_set(PS_ERR_SERVER, "stream broker %s: SCRIPT LOAD gave no SHA1", p->b.where);
+    freeReplyObject(r);
+    return p->add_sha[0] ? PS_OK : ps_last_error_code();
+}
 
 /* How long a producer held back by a full topic sleeps between looks:
  * 1 ms, doubling, up to this (the worst-case delay once there is room). */
@@ -380,7 +413,7 @@ static void sleep_ms(long ms)
  * topic is full (see ADD_SCRIPT) up to the producer's send timeout. */
 static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
 {
-    size_t fixed = 6, argc = fixed + 2 + 4 * t->n;
+    size_t argc = 7 + 4 * t->n;
     const char **argv = ps_calloc(argc, sizeof *argv);
     size_t *lens = ps_calloc(argc, sizeof *lens);
     char (*names)[24] = ps_calloc(2 * t->n, sizeof *names);
@@ -394,7 +427,7 @@ static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
     snprintf(maxlen, sizeof maxlen, "%zu", p->opts.max_len);
     snprintf(count, sizeof count, "%zu", t->n);
     size_t a = 0;
-    const char *head[] = {"EVAL", ADD_SCRIPT, "1", t->name, maxlen, "n", count};
+    const char *head[] = {"EVALSHA", p->add_sha, "1", t->name, maxlen, "n", count};
     for (size_t i = 0; i < 7; i++)
         argv[a++] = head[i];
     for (size_t i = 0; i < t->n; i++) {
@@ -407,10 +440,20 @@ static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
     }
     for (size_t i = 0; i < a; i++)
         lens[i] = strlen(argv[i]);
-    long waited = 0, pause = 1;
+    long deadline = now_ms() + (p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0), pause = 1;
     ps_status st = PS_OK;
+    bool reloaded = false;
     for (;;) {
-        redisReply *r = broker_call(&p->b, (int)a, argv, lens);
+        redisReply *r = NULL;
+        if (load_add_script(p) == PS_OK) {
+            lens[1] = strlen(p->add_sha);
+            r = broker_call(&p->b, (int)a, argv, lens);
+        }
+        if (!r && !reloaded && strstr(ps_last_error_message(), "NOSCRIPT")) {
+            p->add_sha[0] = '\0'; /* the server lost its scripts (restart, SCRIPT FLUSH) */
+            reloaded = true;
+            continue;
+        }
         if (!r) {
             st = ps_error_wrap("flushing %zu events of topic '%s' (kept for a retry)", t->n, t->name);
             break;
@@ -420,17 +463,14 @@ static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
         freeReplyObject(r);
         if (!full)
             break;
-        if (waited >= p->opts.send_timeout_ms) {
+        long left = deadline - now_ms();
+        if (left <= 0) {
             st = ps_error_set(PS_ERR_TIMEOUT, "topic '%s' holds %lld messages (max_len %zu) its slowest consumer "
-                              "group has not acknowledged, and no room came within %ld ms; %zu events kept for "
-                              "a retry", t->name, len, p->opts.max_len,
-                              p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0, t->n);
+                              "group has not acknowledged, and no room came within %ld ms", t->name, len,
+                              p->opts.max_len, p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0);
             break;
         }
-        long left = p->opts.send_timeout_ms - waited;
-        long nap = pause < left ? pause : left;
-        sleep_ms(nap);
-        waited += nap;
+        sleep_ms(pause < left ? pause : left);
         pause = pause * 2 < STREAM_FULL_POLL_MAX_MS ? pause * 2 : STREAM_FULL_POLL_MAX_MS;
     }
     free(argv);
@@ -497,8 +537,10 @@ ps_status ps_stream_send(ps_stream_producer *p, const char *topic, const ps_type
             st = flush_locked(p, t);
         else
             st = ps_encoded_keep(t->events[t->n - 1].item);
-        if (st != PS_OK)
+        if (st != PS_OK) {
             event_drop(&t->events[--t->n], true);
+            ps_error_wrap("topic '%s': this item was not sent (%zu earlier ones stay queued)", topic, t->n);
+        }
     }
     event_drop(&e, false);
     pthread_mutex_unlock(&p->lock);
@@ -918,13 +960,6 @@ static ps_status group_done(ps_stream_consumer *c, bool *done)
             r->element[0]->integer == 0;
     freeReplyObject(r);
     return PS_OK;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The next item of a taken message, or false if none is left; filtered
