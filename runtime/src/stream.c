@@ -18,6 +18,11 @@
  * key exists and the group has nothing pending, so nothing a dead consumer
  * held is left behind.  Waits block in the server, in slices of at most
  * STREAM_SLICE_MS so the end and stalled entries are noticed.
+ *
+ * A flush puts its items with one batch put, then writes the entry through
+ * ADD_SCRIPT, which holds the producer back while the topic is full of
+ * entries a group has not acknowledged (back-pressure) and trims the ones
+ * every group has.
  */
 #include "proxystore/stream.h"
 

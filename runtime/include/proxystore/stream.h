@@ -12,8 +12,9 @@
  *
  * Broker URLs: redis://[:password@]host:port[/db] (the Redis server holding
  * the topics), or queue://NAME, an in-process queue for threads of one
- * process (same calls; back-pressure instead of trimming, nothing to
- * re-deliver).
+ * process (same calls; nothing to re-deliver).  A topic holds at most
+ * max_len messages its slowest consumer group has not acknowledged: a
+ * producer waits for room (back-pressure), up to send_timeout_ms.
  */
 #ifndef PROXYSTORE_STREAM_H
 #define PROXYSTORE_STREAM_H
