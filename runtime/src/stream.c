@@ -293,11 +293,14 @@ static ps_status put_items(topic_state *t)
             ps_proxy_t *proxy = ps_proxy_of_put(store, e->type, keys[k], ps_encoded_info(e->item));
             e->descriptor = proxy ? ps_proxy_serialize(proxy) : NULL;
             ps_proxy_free(proxy);
+            if (!e->descriptor) { /* the item stays encoded: the next flush puts it again */
+                ps_store_evict_key(store, keys[k]);
+                st = ps_error_set(PS_ERR_NO_MEMORY, "out of memory describing a stream item");
+                continue;
+            }
             snprintf(e->key, sizeof e->key, "%s", keys[k]);
             ps_encoded_free(e->item);
             e->item = NULL;
-            if (!e->descriptor && st == PS_OK)
-                st = ps_error_set(PS_ERR_NO_MEMORY, "out of memory describing a stream item");
         }
     }
     free(items);
@@ -336,9 +339,9 @@ static ps_status flush_queue(ps_stream_producer *p, topic_state *t)
  * oldest pending entry, or than its first undelivered one).  If it is
  * still full the script adds nothing and returns the length: the producer
  * waits.  Trimming only when full keeps as much as max_len allows for
- * broadcast readers and for groups created later.  A topic with no group keeps its newest max_len entries
- * (XADD MAXLEN ~): broadcast readers are not known to the server, so they
- * cannot hold the producer back.
+ * broadcast readers and for groups created later.  A topic with no group
+ * keeps its newest max_len entries (XADD MAXLEN ~): broadcast readers are
+ * not known to the server, so they cannot hold the producer back.
  * KEYS[1] the topic; ARGV[1] max_len; ARGV[2..] the entry's fields.
  * Returns the new entry's id, or the length of a full topic.
  */
