@@ -402,6 +402,47 @@ Test(stream, redis_full_topic_times_out_and_loses_nothing)
     ps_stream_producer_close(p);
 }
 
+/* Take one item as consumer name of group "g" and acknowledge it (ack) or
+ * leave it pending; the item's number. */
+static int take_one(const char *name, long claim_idle_ms, bool ack)
+{
+    ps_stream_options o = {.group = "g", .consumer = name, .claim_idle_ms = claim_idle_ms};
+    ps_stream_consumer *c = ps_stream_consumer_open(broker, topic, &ps_type_int32, &o);
+    cr_assert_not_null(c, "%s", ps_last_error_message());
+    ps_proxy_t *x;
+    cr_assert_eq(ps_stream_next(c, 5000, &x, NULL), PS_OK, "%s", ps_last_error_message());
+    cr_assert_not_null(x);
+    int item = *PS_RESOLVE(int32_t, x);
+    if (ack)
+        cr_assert_eq(ps_stream_ack(c, x), PS_OK);
+    ps_proxy_free(x);
+    ps_stream_consumer_close(c);
+    return item;
+}
+
+/* A message left pending by a consumer that went away holds the topic full
+ * (it is not trimmed though newer ones were acknowledged) until another
+ * consumer takes it over and acknowledges it. */
+Test(stream, redis_full_topic_keeps_what_a_dead_consumer_held)
+{
+    ps_stream_producer *p = producer(&(ps_stream_options){.max_len = 3, .send_timeout_ms = 300});
+    ps_stream_consumer *join = ps_stream_consumer_open(broker, topic, &ps_type_int32, &(ps_stream_options){.group = "g"});
+    ps_stream_consumer_close(join);
+    send_range(p, 0, 3);
+    cr_assert_eq(take_one("gone", 30000, false), 0);
+    cr_assert_eq(take_one("fast", 30000, true), 1);
+    cr_assert_eq(take_one("fast", 30000, true), 2);
+    int32_t v[4] = {3, 4, 5, 6};
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=3"), PS_ERR_TIMEOUT,
+                 "item 0 is pending: nothing may be trimmed");
+    cr_assert_eq(xlen(topic), 3);
+    usleep(400 * 1000);
+    cr_assert_eq(take_one("survivor", 300, true), 0, "the pending item is taken over");
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=3"), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(take_one("fast", 30000, true), 3);
+    ps_stream_producer_close(p);
+}
+
 /* Broadcast (no group): nobody acknowledges, so the producer never waits;
  * the topic keeps about its newest max_len messages. */
 Test(stream, redis_broadcast_topic_is_trimmed_not_held)
