@@ -10,17 +10,23 @@
  * own connection to Redis, and on shm and file its own inotify instance, as
  * a consumer in another process would.
  *
- * On Redis a last row is the floor of any wait done by the server: raw
- * hiredis, a client blocked in BLPOP woken by another client's RPUSH of
- * 64 bytes, timed the same way.
+ * On Redis, raw hiredis rows follow, timed the same way: the round trip
+ * of one small GET (back to back, and after 1 ms idle as a woken waiter
+ * is); the floor of any wait done by the server, a client blocked in BLPOP
+ * woken by another client's RPUSH of 64 bytes, with the waiter a thread
+ * and a process; and our connector's commands sent by hand (BLMOVE and
+ * EXISTS woken by the set-once script), to tell the commands' cost from
+ * the library's.
  *
- *   bench_future [--quick]        PS_BENCH_REDIS_URL adds the redis rows
+ *   bench_future [--quick] [--redis]   PS_BENCH_REDIS_URL adds the redis rows;
+ *                                      --redis: only those
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -187,10 +193,79 @@ static void bench(const char *label, const char *url, int rounds)
     ps_store_close(store);
 }
 
-/* ------------------------------------------------ raw Redis reference */
+/* ------------------------------------------------ raw Redis references */
+
+/* What a raw hiredis waiter blocks in and what wakes it:
+ * RAW_BLPOP   BLPOP, woken by RPUSH of 64 bytes (the floor of any wait
+ *             done by the server);
+ * RAW_BLMOVE  our waiter's commands: BLMOVE of the signal list onto itself
+ *             with EXISTS of the head in the same write, woken by RPUSH;
+ * RAW_SCRIPT  the same wait, woken by a set-once script (SET NX and RPUSH
+ *             in Lua);
+ * RAW_OURS    our connector's commands without the library: the same wait,
+ *             woken by MULTI, SET NX, RPUSH, EXEC. */
+typedef enum { RAW_BLPOP, RAW_BLMOVE, RAW_SCRIPT, RAW_OURS } raw_kind;
+
+static const char raw_set_script[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then "
+                                     "redis.call('RPUSH', KEYS[2], ARGV[1]) return 1 end return 0";
+
+static void raw_block(redisContext *ctx, raw_kind kind, int round)
+{
+    redisReply *r = NULL;
+    if (kind == RAW_BLPOP) {
+        r = redisCommand(ctx, "BLPOP psbench:wake 10");
+    } else {
+        redisAppendCommand(ctx, "BLMOVE psbench:f%d#w psbench:f%d#w RIGHT LEFT 10", round, round);
+        redisAppendCommand(ctx, "EXISTS psbench:f%d", round);
+        redisReply *e = NULL;
+        if (redisGetReply(ctx, (void **)&r) != REDIS_OK || redisGetReply(ctx, (void **)&e) != REDIS_OK)
+            r = NULL;
+        if (e)
+            freeReplyObject(e);
+    }
+    if (!r || r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "bench_future: the raw waiter was not woken\n");
+        exit(1);
+    }
+    freeReplyObject(r);
+}
+
+static void raw_push(redisContext *ctx, raw_kind kind, int round)
+{
+    char value[64] = {0};
+    redisReply *x;
+    if (kind == RAW_BLPOP)
+        x = redisCommand(ctx, "RPUSH psbench:wake %b", value, sizeof value);
+    else if (kind == RAW_BLMOVE)
+        x = redisCommand(ctx, "RPUSH psbench:f%d#w %b", round, value, sizeof value);
+    else if (kind == RAW_SCRIPT)
+        x = redisCommand(ctx, "EVAL %s 2 psbench:f%d psbench:f%d#w %b", raw_set_script, round, round, value,
+                         sizeof value);
+    else {
+        redisAppendCommand(ctx, "MULTI");
+        redisAppendCommand(ctx, "SET psbench:f%d %b NX", round, value, sizeof value);
+        redisAppendCommand(ctx, "RPUSH psbench:f%d#w %b", round, value, sizeof value);
+        redisAppendCommand(ctx, "EXEC");
+        for (int i = 0; i < 3; i++)
+            if (redisGetReply(ctx, (void **)&x) == REDIS_OK)
+                freeReplyObject(x);
+        x = NULL;
+        if (redisGetReply(ctx, (void **)&x) != REDIS_OK)
+            x = NULL;
+    }
+    if (x)
+        freeReplyObject(x);
+}
+
+static void raw_clean(redisContext *ctx, raw_kind kind, int round)
+{
+    if (kind != RAW_BLPOP)
+        freeReplyObject(redisCommand(ctx, "DEL psbench:f%d psbench:f%d#w", round, round));
+}
 
 typedef struct raw_waiter {
     redisContext *ctx;
+    raw_kind kind;
     pthread_mutex_t lock;
     pthread_cond_t cv;
     int round, served; /* the round to wait for, the last one served */
@@ -206,37 +281,34 @@ static void *raw_wait(void *arg)
         while (w->round == w->served && !w->quit)
             pthread_cond_wait(&w->cv, &w->lock);
         bool quit = w->quit;
+        int round = w->round;
         pthread_mutex_unlock(&w->lock);
         if (quit)
             return NULL;
-        redisReply *r = redisCommand(w->ctx, "BLPOP psbench:wake 10");
+        raw_block(w->ctx, w->kind, round);
         double t = now_us();
-        if (!r || r->type != REDIS_REPLY_ARRAY)
-            exit(1);
-        freeReplyObject(r);
         pthread_mutex_lock(&w->lock);
         w->woke_us = t;
-        w->served = w->round;
+        w->served = round;
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->lock);
     }
 }
 
-static void raw_redis_floor(const char *url, int rounds)
+static void print_raw(const char *label, double *lat, int rounds, const char *what)
 {
-    int port = 6379;
-    const char *colon = strrchr(url, ':');
-    if (colon)
-        port = atoi(colon + 1);
+    double med = quantile(lat, rounds, 0.5), p90 = quantile(lat, rounds, 0.9);
+    printf("%-9s %5s %10.1f %10.1f   (%s)\n", label, "64 B", med, p90, what);
+}
+
+/* A waiter thread of this process, woken by this thread. */
+static void raw_thread_floor(int port, raw_kind kind, int rounds, double *lat)
+{
     redisContext *prod = redisConnect("127.0.0.1", port);
-    raw_waiter w = {redisConnect("127.0.0.1", port), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    raw_waiter w = {redisConnect("127.0.0.1", port), kind, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                     0, 0, false, 0};
-    if (!prod || prod->err || !w.ctx || w.ctx->err) {
-        fprintf(stderr, "bench_future: cannot connect to %s for the raw reference\n", url);
-        return;
-    }
-    double *lat = malloc((size_t)rounds * sizeof *lat);
-    char value[64] = {0};
+    if (!prod || prod->err || !w.ctx || w.ctx->err)
+        die("connecting for the raw reference");
     pthread_t t;
     pthread_create(&t, NULL, raw_wait, &w);
     for (int r = 0; r < rounds; r++) {
@@ -246,31 +318,125 @@ static void raw_redis_floor(const char *url, int rounds)
         pthread_mutex_unlock(&w.lock);
         usleep(1000);
         double t0 = now_us();
-        redisReply *x = redisCommand(prod, "RPUSH psbench:wake %b", value, sizeof value);
-        if (x)
-            freeReplyObject(x);
+        raw_push(prod, kind, w.round);
         pthread_mutex_lock(&w.lock);
         while (w.served != w.round)
             pthread_cond_wait(&w.cv, &w.lock);
         lat[r] = w.woke_us - t0;
         pthread_mutex_unlock(&w.lock);
+        raw_clean(prod, kind, w.round);
     }
     pthread_mutex_lock(&w.lock);
     w.quit = true;
     pthread_cond_broadcast(&w.cv);
     pthread_mutex_unlock(&w.lock);
     pthread_join(t, NULL);
-    double med = quantile(lat, rounds, 0.5), p90 = quantile(lat, rounds, 0.9);
-    printf("%-6s %8s %10.1f %10.1f   (hiredis BLPOP woken by RPUSH: the floor of a server-side wait)\n",
-           "raw", "64 B", med, p90);
-    free(lat);
     redisFree(prod);
     redisFree(w.ctx);
 }
 
+/* A waiter in another process (fork), told each round through a pipe; it
+ * sends back the CLOCK_MONOTONIC time it woke at (one clock for both). */
+static void raw_process_floor(int port, int rounds, double *lat)
+{
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0)
+        die("pipe");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        redisContext *ctx = redisConnect("127.0.0.1", port);
+        int round;
+        while (ctx && !ctx->err && read(to_child[0], &round, sizeof round) == sizeof round && round > 0) {
+            raw_block(ctx, RAW_BLPOP, round);
+            double t = now_us();
+            if (write(from_child[1], &t, sizeof t) != sizeof t)
+                break;
+        }
+        _exit(0);
+    }
+    redisContext *prod = redisConnect("127.0.0.1", port);
+    if (!prod || prod->err)
+        die("connecting for the raw reference");
+    for (int r = 1; r <= rounds; r++) {
+        if (write(to_child[1], &r, sizeof r) != sizeof r)
+            die("pipe write");
+        usleep(1000);
+        double t0 = now_us(), woke;
+        raw_push(prod, RAW_BLPOP, r);
+        if (read(from_child[0], &woke, sizeof woke) != sizeof woke)
+            die("pipe read");
+        lat[r - 1] = woke - t0;
+    }
+    int stop = 0;
+    if (write(to_child[1], &stop, sizeof stop) != sizeof stop)
+        die("pipe write");
+    waitpid(pid, NULL, 0);
+    close(to_child[0]);
+    close(to_child[1]);
+    close(from_child[0]);
+    close(from_child[1]);
+    redisFree(prod);
+}
+
+/* One GET of a 64-byte value: back to back (both sides busy), and after
+ * 1 ms of idleness, as a waiter is woken after blocking. */
+static void raw_get_rtt(int port, int rounds, double *warm, double *cold)
+{
+    redisContext *ctx = redisConnect("127.0.0.1", port);
+    if (!ctx || ctx->err)
+        die("connecting for the raw reference");
+    char value[64] = {0};
+    freeReplyObject(redisCommand(ctx, "SET psbench:small %b", value, sizeof value));
+    for (int pass = 0; pass < 2; pass++)
+        for (int r = 0; r < rounds; r++) {
+            if (pass == 1)
+                usleep(1000);
+            double t0 = now_us();
+            redisReply *x = redisCommand(ctx, "GET psbench:small");
+            (pass ? cold : warm)[r] = now_us() - t0;
+            if (x)
+                freeReplyObject(x);
+        }
+    freeReplyObject(redisCommand(ctx, "DEL psbench:small"));
+    redisFree(ctx);
+}
+
+static void raw_redis_floor(const char *url, int rounds)
+{
+    int port = 6379;
+    const char *colon = strrchr(url, ':');
+    if (colon)
+        port = atoi(colon + 1);
+    double *lat = malloc((size_t)rounds * sizeof *lat), *cold = malloc((size_t)rounds * sizeof *cold);
+    if (!lat || !cold)
+        die("out of memory");
+    raw_get_rtt(port, rounds, lat, cold);
+    print_raw("raw-get", lat, rounds, "hiredis GET, back to back: one round trip");
+    print_raw("raw-get1ms", cold, rounds, "hiredis GET after 1 ms idle: one round trip from idle");
+    raw_thread_floor(port, RAW_BLPOP, rounds, lat);
+    print_raw("raw-blpop", lat, rounds, "hiredis BLPOP in a thread woken by RPUSH: the floor of a server wait");
+    raw_process_floor(port, rounds, lat);
+    print_raw("raw-proc", lat, rounds, "the same, the BLPOP in another process");
+    raw_thread_floor(port, RAW_BLMOVE, rounds, lat);
+    print_raw("raw-blmove", lat, rounds, "our wait, BLMOVE onto itself + EXISTS, woken by RPUSH");
+    raw_thread_floor(port, RAW_SCRIPT, rounds, lat);
+    print_raw("raw-script", lat, rounds, "the same wait woken by a Lua script: SET NX, RPUSH");
+    raw_thread_floor(port, RAW_OURS, rounds, lat);
+    print_raw("raw-ours", lat, rounds, "our commands without the library: the wait woken by MULTI SET NX RPUSH EXEC");
+    free(lat);
+    free(cold);
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false, redis_only = false;
+    for (int i = 1; i < argc; i++) {
+        quick |= strcmp(argv[i], "--quick") == 0;
+        redis_only |= strcmp(argv[i], "--redis") == 0;
+    }
     int rounds = quick ? 40 : 400;
     char shm[64], dir[] = "/tmp/ps-bench-future-XXXXXX", file[128];
     snprintf(shm, sizeof shm, "shm://bench-future-%ld", (long)getpid());
@@ -281,9 +447,11 @@ int main(int argc, char **argv)
            rounds);
     printf("%-6s %8s %10s %10s %10s %10s %9s %9s\n", "conn", "value", "wake", "wake p90", "exists",
            "get", "wake/ex", "wake/get");
-    bench("local", "local://", rounds);
-    bench("shm", shm, rounds);
-    bench("file", file, rounds);
+    if (!redis_only) {
+        bench("local", "local://", rounds);
+        bench("shm", shm, rounds);
+        bench("file", file, rounds);
+    }
     const char *redis = getenv("PS_BENCH_REDIS_URL");
     if (redis && *redis) {
         bench("redis", redis, rounds);

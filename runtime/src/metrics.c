@@ -11,6 +11,7 @@ void ps_metrics_record(ps_metrics *m, ps_op op, uint64_t n, uint64_t bytes, uint
     uint64_t elapsed = ps_now_ns() - start_ns;
     ps_op_metrics *o = &m->op[op];
     __atomic_add_fetch(&o->count, n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&o->calls, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&o->bytes, bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&o->total_ns, elapsed, __ATOMIC_RELAXED);
     if (errors)
@@ -29,6 +30,7 @@ void ps_metrics_snapshot(const ps_metrics *m, ps_metrics *out)
         out->op[i].bytes = __atomic_load_n(&m->op[i].bytes, __ATOMIC_RELAXED);
         out->op[i].total_ns = __atomic_load_n(&m->op[i].total_ns, __ATOMIC_RELAXED);
         out->op[i].errors = __atomic_load_n(&m->op[i].errors, __ATOMIC_RELAXED);
+        out->op[i].calls = __atomic_load_n(&m->op[i].calls, __ATOMIC_RELAXED);
     }
     out->cache_hits = __atomic_load_n(&m->cache_hits, __ATOMIC_RELAXED);
     out->cache_misses = __atomic_load_n(&m->cache_misses, __ATOMIC_RELAXED);

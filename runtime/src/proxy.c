@@ -97,6 +97,13 @@ ps_proxy_t *ps_proxy_array(ps_store *store, const ps_type *type, const void *obj
     return ps_proxy_tagged(store, type, obj, count, NULL, 0);
 }
 
+ps_proxy_t *ps_proxy_of_put(ps_store *store, const ps_type *type, const char *key, const ps_object_info *info)
+{
+    ps_proxy_facts facts;
+    facts_from_info(&facts, type, info);
+    return ps_proxy_make(store, type, key, &facts);
+}
+
 ps_proxy_t *ps_proxy_tagged(ps_store *store, const ps_type *type, const void *obj, size_t count,
                             const char *const tags[], size_t ntags)
 {
@@ -104,9 +111,7 @@ ps_proxy_t *ps_proxy_tagged(ps_store *store, const ps_type *type, const void *ob
     ps_object_info info;
     if (ps_store_put_tagged_object(store, type, obj, count, tags, ntags, key, &info) != PS_OK)
         return NULL;
-    ps_proxy_facts facts;
-    facts_from_info(&facts, type, &info);
-    ps_proxy_t *p = ps_proxy_make(store, type, key, &facts);
+    ps_proxy_t *p = ps_proxy_of_put(store, type, key, &info);
     if (!p) {
         /* Nobody can reach the object without the proxy. */
         ps_status code = ps_last_error_code();

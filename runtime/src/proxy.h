@@ -62,6 +62,9 @@ struct ps_proxy {
 /* A live proxy for key in store (a store reference is taken). */
 ps_proxy_t *ps_proxy_make(ps_store *store, const ps_type *type, const char *key,
                           const ps_proxy_facts *facts);
+/* A live proxy for an object just put under key, its facts from the header
+ * the put wrote (info). */
+ps_proxy_t *ps_proxy_of_put(ps_store *store, const ps_type *type, const char *key, const ps_object_info *info);
 /* Resolve as ps_resolve does; a future's proxy waits up to timeout_ms
  * (PS_WAIT_DEFAULT: the store's wait timeout). */
 #define PS_WAIT_DEFAULT (-2L)

@@ -21,11 +21,12 @@
 /* --------------------------------------------------------------- encoding */
 
 /* One object as the connector will write it. */
-typedef struct encoded {
+typedef struct ps_encoded {
     unsigned char header[PS_OBJECT_HEADER_SIZE];
     ps_iov parts[2];
     size_t nparts;
     ps_buffer custom; /* custom types: header and payload together */
+    void *kept;       /* plain data: the payload copied by ps_encoded_keep */
     ps_object_info info;
 } encoded;
 
@@ -76,6 +77,46 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, uint
 static void encoded_free(encoded *e)
 {
     ps_buffer_free(&e->custom);
+    free(e->kept);
+}
+
+ps_status ps_encoded_new(const ps_type *type, const void *obj, size_t count, ps_encoded **out)
+{
+    *out = NULL;
+    ps_status st = ps_type_validate(type);
+    encoded *e = st == PS_OK ? ps_malloc(sizeof *e) : NULL;
+    if (st != PS_OK || !e)
+        return st != PS_OK ? st : PS_ERR_NO_MEMORY;
+    if ((st = encode(type, obj, count, 0, true, e)) != PS_OK) {
+        free(e);
+        return st;
+    }
+    *out = e;
+    return PS_OK;
+}
+
+ps_status ps_encoded_keep(ps_encoded *e)
+{
+    if (e->nparts != 2 || e->kept || e->parts[1].len == 0)
+        return PS_OK; /* custom types own their serialized bytes already */
+    if (!(e->kept = ps_malloc(e->parts[1].len)))
+        return PS_ERR_NO_MEMORY;
+    memcpy(e->kept, e->parts[1].base, e->parts[1].len);
+    e->parts[1].base = e->kept;
+    return PS_OK;
+}
+
+const ps_object_info *ps_encoded_info(const ps_encoded *e)
+{
+    return &e->info;
+}
+
+void ps_encoded_free(ps_encoded *e)
+{
+    if (!e)
+        return;
+    encoded_free(e);
+    free(e);
 }
 
 /* The payload of a stored object against the XXH3 hash in its header:
@@ -374,45 +415,27 @@ static void undo_puts(ps_store *store, size_t n, const char *const keys[])
     ps_error_restore(&saved);
 }
 
-ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, const void *const objs[],
-                             const size_t counts[], char (*keys_out)[PS_KEY_MAX])
+/* Write n encoded objects under new keys (keys_out) with one call of the
+ * connector's put_batch (one at a time without one); on failure nothing
+ * stays written and no key is reported.  Recorded as one put call of n
+ * objects, with the time since start. */
+static ps_status write_batch(ps_store *store, size_t n, encoded *const items[], char (*keys_out)[PS_KEY_MAX],
+                             uint64_t start)
 {
-    uint64_t start = ps_now_ns();
-    ps_status st;
-    if (batch_done_early(store, n, &st))
-        return st;
-    encoded *enc = NULL;
-    const char **keys = NULL;
-    const ps_iov **parts = NULL;
-    size_t *nparts = NULL;
-    size_t encoded_n = 0;
+    const char **keys = ps_calloc(n, sizeof *keys);
+    const ps_iov **parts = ps_calloc(n, sizeof *parts);
+    size_t *nparts = ps_calloc(n, sizeof *nparts);
     uint64_t bytes = 0;
-    if (!objs || !keys_out) {
-        st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_put_batch: no objects or no key buffers given");
-        goto done;
-    }
-    if ((st = ps_type_validate(type)) != PS_OK)
-        goto done;
-    enc = ps_calloc(n, sizeof *enc);
-    keys = ps_calloc(n, sizeof *keys);
-    parts = ps_calloc(n, sizeof *parts);
-    nparts = ps_calloc(n, sizeof *nparts);
-    if (!enc || !keys || !parts || !nparts) {
-        st = PS_ERR_NO_MEMORY;
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++, encoded_n++) {
-        if ((st = new_key(store, keys_out[i])) != PS_OK ||
-            (st = encode(type, objs[i], counts ? counts[i] : 1, 0, true, &enc[i])) != PS_OK) {
-            ps_error_wrap("object %zu of the batch", i);
-            goto done;
-        }
+    ps_status st = keys && parts && nparts ? PS_OK : PS_ERR_NO_MEMORY;
+    for (size_t i = 0; i < n && st == PS_OK; i++) {
+        if ((st = new_key(store, keys_out[i])) != PS_OK)
+            break;
         keys[i] = keys_out[i];
-        parts[i] = enc[i].parts;
-        nparts[i] = enc[i].nparts;
-        bytes += enc[i].info.payload_len;
+        parts[i] = items[i]->parts;
+        nparts[i] = items[i]->nparts;
+        bytes += items[i]->info.payload_len;
     }
-    if (store->conn->ops->put_batch) {
+    if (st == PS_OK && store->conn->ops->put_batch) {
         st = store->conn->ops->put_batch(store->conn, n, keys, parts, nparts);
         if (st != PS_OK)
             undo_puts(store, n, keys);
@@ -421,17 +444,68 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
             if ((st = store->conn->ops->put(store->conn, keys[i], parts[i], nparts[i])) != PS_OK)
                 undo_puts(store, i, keys);
     }
-done:
-    for (size_t i = 0; enc && i < encoded_n; i++)
-        encoded_free(&enc[i]);
-    if (st != PS_OK && keys_out)
+    if (st != PS_OK)
         for (size_t i = 0; i < n; i++)
             keys_out[i][0] = '\0';
-    free(enc);
     free(keys);
     free(parts);
     free(nparts);
     ps_metrics_record(&store->metrics, PS_OP_PUT, n, st == PS_OK ? bytes : 0, start, st != PS_OK ? n : 0);
+    return st;
+}
+
+ps_status ps_store_put_encoded_batch(ps_store *store, size_t n, ps_encoded *const items[],
+                                     char (*keys_out)[PS_KEY_MAX])
+{
+    uint64_t start = ps_now_ns();
+    ps_status st;
+    if (batch_done_early(store, n, &st))
+        return st;
+    if (!items || !keys_out)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "put_encoded_batch: no objects or no key buffers given");
+    return write_batch(store, n, items, keys_out, start);
+}
+
+ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, const void *const objs[],
+                             const size_t counts[], char (*keys_out)[PS_KEY_MAX])
+{
+    uint64_t start = ps_now_ns();
+    ps_status st;
+    if (batch_done_early(store, n, &st))
+        return st;
+    encoded *enc = NULL, **items = NULL;
+    size_t encoded_n = 0;
+    if (!objs || !keys_out) {
+        st = ps_error_set(PS_ERR_INVALID_ARGUMENT, "ps_store_put_batch: no objects or no key buffers given");
+        goto failed;
+    }
+    if ((st = ps_type_validate(type)) != PS_OK)
+        goto failed;
+    enc = ps_calloc(n, sizeof *enc);
+    items = ps_calloc(n, sizeof *items);
+    if (!enc || !items) {
+        st = PS_ERR_NO_MEMORY;
+        goto failed;
+    }
+    for (size_t i = 0; i < n; i++, encoded_n++) {
+        if ((st = encode(type, objs[i], counts ? counts[i] : 1, 0, true, &enc[i])) != PS_OK) {
+            ps_error_wrap("object %zu of the batch", i);
+            goto failed;
+        }
+        items[i] = &enc[i];
+    }
+    st = write_batch(store, n, items, keys_out, start);
+    goto done;
+failed:
+    if (keys_out)
+        for (size_t i = 0; i < n; i++)
+            keys_out[i][0] = '\0';
+    ps_metrics_record(&store->metrics, PS_OP_PUT, n, 0, start, n);
+done:
+    for (size_t i = 0; enc && i < encoded_n; i++)
+        encoded_free(&enc[i]);
+    free(enc);
+    free(items);
     return st;
 }
 

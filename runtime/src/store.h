@@ -78,6 +78,21 @@ ps_status ps_store_put_expiring(ps_store *store, const char *key, const ps_type 
                                 size_t count, uint64_t expires_ms, char key_out[PS_KEY_MAX],
                                 ps_object_info *info_out);
 
+/* An object encoded as a put writes it (header and payload), for callers
+ * that gather objects and write them later in one batch (stream batches).
+ * The payload of plain data stays the caller's memory until
+ * ps_encoded_keep copies it; custom types are serialized at once. */
+typedef struct ps_encoded ps_encoded;
+ps_status ps_encoded_new(const ps_type *type, const void *obj, size_t count, ps_encoded **out);
+ps_status ps_encoded_keep(ps_encoded *e);
+const ps_object_info *ps_encoded_info(const ps_encoded *e);
+void ps_encoded_free(ps_encoded *e);
+/* The n objects under new keys (keys_out) with one call of the connector's
+ * batch put (counted as one put call of n objects); on failure none stays
+ * written and every key is "". */
+ps_status ps_store_put_encoded_batch(ps_store *store, size_t n, ps_encoded *const items[],
+                                     char (*keys_out)[PS_KEY_MAX]);
+
 /* Ownership support (ownership.c): works on stores every opener closed. */
 /* Empty objects under keys (the connector's batch put), each with its
  * expiry (expires_ms may be NULL): move tokens and borrow records. */

@@ -18,6 +18,11 @@
  * key exists and the group has nothing pending, so nothing a dead consumer
  * held is left behind.  Waits block in the server, in slices of at most
  * STREAM_SLICE_MS so the end and stalled entries are noticed.
+ *
+ * A flush puts its items with one batch put, then writes the entry through
+ * ADD_SCRIPT, which holds the producer back while the topic is full of
+ * entries a group has not acknowledged (back-pressure) and trims the ones
+ * every group has.
  */
 #include "proxystore/stream.h"
 
@@ -31,6 +36,7 @@
 
 #include "error.h"
 #include "key.h"
+#include "proxy.h"
 #include "store.h"
 #include "stream_queue.h"
 #include "url.h"
@@ -51,8 +57,8 @@ typedef struct broker {
     char *where; /* host:port or queue://NAME, for messages */
 } broker;
 
-/* How long a producer of a queue topic waits for room (back-pressure). */
-#define STREAM_QUEUE_WAIT_MS 30000L
+/* How long a producer waits for room in a full topic (back-pressure). */
+#define STREAM_DEFAULT_SEND_TIMEOUT_MS 30000L
 
 static ps_status broker_open(const char *text, broker *b)
 {
@@ -149,6 +155,13 @@ static void broker_timeout(broker *b, long block_ms)
     redisSetTimeout(b->ctx, tv);
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static ps_status check_topic(const char *topic)
 {
     if (!topic || !*topic || strlen(topic) > STREAM_TOPIC_MAX)
@@ -160,7 +173,13 @@ static ps_status check_topic(const char *topic)
 
 /* ------------------------------------------------------------ producer */
 
+/* One sent item: until the flush puts it, its encoded bytes (owned) and
+ * the store they go to; then its key and descriptor. */
 typedef struct event {
+    ps_encoded *item;
+    ps_store *store;
+    const ps_type *type;
+    char key[PS_KEY_MAX];
     char *descriptor;
     char *metadata;
 } event;
@@ -179,6 +198,7 @@ struct ps_stream_producer {
     ps_store *store;
     ps_stream_options opts;
     topic_state *topics;
+    char add_sha[41]; /* ADD_SCRIPT loaded on the broker ("" not yet) */
 };
 
 ps_stream_producer *ps_stream_producer_open(const char *broker_url, ps_store *store, const ps_stream_options *opts)
@@ -200,6 +220,8 @@ ps_stream_producer *ps_stream_producer_open(const char *broker_url, ps_store *st
         p->opts.batch = STREAM_BATCH_MAX;
     if (p->opts.max_len == 0)
         p->opts.max_len = STREAM_DEFAULT_MAX_LEN;
+    if (p->opts.send_timeout_ms == 0)
+        p->opts.send_timeout_ms = STREAM_DEFAULT_SEND_TIMEOUT_MS;
     p->store = store;
     pthread_mutex_init(&p->lock, NULL);
     return p;
@@ -219,13 +241,72 @@ static topic_state *topic_of(ps_stream_producer *p, const char *name)
     return t;
 }
 
-static void drop_events(topic_state *t)
+/* Forget an event; an item it put is evicted when evict (nobody else can
+ * reach it). */
+static void event_drop(event *e, bool evict)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        free(t->events[i].descriptor);
-        free(t->events[i].metadata);
+    if (evict && e->key[0]) {
+        ps_saved_error saved; /* the caller reports why the item was dropped */
+        ps_error_save(&saved);
+        ps_store_evict_key(e->store, e->key);
+        ps_error_restore(&saved);
     }
+    ps_encoded_free(e->item);
+    free(e->descriptor);
+    free(e->metadata);
+    memset(e, 0, sizeof *e);
+}
+
+static void drop_events(topic_state *t, bool evict)
+{
+    for (size_t i = 0; i < t->n; i++)
+        event_drop(&t->events[i], evict);
     t->n = 0;
+}
+
+/* Put the items of t's events that are not yet in their store: one batch
+ * put per store (normally one for the whole flush).  An event whose item
+ * is put gets its key and descriptor; on failure the others stay as they
+ * were, for a retry. */
+static ps_status put_items(topic_state *t)
+{
+    ps_encoded **items = ps_calloc(t->n ? t->n : 1, sizeof *items);
+    char (*keys)[PS_KEY_MAX] = ps_calloc(t->n ? t->n : 1, sizeof *keys);
+    size_t *which = ps_calloc(t->n ? t->n : 1, sizeof *which);
+    ps_status st = items && keys && which ? PS_OK : PS_ERR_NO_MEMORY;
+    for (size_t first = 0; st == PS_OK && first < t->n; first++) {
+        if (!t->events[first].item)
+            continue;
+        ps_store *store = t->events[first].store;
+        size_t n = 0;
+        for (size_t i = first; i < t->n; i++)
+            if (t->events[i].item && t->events[i].store == store) {
+                which[n] = i;
+                items[n++] = t->events[i].item;
+            }
+        if ((st = ps_store_put_encoded_batch(store, n, items, keys)) != PS_OK) {
+            ps_error_wrap("putting %zu items of topic '%s'", n, t->name);
+            break;
+        }
+        for (size_t k = 0; k < n; k++) {
+            event *e = &t->events[which[k]];
+            ps_proxy_t *proxy = ps_proxy_of_put(store, e->type, keys[k], ps_encoded_info(e->item));
+            e->descriptor = proxy ? ps_proxy_serialize(proxy) : NULL;
+            ps_proxy_free(proxy);
+            if (!e->descriptor) { /* the item stays encoded: the next flush puts it again */
+                ps_store_evict_key(store, keys[k]);
+                st = ps_error_set(PS_ERR_NO_MEMORY, "out of memory describing a stream item");
+                continue;
+            }
+            snprintf(e->key, sizeof e->key, "%s", keys[k]);
+            ps_encoded_free(e->item);
+            e->item = NULL;
+        }
+    }
+    free(items);
+    free(keys);
+    free(which);
+    return st;
 }
 
 /* The queued events of t onto the in-process queue (lock held). */
@@ -240,21 +321,107 @@ static ps_status flush_queue(ps_stream_producer *p, topic_state *t)
         descs[i] = t->events[i].descriptor;
         metas[i] = t->events[i].metadata;
     }
-    if (st == PS_OK && (st = sq_publish(qt, t->n, descs, metas, p->opts.max_len, STREAM_QUEUE_WAIT_MS)) == PS_OK)
-        t->n = 0; /* the queue owns the strings now */
+    long wait = p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0;
+    if (st == PS_OK && (st = sq_publish(qt, t->n, descs, metas, p->opts.max_len, wait)) == PS_OK) {
+        for (size_t i = 0; i < t->n; i++) /* the queue owns the strings now */
+            t->events[i].descriptor = t->events[i].metadata = NULL;
+        drop_events(t, false);
+    }
     free(descs);
     free(metas);
     return st;
 }
 
-/* One XADD with every queued event of t (lock held). */
-static ps_status flush_locked(ps_stream_producer *p, topic_state *t)
+/*
+ * XADD of one entry, with back-pressure, in one atomic step on the server.
+ * A topic that has consumer groups and holds max_len entries first loses
+ * the entries every group has acknowledged (those older than each group's
+ * oldest pending entry, or than its first undelivered one).  If it is
+ * still full the script adds nothing and returns the length: the producer
+ * waits.  Trimming only when full keeps as much as max_len allows for
+ * broadcast readers and for groups created later.  A topic with no group
+ * keeps its newest max_len entries (XADD MAXLEN ~): broadcast readers are
+ * not known to the server, so they cannot hold the producer back.
+ * KEYS[1] the topic; ARGV[1] max_len; ARGV[2..] the entry's fields.
+ * Returns the new entry's id, or the length of a full topic.
+ */
+static const char ADD_SCRIPT[] =
+    "local topic, max = KEYS[1], tonumber(ARGV[1])\n"
+    "local function older(a, b)\n"
+    "  local am, as = string.match(a, '(%d+)-(%d+)')\n"
+    "  local bm, bs = string.match(b, '(%d+)-(%d+)')\n"
+    "  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"
+    "  return am < bm or (am == bm and as < bs)\n"
+    "end\n"
+    "local trim = false\n"
+    "local len = redis.call('XLEN', topic)\n"
+    "if len >= max then\n"
+    "  local groups = redis.call('XINFO', 'GROUPS', topic)\n"
+    "  if #groups == 0 then\n"
+    "    trim = true\n"
+    "  else\n"
+    "    local keep\n"
+    "    for _, g in ipairs(groups) do\n"
+    "      local info = {}\n"
+    "      for i = 1, #g, 2 do info[g[i]] = g[i + 1] end\n"
+    "      local first\n"
+    "      if info['pending'] > 0 then\n"
+    "        first = redis.call('XPENDING', topic, info['name'])[2]\n"
+    "      else\n"
+    "        local after = redis.call('XRANGE', topic, '(' .. info['last-delivered-id'], '+', 'COUNT', 1)[1]\n"
+    "        first = after and after[1]\n"
+    "      end\n"
+    "      if first and (not keep or older(first, keep)) then keep = first end\n"
+    "    end\n"
+    "    if keep then\n"
+    "      redis.call('XTRIM', topic, 'MINID', keep)\n"
+    "    else\n"
+    "      redis.call('XTRIM', topic, 'MAXLEN', 0)\n"
+    "    end\n"
+    "    len = redis.call('XLEN', topic)\n"
+    "    if len >= max then return len end\n"
+    "  end\n"
+    "end\n"
+    "local args = {'XADD', topic}\n"
+    "if trim then\n"
+    "  args[3], args[4], args[5] = 'MAXLEN', '~', ARGV[1]\n"
+    "end\n"
+    "args[#args + 1] = '*'\n"
+    "for i = 2, #ARGV do args[#args + 1] = ARGV[i] end\n"
+    "return redis.call(unpack(args))\n";
+
+/* The script is sent once per producer (SCRIPT LOAD), then named by its
+ * SHA1: a flush does not carry its text. */
+static ps_status load_add_script(ps_stream_producer *p)
 {
-    if (t->n == 0)
+    if (p->add_sha[0])
         return PS_OK;
-    if (p->b.queue)
-        return flush_queue(p, t);
-    size_t argc = 7 + 2 + 4 * t->n;
+    const char *argv[] = {"SCRIPT", "LOAD", ADD_SCRIPT};
+    size_t lens[] = {6, 4, sizeof ADD_SCRIPT - 1};
+    redisReply *r = broker_call(&p->b, 3, argv, lens);
+    if (r && r->type == REDIS_REPLY_STRING && r->len < sizeof p->add_sha)
+        memcpy(p->add_sha, r->str, r->len + 1);
+    else if (r)
+        ps_error_set(PS_ERR_SERVER, "stream broker %s: SCRIPT LOAD gave no SHA1", p->b.where);
+    freeReplyObject(r);
+    return p->add_sha[0] ? PS_OK : ps_last_error_code();
+}
+
+/* How long a producer held back by a full topic sleeps between looks:
+ * 1 ms, doubling, up to this (the worst-case delay once there is room). */
+#define STREAM_FULL_POLL_MAX_MS 50L
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One XADD with every queued event of t (lock held), waiting while the
+ * topic is full (see ADD_SCRIPT) up to the producer's send timeout. */
+static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
+{
+    size_t argc = 7 + 4 * t->n;
     const char **argv = ps_calloc(argc, sizeof *argv);
     size_t *lens = ps_calloc(argc, sizeof *lens);
     char (*names)[24] = ps_calloc(2 * t->n, sizeof *names);
@@ -268,8 +435,8 @@ static ps_status flush_locked(ps_stream_producer *p, topic_state *t)
     snprintf(maxlen, sizeof maxlen, "%zu", p->opts.max_len);
     snprintf(count, sizeof count, "%zu", t->n);
     size_t a = 0;
-    const char *head[] = {"XADD", t->name, "MAXLEN", "~", maxlen, "*", "n", count};
-    for (size_t i = 0; i < 8; i++)
+    const char *head[] = {"EVALSHA", p->add_sha, "1", t->name, maxlen, "n", count};
+    for (size_t i = 0; i < 7; i++)
         argv[a++] = head[i];
     for (size_t i = 0; i < t->n; i++) {
         snprintf(names[2 * i], sizeof names[0], "d%zu", i);
@@ -281,17 +448,67 @@ static ps_status flush_locked(ps_stream_producer *p, topic_state *t)
     }
     for (size_t i = 0; i < a; i++)
         lens[i] = strlen(argv[i]);
-    redisReply *r = broker_call(&p->b, (int)a, argv, lens);
+    long deadline = now_ms() + (p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0), pause = 1;
+    ps_status st = PS_OK;
+    bool reloaded = false;
+    for (;;) {
+        redisReply *r = NULL;
+        if (load_add_script(p) == PS_OK) {
+            lens[1] = strlen(p->add_sha);
+            r = broker_call(&p->b, (int)a, argv, lens);
+        }
+        if (!r && !reloaded && strstr(ps_last_error_message(), "NOSCRIPT")) {
+            p->add_sha[0] = '\0'; /* the server lost its scripts (restart, SCRIPT FLUSH) */
+            reloaded = true;
+            continue;
+        }
+        if (!r) {
+            st = ps_error_wrap("flushing %zu events of topic '%s' (kept for a retry)", t->n, t->name);
+            break;
+        }
+        bool full = r->type == REDIS_REPLY_INTEGER;
+        long long len = full ? r->integer : 0;
+        freeReplyObject(r);
+        if (!full)
+            break;
+        long left = deadline - now_ms();
+        if (left <= 0) {
+            st = ps_error_set(PS_ERR_TIMEOUT, "topic '%s' holds %lld messages (max_len %zu) its slowest consumer "
+                              "group has not acknowledged, and no room came within %ld ms", t->name, len,
+                              p->opts.max_len, p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0);
+            break;
+        }
+        sleep_ms(pause < left ? pause : left);
+        pause = pause * 2 < STREAM_FULL_POLL_MAX_MS ? pause * 2 : STREAM_FULL_POLL_MAX_MS;
+    }
     free(argv);
     free(lens);
     free(names);
-    if (!r)
-        return ps_error_wrap("flushing %zu events of topic '%s' (kept for a retry)", t->n, t->name);
-    freeReplyObject(r);
-    drop_events(t);
-    return PS_OK;
+    if (st == PS_OK)
+        drop_events(t, false);
+    return st;
 }
 
+/* Put the items and write the events of t as one broker message (lock
+ * held).  On failure every event stays queued for the next flush. */
+static ps_status flush_locked(ps_stream_producer *p, topic_state *t)
+{
+    if (t->n == 0)
+        return PS_OK;
+    ps_status st = put_items(t);
+    if (st != PS_OK)
+        return st;
+    return p->b.queue ? flush_queue(p, t) : flush_redis(p, t);
+}
+
+/*
+ * An item is encoded at once; while its batch is not full its bytes are
+ * copied (the caller may reuse its memory), and the send that fills the
+ * batch puts every item of it with one batch put, straight from the
+ * caller's memory for its own item, then writes the broker message.  If
+ * that fails, this item is withdrawn (evicted if it was put), so an error
+ * means it was not sent, and the earlier items stay queued.
+ */
 ps_status ps_stream_send(ps_stream_producer *p, const char *topic, const ps_type *type, const void *obj,
                          size_t count, const char *metadata)
 {
@@ -308,12 +525,11 @@ ps_status ps_stream_send(ps_stream_producer *p, const char *topic, const ps_type
     pthread_mutex_lock(&p->lock);
     topic_state *t = topic_of(p, topic);
     st = t ? PS_OK : PS_ERR_NO_MEMORY;
-    ps_proxy_t *proxy = NULL;
-    char *desc = NULL, *meta_copy = NULL;
-    if (st == PS_OK && !(proxy = ps_proxy_array(t->store ? t->store : p->store, type, obj, count)))
-        st = ps_last_error_code();
-    if (st == PS_OK && (!(desc = ps_proxy_serialize(proxy)) || !(meta_copy = ps_strdup(meta))))
-        st = ps_last_error_code();
+    ps_store *store = t && t->store ? t->store : p->store;
+    event e = {.store = store, .type = type};
+    if (st == PS_OK && (st = ps_store_usable(store)) == PS_OK &&
+        (st = ps_encoded_new(type, obj, count, &e.item)) == PS_OK && !(e.metadata = ps_strdup(meta)))
+        st = PS_ERR_NO_MEMORY;
     if (st == PS_OK && t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
         event *grown = realloc(t->events, cap * sizeof *grown);
@@ -323,21 +539,23 @@ ps_status ps_stream_send(ps_stream_producer *p, const char *topic, const ps_type
             t->events = grown, t->cap = cap;
     }
     if (st == PS_OK) {
-        t->events[t->n++] = (event){desc, meta_copy};
-        desc = meta_copy = NULL;
-        ps_proxy_free(proxy); /* the event carries the descriptor; the item stays */
-        proxy = NULL;
+        t->events[t->n++] = e;
+        memset(&e, 0, sizeof e);
         if (t->n >= p->opts.batch)
             st = flush_locked(p, t);
+        else
+            st = ps_encoded_keep(t->events[t->n - 1].item);
+        if (st != PS_OK) {
+            event_drop(&t->events[--t->n], true);
+            ps_error_wrap("topic '%s': this item was not sent (%zu earlier ones stay queued)", topic, t->n);
+        }
     }
-    if (proxy) /* not sent: nobody can reach the item */
-        ps_proxy_evict(proxy);
-    free(desc);
-    free(meta_copy);
+    event_drop(&e, false);
     pthread_mutex_unlock(&p->lock);
     return st;
 }
 
+/* Events already queued keep the store they were sent to. */
 ps_status ps_stream_topic_store(ps_stream_producer *p, const char *topic, ps_store *store)
 {
     ps_status st = p ? check_topic(topic) : ps_error_set(PS_ERR_INVALID_ARGUMENT, "no producer given");
@@ -395,6 +613,8 @@ ps_status ps_stream_end(ps_stream_producer *p, const char *topic)
     return st;
 }
 
+/* Events that cannot be written at close are dropped with their items
+ * (nobody could reach them). */
 ps_status ps_stream_producer_close(ps_stream_producer *p)
 {
     if (!p)
@@ -406,7 +626,7 @@ ps_status ps_stream_producer_close(ps_stream_producer *p)
         ps_status st = flush_locked(p, t);
         if (st != PS_OK && first == PS_OK)
             first = st;
-        drop_events(t);
+        drop_events(t, true);
         free(t->events);
         p->topics = t->next;
         free(t);
@@ -748,13 +968,6 @@ static ps_status group_done(ps_stream_consumer *c, bool *done)
             r->element[0]->integer == 0;
     freeReplyObject(r);
     return PS_OK;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The next item of a taken message, or false if none is left; filtered

@@ -47,6 +47,7 @@ Test(metrics, single_operations)
     cr_assert_eq(m.op[PS_OP_GET].bytes, 1600);
     cr_assert_eq(m.op[PS_OP_EXISTS].count, 1);
     cr_assert_eq(m.op[PS_OP_EVICT].count, 1);
+    cr_assert_eq(m.op[PS_OP_GET].calls, 2, "one call each");
     for (int op = 0; op < PS_OP_COUNT_; op++)
         cr_assert_eq(m.op[op].errors, 0, "%s", ps_op_name(op));
 }
@@ -87,6 +88,8 @@ Test(metrics, batches_count_each_object)
     cr_assert_eq(m.op[PS_OP_GET].bytes, 12);
     cr_assert_eq(m.op[PS_OP_EXISTS].count, 4);
     cr_assert_eq(m.op[PS_OP_EVICT].count, 3);
+    for (int op = PS_OP_PUT; op <= PS_OP_EVICT; op++)
+        cr_assert_eq(m.op[op].calls, 1, "one %s call for the batch", ps_op_name(op));
 }
 
 Test(metrics, resolve_and_cache)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <proxystore/proxystore.h>
@@ -306,6 +307,164 @@ Test(stream, topic_store_and_bad_input)
     ps_store_close(other);
 }
 
+/* batch = n: the n items of a flush go into their store with one batch put
+ * (one call, counted by the store's metrics), from copies, so the caller's
+ * buffer may change between sends. */
+Test(stream, batch_puts_items_with_one_call)
+{
+    char *url = ps_test_url_for("redis");
+    ps_store *items = ps_store_open("batched-items", url, NULL);
+    cr_assert_not_null(items, "%s", ps_last_error_message());
+    ps_stream_producer *p = ps_stream_producer_open(broker, items, &(ps_stream_options){.batch = 7});
+    cr_assert_not_null(p, "%s", ps_last_error_message());
+    send_range(p, 0, 21);
+    ps_metrics m;
+    cr_assert_eq(ps_store_metrics(items, &m), PS_OK);
+    cr_assert_eq(m.op[PS_OP_PUT].count, 21);
+    cr_assert_eq(m.op[PS_OP_PUT].calls, 3, "one batch put per flush of 7, not %llu puts",
+                 (unsigned long long)m.op[PS_OP_PUT].calls);
+    send_range(p, 21, 24);
+    cr_assert_eq(ps_store_metrics(items, &m), PS_OK);
+    cr_assert_eq(m.op[PS_OP_PUT].calls, 3, "queued items are not put before their flush");
+    cr_assert_eq(ps_stream_end(p, topic), PS_OK);
+    cr_assert_eq(ps_store_metrics(items, &m), PS_OK);
+    cr_assert_eq(m.op[PS_OP_PUT].count, 24);
+    cr_assert_eq(m.op[PS_OP_PUT].calls, 4);
+    static drain_arg d;
+    memset(&d, 0, sizeof d);
+    cr_assert_null(drain(&d));
+    for (int k = 0; k < 24; k++)
+        cr_assert_eq(d.seen[k], 1, "item %d seen %d times", k, d.seen[k]);
+    ps_stream_producer_close(p);
+    ps_store_close(items);
+    free(url);
+}
+
+static long long xlen(const char *t)
+{
+    int port = atoi(strrchr(broker, ':') + 1);
+    redisContext *r = redisConnect("127.0.0.1", port);
+    redisReply *len = redisCommand(r, "XLEN %s", t);
+    long long n = len && len->type == REDIS_REPLY_INTEGER ? len->integer : -1;
+    freeReplyObject(len);
+    redisFree(r);
+    return n;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A full topic: the send waits for the group, gives up with PS_ERR_TIMEOUT
+ * without sending its item (the earlier ones stay), and goes through once
+ * the group acknowledged something; nothing is lost. */
+Test(stream, redis_full_topic_times_out_and_loses_nothing)
+{
+    ps_stream_options po = {.max_len = 3, .batch = 2, .send_timeout_ms = 300};
+    ps_stream_producer *p = producer(&po);
+    ps_stream_options co = {.group = "g", .evict_on_ack = true};
+    ps_stream_consumer *c = ps_stream_consumer_open(broker, topic, &ps_type_int32, &co);
+    cr_assert_not_null(c, "%s", ps_last_error_message());
+    send_range(p, 0, 6); /* three messages of two items: full */
+    cr_assert_eq(xlen(topic), 3);
+    int32_t v[4] = {6, 7, 8, 9};
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=6"), PS_OK, "queued, not flushed");
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    v[0] = 7, v[1] = 8, v[2] = 9, v[3] = 10;
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=7"), PS_ERR_TIMEOUT);
+    double waited = seconds_since(&t0);
+    cr_assert(waited >= 0.29 && waited < 5, "waited %.3f s for room (send_timeout_ms 300)", waited);
+    cr_assert(strstr(ps_last_error_message(), "max_len 3") && strstr(ps_last_error_message(), "not sent"), "%s",
+              ps_last_error_message());
+    cr_assert_eq(xlen(topic), 3, "nothing was trimmed");
+    cr_assert_eq(ps_stream_flush(p, topic), PS_ERR_TIMEOUT, "item 6 is still queued");
+    /* The group takes and acknowledges one message: room for one more. */
+    for (int i = 0; i < 2; i++) {
+        ps_proxy_t *x;
+        cr_assert_eq(ps_stream_next(c, 5000, &x, NULL), PS_OK);
+        cr_assert_not_null(x);
+        cr_assert_eq(ps_stream_ack(c, x), PS_OK);
+        ps_proxy_free(x);
+    }
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=7"), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(xlen(topic), 3, "the acknowledged message was trimmed");
+    ps_stream_consumer_close(c);
+    /* The rest, after the two taken above: items 2 to 7, once each. */
+    ps_stream_producer *ender = producer(NULL);
+    cr_assert_eq(ps_stream_end(ender, topic), PS_OK);
+    static drain_arg d;
+    memset(&d, 0, sizeof d);
+    d.opts = co;
+    cr_assert_null(drain(&d));
+    for (int k = 2; k < 8; k++)
+        cr_assert_eq(d.seen[k], 1, "item %d seen %d times", k, d.seen[k]);
+    cr_assert_eq(d.total, 6);
+    ps_stream_producer_close(ender);
+    ps_stream_producer_close(p);
+}
+
+/* Take one item as consumer name of group "g" and acknowledge it (ack) or
+ * leave it pending; the item's number. */
+static int take_one(const char *name, long claim_idle_ms, bool ack)
+{
+    ps_stream_options o = {.group = "g", .consumer = name, .claim_idle_ms = claim_idle_ms};
+    ps_stream_consumer *c = ps_stream_consumer_open(broker, topic, &ps_type_int32, &o);
+    cr_assert_not_null(c, "%s", ps_last_error_message());
+    ps_proxy_t *x;
+    cr_assert_eq(ps_stream_next(c, 5000, &x, NULL), PS_OK, "%s", ps_last_error_message());
+    cr_assert_not_null(x);
+    int item = *PS_RESOLVE(int32_t, x);
+    if (ack)
+        cr_assert_eq(ps_stream_ack(c, x), PS_OK);
+    ps_proxy_free(x);
+    ps_stream_consumer_close(c);
+    return item;
+}
+
+/* A message left pending by a consumer that went away holds the topic full
+ * (it is not trimmed though newer ones were acknowledged) until another
+ * consumer takes it over and acknowledges it. */
+Test(stream, redis_full_topic_keeps_what_a_dead_consumer_held)
+{
+    ps_stream_producer *p = producer(&(ps_stream_options){.max_len = 3, .send_timeout_ms = 300});
+    ps_stream_consumer *join = ps_stream_consumer_open(broker, topic, &ps_type_int32, &(ps_stream_options){.group = "g"});
+    ps_stream_consumer_close(join);
+    send_range(p, 0, 3);
+    cr_assert_eq(take_one("gone", 30000, false), 0);
+    cr_assert_eq(take_one("fast", 30000, true), 1);
+    cr_assert_eq(take_one("fast", 30000, true), 2);
+    int32_t v[4] = {3, 4, 5, 6};
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=3"), PS_ERR_TIMEOUT,
+                 "item 0 is pending: nothing may be trimmed");
+    cr_assert_eq(xlen(topic), 3);
+    usleep(400 * 1000);
+    cr_assert_eq(take_one("survivor", 300, true), 0, "the pending item is taken over");
+    cr_assert_eq(ps_stream_send(p, topic, &ps_type_int32, v, 4, "item=3"), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(take_one("fast", 30000, true), 3);
+    ps_stream_producer_close(p);
+}
+
+/* Broadcast (no group): nobody acknowledges, so the producer never waits;
+ * the topic keeps about its newest max_len messages. */
+Test(stream, redis_broadcast_topic_is_trimmed_not_held)
+{
+    ps_stream_producer *p = producer(&(ps_stream_options){.max_len = 5, .send_timeout_ms = -1});
+    send_range(p, 0, 200);
+    /* The server forgets its scripts: the producer loads its own again. */
+    int port = atoi(strrchr(broker, ':') + 1);
+    redisContext *r = redisConnect("127.0.0.1", port);
+    freeReplyObject(redisCommand(r, "SCRIPT FLUSH"));
+    redisFree(r);
+    send_range(p, 200, 400);
+    long long n = xlen(topic);
+    cr_assert(n >= 5 && n < 400, "XLEN %lld: trimmed to about 5", n);
+    ps_stream_producer_close(p);
+}
+
 /* ------------------------------------------- the in-process queue broker */
 
 /* The Redis tests above, on queue://NAME: broker is what drain and
@@ -370,6 +529,7 @@ Test(stream, queue_broadcast_filters_evict)
 /* Back-pressure: the producer never gets more than max_len items ahead of
  * a slow consumer. */
 static int sent, taken_count, worst_lead;
+static int slow_seen[100];
 
 static void *slow_drain(void *arg)
 {
@@ -382,6 +542,9 @@ static void *slow_drain(void *arg)
         int lead = __atomic_load_n(&sent, __ATOMIC_SEQ_CST) - ++taken_count;
         if (lead > worst_lead)
             worst_lead = lead;
+        const int32_t *v = PS_RESOLVE(int32_t, x);
+        if (v && v[0] >= 0 && v[0] < 100)
+            slow_seen[v[0]]++;
         usleep(3000);
         ps_stream_ack(c, x);
         ps_proxy_free(x);
@@ -390,10 +553,12 @@ static void *slow_drain(void *arg)
     return NULL;
 }
 
-Test(stream, queue_back_pressure)
+/* A producer held max_len items ahead of a slow group consumer. */
+static void back_pressure_round(size_t max_len)
 {
-    use_queue();
-    ps_stream_producer *p = producer(&(ps_stream_options){.max_len = 4});
+    sent = taken_count = worst_lead = 0;
+    memset(slow_seen, 0, sizeof slow_seen);
+    ps_stream_producer *p = producer(&(ps_stream_options){.max_len = max_len});
     /* The group exists before the producer starts. */
     ps_stream_consumer *join = ps_stream_consumer_open(broker, topic, &ps_type_int32, &(ps_stream_options){.group = "slow"});
     pthread_t t;
@@ -407,8 +572,29 @@ Test(stream, queue_back_pressure)
     pthread_join(t, NULL);
     ps_stream_consumer_close(join);
     cr_assert_eq(taken_count, 40);
-    cr_assert_leq(worst_lead, 4 + 1, "the producer ran %d items ahead (max_len 4)", worst_lead);
+    for (int k = 0; k < 40; k++)
+        cr_assert_eq(slow_seen[k], 1, "item %d seen %d times", k, slow_seen[k]);
+    cr_assert_leq(worst_lead, (int)max_len + 1, "the producer ran %d items ahead (max_len %zu)", worst_lead,
+                  max_len);
+    ps_stream_producer_close(p);
+}
+
+Test(stream, redis_back_pressure)
+{
+    back_pressure_round(4);
+    cr_assert_leq(xlen(topic), 4 + 1, "at most max_len messages and the end");
+}
+
+/* max_len 1: each send waits until the group acknowledged the last one. */
+Test(stream, redis_back_pressure_one_at_a_time)
+{
+    back_pressure_round(1);
+}
+
+Test(stream, queue_back_pressure)
+{
+    use_queue();
+    back_pressure_round(4);
     cr_assert_eq(ps_stream_producer_open("queue://", store, NULL), NULL);
     cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_URL);
-    ps_stream_producer_close(p);
 }

@@ -235,6 +235,7 @@ typedef struct ps_op_metrics {
     uint64_t bytes;      /* payload bytes moved */
     uint64_t total_ns;   /* wall time spent, nanoseconds */
     uint64_t errors;     /* operations that failed */
+    uint64_t calls;      /* calls (a batch of n counts 1) */
 } ps_op_metrics;
 
 typedef struct ps_metrics {

@@ -12,8 +12,9 @@
  *
  * Broker URLs: redis://[:password@]host:port[/db] (the Redis server holding
  * the topics), or queue://NAME, an in-process queue for threads of one
- * process (same calls; back-pressure instead of trimming, nothing to
- * re-deliver).
+ * process (same calls; nothing to re-deliver).  A topic holds at most
+ * max_len messages its slowest consumer group has not acknowledged: a
+ * producer waits for room (back-pressure), up to send_timeout_ms.
  */
 #ifndef PROXYSTORE_STREAM_H
 #define PROXYSTORE_STREAM_H
@@ -36,9 +37,11 @@ typedef struct ps_stream_options {
     /* Producer: events per broker message (flushed when full, by
      * ps_stream_flush and by ps_stream_end); 0 or 1: one message each. */
     size_t batch;
-    /* Producer: the topic holds about this many broker messages at most
-     * (Redis: older ones are trimmed, XADD MAXLEN ~; queue: the producer
-     * waits, up to 30 s, for the slowest consumer); 0: 100000. */
+    /* Producer: the topic holds at most this many broker messages (Redis)
+     * or events (queue) that its slowest consumer group has not
+     * acknowledged; a flush into a full topic waits for room, up to
+     * send_timeout_ms.  Redis topics without a group keep their newest
+     * max_len messages instead (XADD MAXLEN ~).  0: 100000. */
     size_t max_len;
     /* Consumer: the consumer group (NULL: broadcast, every item) and this
      * consumer's name in it (NULL: host and pid). */
@@ -53,6 +56,10 @@ typedef struct ps_stream_options {
      * (producer) or are skipped and acknowledged (consumer). */
     ps_stream_filter filter;
     void *filter_arg;
+    /* Producer: how long a flush waits for room in a full topic before it
+     * fails with PS_ERR_TIMEOUT (its events stay queued; a send that fails
+     * so did not send its item); 0: 30000 ms; negative: do not wait. */
+    long send_timeout_ms;
 } ps_stream_options;
 
 /* A producer putting items in store and events on broker; opts may be NULL. */
