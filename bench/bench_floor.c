@@ -9,6 +9,10 @@
  *    ps_store_put_key / floor SET and ps_store_get / floor GET is the
  *    library's whole overhead (hiredis' redisCommand copies values 2-3
  *    times and makes a lax reference above 1 MB).
+ *  - Where a put's payload hash can go (--hash-placement): the same raw
+ *    client sends the floor's SET and five ways of carrying a hash that is
+ *    computed per put, interleaved, so the cost of each way of hiding the
+ *    hash pass behind the transfer is read against the floor of the run.
  *  - The cost of ps_store_options.verify (hashing every payload read) on
  *    resolves from shm and file, and ps_store_get against ps_resolve.
  */
@@ -27,6 +31,8 @@
 #include <unistd.h>
 
 #include "bench_time.h"
+#include "hash.h"
+#include "object.h"
 #include "url.h"
 
 static void floor_die(const char *what)
@@ -59,11 +65,11 @@ static void floor_connect(floor_client *c, const char *url_text)
     c->len = c->pos = 0;
 }
 
-static void floor_send(floor_client *c, struct iovec *iov, int n)
+static void floor_send_flags(floor_client *c, struct iovec *iov, int n, int flags)
 {
     while (n > 0) {
         struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+        ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | flags);
         if (w < 0)
             floor_die("sendmsg");
         while (n > 0 && (size_t)w >= iov->iov_len) {
@@ -75,6 +81,11 @@ static void floor_send(floor_client *c, struct iovec *iov, int n)
             iov->iov_len -= (size_t)w;
         }
     }
+}
+
+static void floor_send(floor_client *c, struct iovec *iov, int n)
+{
+    floor_send_flags(c, iov, n, 0);
 }
 
 /* A three-letter command on one key (GET, DEL). */
@@ -165,6 +176,29 @@ static void floor_del(floor_client *c, const char *key)
     floor_line(c, line, sizeof line);
 }
 
+/* The payload for one size of a floor table, or NULL for a size the run
+ * leaves out (above --max-size, or larger than a Redis string holds). */
+static unsigned char *floor_payload(size_t size, size_t max_size, unsigned char fill)
+{
+    if (size > max_size || size > ((size_t)256 << 20))
+        return NULL;
+    unsigned char *buf = malloc(size);
+    if (!buf)
+        floor_die("allocate the payload");
+    memset(buf, fill, size);
+    return buf;
+}
+
+static void size_name(char *out, size_t n, size_t size)
+{
+    if (size >= ((size_t)1 << 20))
+        snprintf(out, n, "%zu MiB", size >> 20);
+    else if (size >= 1024)
+        snprintf(out, n, "%zu KiB", size >> 10);
+    else
+        snprintf(out, n, "%zu B", size);
+}
+
 void bench_redis_floor(const char *url, const size_t *sizes, size_t nsizes, size_t max_size,
                        int (*runs_for)(size_t))
 {
@@ -185,11 +219,10 @@ void bench_redis_floor(const char *url, const size_t *sizes, size_t nsizes, size
     printf("| size | put us | floor SET us | ratio | get us | floor GET us | ratio |\n|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < nsizes; i++) {
         size_t size = sizes[i];
-        if (size > max_size || size > ((size_t)256 << 20))
+        unsigned char *buf = floor_payload(size, max_size, 0x5a);
+        if (!buf)
             continue;
         int n = runs_for(size);
-        unsigned char *buf = malloc(size);
-        memset(buf, 0x5a, size);
         double *tp = calloc((size_t)n, sizeof *tp), *fp = calloc((size_t)n, sizeof *fp),
                *tg = calloc((size_t)n, sizeof *tg), *fg = calloc((size_t)n, sizeof *fg);
         for (int r = -2; r < n; r++) {
@@ -210,12 +243,7 @@ void bench_redis_floor(const char *url, const size_t *sizes, size_t nsizes, size
         }
         double mp = median(tp, n), mfp = median(fp, n), mg = median(tg, n), mfg = median(fg, n);
         char name[32];
-        if (size >= ((size_t)1 << 20))
-            snprintf(name, sizeof name, "%zu MiB", size >> 20);
-        else if (size >= 1024)
-            snprintf(name, sizeof name, "%zu KiB", size >> 10);
-        else
-            snprintf(name, sizeof name, "%zu B", size);
+        size_name(name, sizeof name, size);
         printf("| %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f |\n", name, mp, mfp, mp / mfp, mg, mfg, mg / mfg);
         fflush(stdout);
         free(tp), free(fp), free(tg), free(fg), free(buf);
@@ -223,6 +251,172 @@ void bench_redis_floor(const char *url, const size_t *sizes, size_t nsizes, size
     floor_del(c, "psfloor-raw");
     ps_store_evict(s, "k");
     ps_store_close(s);
+    close(c->fd);
+    free(c);
+}
+
+/* ------------------------------------------- where the hash can go
+ *
+ * Each way sends the floor's value (80 bytes of head, the payload) to one
+ * key and waits for every reply, hashing the payload with the store's hash
+ * (ps_payload_hash) at the point the way puts it:
+ *   first     hash, then the floor's single sendmsg (what puts below 4 MiB do)
+ *   after     head and payload, then hash, then the hash and CRLF (kind 'H')
+ *   after+MORE  the same with MSG_MORE on the first send, so the kernel holds
+ *             the last partial segment until the hash follows
+ *   multi     MULTI and SET with a zero hash field, then hash, then SETRANGE
+ *             of the 8 hash bytes and EXEC (readers never see the zero hash)
+ *   tmp       SET of a temporary key with an expiry, then hash, then MULTI,
+ *             SETRANGE, RENAME, PERSIST, EXEC
+ * HASH_AT is where the hash field sits in the head: where the store puts
+ * it, after the connector's 16-byte frame. */
+enum { HASH_AT = 16 + PS_OBJECT_HASH_OFFSET, PLACEMENTS = 6 };
+
+static void place_expect(floor_client *c, char kind, const char *what)
+{
+    char line[256];
+    floor_line(c, line, sizeof line);
+    if (line[0] != kind) {
+        fprintf(stderr, "bench_runtime: %s: unexpected reply %s\n", what, line);
+        exit(1);
+    }
+}
+
+/* The SET head for key and a value of len bytes, with extra (name, value)
+ * arguments counted in nargs. */
+static int place_set_head(char *out, size_t size, int nargs, const char *key, size_t len)
+{
+    return snprintf(out, size, "*%d\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", nargs, strlen(key), key, len);
+}
+
+/* SETRANGE key HASH_AT <8 bytes of hash>, appended at out. */
+static int place_setrange(char *out, size_t size, const char *key, uint64_t hash)
+{
+    char at[16];
+    int atn = snprintf(at, sizeof at, "%d", HASH_AT);
+    int n = snprintf(out, size, "*4\r\n$8\r\nSETRANGE\r\n$%zu\r\n%s\r\n$%d\r\n%s\r\n$8\r\n", strlen(key), key,
+                     atn, at);
+    memcpy(out + n, &hash, 8);
+    memcpy(out + n + 8, "\r\n", 2);
+    return n + 10;
+}
+
+static void place_first(floor_client *c, unsigned char *head, const unsigned char *payload, size_t len)
+{
+    uint64_t h = ps_payload_hash(payload, len);
+    memcpy(head + HASH_AT, &h, 8);
+    floor_set(c, "psplace", head, 80, payload, len);
+}
+
+static void place_after(floor_client *c, unsigned char *head, const unsigned char *payload, size_t len, int flags)
+{
+    char proto[160];
+    int n = place_set_head(proto, sizeof proto, 3, "psplace", 80 + len + 8);
+    memset(head + HASH_AT, 0, 8);
+    struct iovec iov[3] = {{proto, (size_t)n}, {head, 80}, {(void *)payload, len}};
+    floor_send_flags(c, iov, 3, flags);
+    uint64_t h = ps_payload_hash(payload, len);
+    char tail[10];
+    memcpy(tail, &h, 8);
+    memcpy(tail + 8, "\r\n", 2);
+    struct iovec t[1] = {{tail, sizeof tail}};
+    floor_send(c, t, 1);
+    place_expect(c, '+', "hash-after SET");
+}
+
+static void place_multi(floor_client *c, unsigned char *head, const unsigned char *payload, size_t len)
+{
+    char proto[200];
+    int n = snprintf(proto, sizeof proto, "*1\r\n$5\r\nMULTI\r\n");
+    n += place_set_head(proto + n, sizeof proto - (size_t)n, 3, "psplace", 80 + len);
+    memset(head + HASH_AT, 0, 8);
+    struct iovec iov[4] = {{proto, (size_t)n}, {head, 80}, {(void *)payload, len}, {"\r\n", 2}};
+    floor_send(c, iov, 4);
+    char tail[200];
+    int m = place_setrange(tail, sizeof tail, "psplace", ps_payload_hash(payload, len));
+    m += snprintf(tail + m, sizeof tail - (size_t)m, "*1\r\n$4\r\nEXEC\r\n");
+    struct iovec t[1] = {{tail, (size_t)m}};
+    floor_send(c, t, 1);
+    const char replies[] = "+++*+:"; /* MULTI, 2 x QUEUED, EXEC: SET, SETRANGE */
+    for (const char *r = replies; *r; r++)
+        place_expect(c, *r, "MULTI/SET/SETRANGE/EXEC");
+}
+
+static void place_tmp(floor_client *c, unsigned char *head, const unsigned char *payload, size_t len)
+{
+    static const char expiry[] = "\r\n$2\r\nPX\r\n$7\r\n3600000\r\n";
+    char proto[160];
+    int n = place_set_head(proto, sizeof proto, 5, "psplace#t", 80 + len);
+    memset(head + HASH_AT, 0, 8);
+    struct iovec iov[4] = {{proto, (size_t)n}, {head, 80}, {(void *)payload, len}, {(void *)expiry, sizeof expiry - 1}};
+    floor_send(c, iov, 4);
+    char tail[400];
+    int m = snprintf(tail, sizeof tail, "*1\r\n$5\r\nMULTI\r\n");
+    m += place_setrange(tail + m, sizeof tail - (size_t)m, "psplace#t", ps_payload_hash(payload, len));
+    m += snprintf(tail + m, sizeof tail - (size_t)m,
+                  "*3\r\n$6\r\nRENAME\r\n$9\r\npsplace#t\r\n$7\r\npsplace\r\n"
+                  "*2\r\n$7\r\nPERSIST\r\n$7\r\npsplace\r\n*1\r\n$4\r\nEXEC\r\n");
+    struct iovec t[1] = {{tail, (size_t)m}};
+    floor_send(c, t, 1);
+    const char replies[] = "+++++*:+:"; /* SET, MULTI, 3 x QUEUED, EXEC: SETRANGE, RENAME, PERSIST */
+    for (const char *r = replies; *r; r++)
+        place_expect(c, *r, "SET tmp/MULTI/SETRANGE/RENAME/PERSIST/EXEC");
+}
+
+void bench_redis_hash_placement(const char *url, const size_t *sizes, size_t nsizes, size_t max_size,
+                                int (*runs_for)(size_t))
+{
+    static const char *const names[PLACEMENTS] = {"floor", "first", "after", "after+MORE", "multi", "tmp"};
+    floor_client *c = calloc(1, sizeof *c);
+    floor_connect(c, url);
+    unsigned char head[80];
+    memset(head, 0x11, sizeof head);
+    printf("\nWhere a put's payload hash can go: raw SETs, medians of interleaved runs, us (ratio to the floor):\n");
+    printf("| size |");
+    for (int v = 0; v < PLACEMENTS; v++)
+        printf(" %s |", names[v]);
+    printf("\n|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < nsizes; i++) {
+        size_t size = sizes[i];
+        unsigned char *buf = floor_payload(size, max_size, 0x5a);
+        if (!buf)
+            continue;
+        int n = runs_for(size);
+        double *t[PLACEMENTS];
+        for (int v = 0; v < PLACEMENTS; v++)
+            t[v] = calloc((size_t)n, sizeof *t[v]);
+        for (int r = -2; r < n; r++) {
+            /* Rotate the order each repetition so no way always follows
+             * the same one. */
+            for (int k = 0; k < PLACEMENTS; k++) {
+                int v = (k + r + 2) % PLACEMENTS;
+                double t0 = now_us();
+                switch (v) {
+                case 0: floor_set(c, "psplace", head, 80, buf, size); break;
+                case 1: place_first(c, head, buf, size); break;
+                case 2: place_after(c, head, buf, size, 0); break;
+                case 3: place_after(c, head, buf, size, MSG_MORE); break;
+                case 4: place_multi(c, head, buf, size); break;
+                default: place_tmp(c, head, buf, size); break;
+                }
+                if (r >= 0)
+                    t[v][r] = now_us() - t0;
+            }
+        }
+        double floor_us = median(t[0], n);
+        char name[32];
+        size_name(name, sizeof name, size);
+        printf("| %s |", name);
+        for (int v = 0; v < PLACEMENTS; v++) {
+            double m = v ? median(t[v], n) : floor_us;
+            printf(" %.1f (%.2f) |", m, m / floor_us);
+            free(t[v]);
+        }
+        printf("\n");
+        fflush(stdout);
+        free(buf);
+    }
+    floor_del(c, "psplace");
     close(c->fd);
     free(c);
 }
