@@ -81,6 +81,16 @@ typedef struct ps_connector_ops {
     void (*close)(ps_connector *conn);
 
     ps_status (*put)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts);
+    /* Optional: write an object in place.  The connector reserves len bytes
+     * for key, has fill(dst, ctx) write all of them (dst is 64-byte
+     * aligned), and publishes them as put would.  *taken false with PS_OK:
+     * not possible this time (no room), nothing was written, and the store
+     * calls put instead.  For connectors that keep objects in memory they
+     * can hand out for writing (shm's arena): the store then copies the
+     * payload once, hashing it on the way (hash.h), instead of hashing it
+     * and having put copy it.  NULL: the store always calls put. */
+    ps_status (*put_in_place)(ps_connector *conn, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
+                              void *ctx, bool *taken);
     /* Missing key: PS_ERR_NOT_FOUND (with the error set). */
     ps_status (*get)(ps_connector *conn, const char *key, ps_blob *out);
     ps_status (*exists)(ps_connector *conn, const char *key, bool *exists_out);

@@ -406,6 +406,19 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
     return PS_OK;
 }
 
+/* Into the arena only: what does not fit there goes through put. */
+static ps_status shm_put_in_place(ps_connector *conn, const char *key, size_t len,
+                                  void (*fill)(void *dst, void *ctx), void *ctx, bool *taken)
+{
+    shm_connector *c = as_shm(conn);
+    *taken = false;
+    char final[SHM_SEGMENT_MAX];
+    ps_status st = segment_for_key(c, key, final);
+    if (st != PS_OK || !c->arena)
+        return st;
+    return shm_arena_put_fill(c->arena, key, len, fill, ctx, c->dirfd, final, taken);
+}
+
 /* A zero-length object has no mapping to hand out (mmap refuses length 0). */
 static const _Alignas(64) unsigned char empty_object[64];
 
@@ -732,6 +745,7 @@ const ps_connector_ops ps_shm_connector = {
     .open = shm_open_url,
     .close = shm_close,
     .put = shm_put,
+    .put_in_place = shm_put_in_place,
     .get = shm_get,
     .exists = shm_exists,
     .evict = shm_evict,

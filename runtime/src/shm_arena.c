@@ -657,11 +657,10 @@ void shm_arena_close(shm_arena *a)
 
 /* ---------------------------------------------------------- objects */
 
-ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts, int stale_dirfd,
-                        const char *stale_name, bool *placed)
+ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
+                             void *ctx, int stale_dirfd, const char *stale_name, bool *placed)
 {
     *placed = false;
-    size_t len = ps_iov_total(parts, nparts);
     uint64_t size = round_up(len ? len : 1, ALIGN);
     uint64_t hash = key_hash(key);
     ps_status st = arena_lock(a);
@@ -696,11 +695,7 @@ ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size
     arena_unlock(a);
 
     /* The copy, outside the lock: the space is ours alone until published. */
-    unsigned char *dst = a->data + off;
-    for (size_t i = 0; i < nparts; i++) {
-        memcpy(dst, parts[i].base, parts[i].len);
-        dst += parts[i].len;
-    }
+    fill(a->data + off, ctx);
 
     if ((st = arena_lock(a)) != PS_OK)
         return st; /* the entry stays WRITING; it goes with this process's slot */
@@ -718,6 +713,29 @@ ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size
     arena_unlock(a);
     *placed = true;
     return PS_OK;
+}
+
+typedef struct gather {
+    const ps_iov *parts;
+    size_t nparts;
+} gather;
+
+static void fill_gather(void *dst, void *ctx)
+{
+    const gather *g = ctx;
+    unsigned char *d = dst;
+    for (size_t i = 0; i < g->nparts; i++) {
+        memcpy(d, g->parts[i].base, g->parts[i].len);
+        d += g->parts[i].len;
+    }
+}
+
+ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts, int stale_dirfd,
+                        const char *stale_name, bool *placed)
+{
+    gather g = {parts, nparts};
+    return shm_arena_put_fill(a, key, ps_iov_total(parts, nparts), fill_gather, &g, stale_dirfd, stale_name,
+                              placed);
 }
 
 static void release_hold(ps_blob *blob)

@@ -57,6 +57,10 @@ void shm_arena_close(shm_arena *a);
 ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts, int stale_dirfd,
                         const char *stale_name, bool *placed);
 
+/* The same, with the len bytes written by fill(dst, ctx) in place. */
+ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
+                             void *ctx, int stale_dirfd, const char *stale_name, bool *placed);
+
 /* Get key as a blob pointing into the arena (released through the blob).
  * *found false (PS_OK) when the arena has no live object under key; an
  * expired object is removed and reads as missing. */
