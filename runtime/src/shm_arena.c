@@ -66,7 +66,7 @@ typedef struct arena_header {
     pthread_mutex_t lock;
     uint64_t seq;
     uint64_t used;
-    uint32_t head, rover, free_list;
+    uint32_t head, hint, free_list; /* hint: see find_gap */
     uint32_t live, zombies;
     _Atomic uint32_t elsewhere;
     arena_slot slots[SHM_ARENA_SLOTS];
@@ -153,8 +153,9 @@ static void free_entry(shm_arena *a, uint32_t idx)
         h->head = e->next;
     if (e->next != NONE)
         a->e[e->next].prev = e->prev;
-    if (h->rover == idx)
-        h->rover = e->prev != NONE ? e->prev : h->head;
+    /* The gap this leaves starts after e->prev: lower the hint to it. */
+    if (h->hint == idx || e->prev == NONE || (h->hint != NONE && a->e[e->prev].offset < a->e[h->hint].offset))
+        h->hint = e->prev;
     h->used -= e->size;
     if (e->state == E_ZOMBIE)
         h->zombies--;
@@ -163,8 +164,10 @@ static void free_entry(shm_arena *a, uint32_t idx)
     h->free_list = idx;
 }
 
-/* A gap of size bytes: next fit from the last allocation.  *after is the
- * block it follows (NONE: the start of data). */
+/* A gap of size bytes, the lowest that fits (first fit: space freed by an
+ * evict is taken again first, while its pages are still in the caches).
+ * *after is the block it follows (NONE: the start of data).  The search
+ * starts at h->hint, below which no gap is left. */
 static bool find_gap(shm_arena *a, uint64_t size, uint32_t *after, uint64_t *off)
 {
     arena_header *h = a->h;
@@ -175,24 +178,37 @@ static bool find_gap(shm_arena *a, uint64_t size, uint32_t *after, uint64_t *off
         *off = 0;
         return true;
     }
-    uint32_t start = h->rover != NONE && a->e[h->rover].state != E_FREE ? h->rover : h->head;
-    uint32_t b = start;
-    do {
+    bool seen = false; /* a gap of any size was met: the new hint */
+    uint32_t hint = NONE;
+    uint32_t b = h->hint;
+    if (b == NONE) {
+        uint64_t gap = a->e[h->head].offset;
+        if (gap >= size) {
+            *after = NONE;
+            *off = 0;
+            return true; /* the hint stays: the rest of this gap, if any, is still the lowest */
+        }
+        seen = gap > 0;
+        b = h->head;
+    }
+    for (; b != NONE; b = a->e[b].next) {
         const arena_entry *e = &a->e[b];
         uint64_t from = e->offset + e->size;
         uint64_t to = e->next == NONE ? h->data_size : a->e[e->next].offset;
+        if (to > from && !seen) {
+            seen = true;
+            hint = b;
+        }
         if (to - from >= size) {
             *after = b;
             *off = from;
+            h->hint = hint;
             return true;
         }
-        b = e->next == NONE ? h->head : e->next;
-    } while (b != start);
-    if (a->e[h->head].offset >= size) {
-        *after = NONE;
-        *off = 0;
-        return true;
+        if (!seen)
+            hint = b;
     }
+    h->hint = hint;
     return false;
 }
 
@@ -346,7 +362,7 @@ static ps_status repair(shm_arena *a)
     }
     qsort_r(order, k, sizeof *order, by_offset, a);
 
-    h->head = h->rover = h->free_list = NONE;
+    h->head = h->hint = h->free_list = NONE;
     h->used = 0;
     h->live = h->zombies = 0;
     for (uint32_t i = 0; i < h->nindex; i++)
@@ -387,7 +403,7 @@ static ps_status repair(shm_arena *a)
             h->free_list = i;
         }
     }
-    h->rover = h->head;
+    h->hint = NONE;
     /* Zombies nobody reads any more, and whatever the dead held. */
     for (uint32_t i = 0; i < n; i++)
         if (a->e[i].state == E_ZOMBIE && unread(&a->e[i]))
@@ -476,7 +492,7 @@ static ps_status init_header(shm_arena *a, int fd, uint64_t size)
     h->data_off = data_off;
     h->data_size = data_size;
     h->file_size = file_size;
-    h->head = h->rover = NONE;
+    h->head = h->hint = NONE;
     arena_entry *e = (arena_entry *)(a->base + entries_off);
     for (uint32_t i = 0; i < n; i++)
         e[i].next = i + 1 < n ? i + 1 : NONE;
@@ -690,7 +706,6 @@ ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*f
     snprintf(e->key, sizeof e->key, "%s", key);
     link_block(a, after, idx);
     h->used += size;
-    h->rover = idx;
     e->state = E_WRITING;
     arena_unlock(a);
 
@@ -958,7 +973,7 @@ ps_status shm_arena_lock_and_scramble_for_test(shm_arena *a)
         return st;
     arena_header *h = a->h;
     memset(a->index, 0, (size_t)h->nindex * sizeof *a->index);
-    h->head = h->rover = h->free_list = 0;
+    h->head = h->hint = h->free_list = 0;
     h->used = h->data_size;
     h->live = h->zombies = 12345;
     return PS_OK;
