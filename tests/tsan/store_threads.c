@@ -14,6 +14,8 @@
 
 #include <proxystore/proxystore.h>
 
+#include "run_threads.h"
+
 #define THREADS 4
 #define ROUNDS 400
 #define MAX_LEN (96 * 1024)
@@ -71,14 +73,10 @@ int main(int argc, char **argv)
     store = ps_store_open("tsan-store", url, &opts);
     if (!store)
         return 2;
-    pthread_t t[THREADS];
-    for (long i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, work, (void *)i);
+    run_threads(work, THREADS);
     int total = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
         total += failures[i];
-    }
     printf("%s: %d failures\n", url, total);
     ps_store_close(store);
     return total ? 1 : 0;
