@@ -703,7 +703,9 @@ ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*f
     e->hash = hash;
     e->put_ms = now_ms();
     memset(e->readers, 0, sizeof e->readers);
-    snprintf(e->key, sizeof e->key, "%s", key);
+    size_t key_len = strnlen(key, sizeof e->key - 1);
+    memcpy(e->key, key, key_len);
+    e->key[key_len] = '\0';
     link_block(a, after, idx);
     h->used += size;
     e->state = E_WRITING;
