@@ -520,9 +520,11 @@ static ps_status shm_evict(ps_connector *conn, const char *key)
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
-    bool removed;
+    bool removed = false;
     if (c->arena && (st = shm_arena_remove(c->arena, key, &removed)) != PS_OK)
         return st;
+    if (removed && !shm_arena_has_elsewhere(c->arena))
+        return PS_OK; /* no object of this store was ever put in a segment */
     pthread_mutex_lock(&c->lock);
     int rc = unlinkat(c->dirfd, name, 0);
     int err = errno;

@@ -84,8 +84,9 @@ struct shm_arena {
     ino_t ino;
     char name[256];
     char where[96];
-    uint32_t slot;
+    uint32_t slot;   /* NONE until attached */
     pid_t pid;       /* the process slot belongs to (a forked child attaches anew) */
+    unsigned forks_seen; /* the fork count when slot was taken */
     uint32_t *local; /* blobs this process holds, per entry */
     atomic_uint refs; /* the connector's, plus one per blob handed out */
 };
@@ -96,6 +97,15 @@ typedef struct arena_hold {
     uint32_t idx;
     pid_t pid;
 } arena_hold;
+
+/* Forks of this process's line seen here, counted in the child by a fork
+ * handler: how a forked child finds out it must take a slot of its own
+ * (getpid() is a system call, too dear for every lock). */
+static atomic_uint forks;
+static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
+
+static void count_fork(void) { atomic_fetch_add_explicit(&forks, 1, memory_order_relaxed); }
+static void watch_forks(void) { pthread_atfork(NULL, NULL, count_fork); }
 
 static int64_t now_ms(void)
 {
@@ -321,9 +331,10 @@ static ps_status attach(shm_arena *a)
     reap_dead(a);
     for (uint32_t s = 0; s < SHM_ARENA_SLOTS; s++) {
         if (a->h->slots[s].pid == 0) {
-            a->h->slots[s].pid = (int32_t)getpid();
-            a->slot = s;
             a->pid = getpid();
+            a->h->slots[s].pid = (int32_t)a->pid;
+            a->slot = s;
+            a->forks_seen = atomic_load_explicit(&forks, memory_order_relaxed);
             free(a->local);
             a->local = local;
             return PS_OK;
@@ -436,7 +447,8 @@ static ps_status arena_lock(shm_arena *a)
         errno = rc;
         return ps_error_errno(PS_ERR_IO, "%s: cannot lock the arena", a->where);
     }
-    if (a->pid != getpid()) { /* a forked child: the parent's slot is not ours */
+    if (a->slot == NONE || a->forks_seen != atomic_load_explicit(&forks, memory_order_relaxed)) {
+        /* Not attached yet, or a forked child: the parent's slot is not ours. */
         ps_status st = attach(a);
         if (st != PS_OK) {
             pthread_mutex_unlock(&a->h->lock);
@@ -537,6 +549,7 @@ static ps_status map_existing(shm_arena *a, int fd)
 ps_status shm_arena_open(int dirfd, const char *name, uint64_t size, const char *where, shm_arena **out)
 {
     *out = NULL;
+    pthread_once(&fork_watch, watch_forks);
     shm_arena *a = ps_calloc(1, sizeof *a);
     if (!a)
         return PS_ERR_NO_MEMORY;
@@ -593,8 +606,7 @@ ps_status shm_arena_open(int dirfd, const char *name, uint64_t size, const char 
         a->e = (arena_entry *)(a->base + a->h->entries_off);
         a->index = (uint32_t *)(a->base + a->h->index_off);
         a->data = a->base + a->h->data_off;
-        a->pid = getpid() + 1; /* not attached yet: arena_lock attaches */
-        a->slot = NONE;
+        a->slot = NONE; /* arena_lock attaches */
         if ((st = arena_lock(a)) != PS_OK) {
             unmap(a);
             break;
@@ -900,6 +912,11 @@ void shm_arena_unlock_elsewhere(shm_arena *a, const char *key, bool published)
             remove_live(a, pos);
     }
     arena_unlock(a);
+}
+
+bool shm_arena_has_elsewhere(shm_arena *a)
+{
+    return atomic_load_explicit(&a->h->elsewhere, memory_order_relaxed) != 0;
 }
 
 bool shm_arena_holds(shm_arena *a, const char *key)

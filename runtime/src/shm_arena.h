@@ -85,6 +85,9 @@ ps_status shm_arena_disown(shm_arena *a, const char *key);
 ps_status shm_arena_lock_elsewhere(shm_arena *a);
 bool shm_arena_holds(shm_arena *a, const char *key);
 void shm_arena_unlock_elsewhere(shm_arena *a, const char *key, bool published);
+/* Whether any object of the store was ever kept elsewhere (if not, a key
+ * the arena held has no segment to remove). */
+bool shm_arena_has_elsewhere(shm_arena *a);
 
 /* One arena object, as listed (valid during the callback). */
 typedef struct shm_arena_item {

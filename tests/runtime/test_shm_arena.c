@@ -475,6 +475,45 @@ Test(arena, a_blob_outlives_the_close_of_its_connector)
     cr_assert_not(arena_file_exists());
 }
 
+/* A forked child that goes on using its parent's connector takes a process
+ * slot of its own: its reads and puts are its own, and its close removes
+ * only what it put. */
+Test(arena, a_forked_child_uses_the_inherited_connector_as_itself)
+{
+    ps_connector *c = open_arena("1M");
+    put_pattern(c, "parent", 1, 10 * KiB);
+    ps_blob held;
+    cr_assert_eq(c->ops->get(c, "parent", &held), PS_OK);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        ps_blob b;
+        unsigned char v[100];
+        ps_pattern_fill(v, sizeof v, 2);
+        ps_iov part = {v, sizeof v};
+        int bad = c->ops->get(c, "parent", &b) != PS_OK || !ps_pattern_check(b.data, 10 * KiB, 1);
+        if (!bad)
+            ps_blob_release(&b);
+        ps_blob_release(&held); /* the parent's hold: not the child's to drop */
+        bad |= c->ops->put(c, "child", &part, 1) != PS_OK;
+        c->ops->close(c);
+        _exit(bad);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed");
+    ps_blob b;
+    cr_assert_eq(c->ops->get(c, "child", &b), PS_ERR_NOT_FOUND, "the child's close left its object");
+    expect_pattern(c, "parent", 1, 10 * KiB);
+    cr_assert_eq(c->ops->evict(c, "parent"), PS_OK);
+    shm_arena_stats s = stats();
+    cr_assert_eq(s.zombies, 1, "the parent's hold was dropped by the child");
+    cr_assert_eq(s.attached, 1);
+    ps_blob_release(&held);
+    cr_assert_eq(stats().used, 0);
+    c->ops->close(c);
+}
+
 Test(arena, expired_objects_read_as_missing)
 {
     ps_connector *c = open_arena("1M");
