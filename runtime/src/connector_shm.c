@@ -348,6 +348,26 @@ static void shm_close(ps_connector *conn)
     free(c);
 }
 
+/* A segment that may hold an older object of a key the arena now takes:
+ * its name is worked out only if the store ever used segments. */
+typedef struct stale_segment {
+    shm_connector *c;
+    const char *key;
+    const char *name; /* NULL: not worked out yet */
+} stale_segment;
+
+static void remove_stale_segment(void *ctx)
+{
+    stale_segment *s = ctx;
+    char name[SHM_SEGMENT_MAX];
+    if (!s->name) {
+        segment_name(s->c, s->key, name);
+        s->name = name;
+    }
+    unlinkat(s->c->dirfd, s->name, 0);
+    s->name = NULL;
+}
+
 static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     shm_connector *c = as_shm(conn);
@@ -362,7 +382,8 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
     segment_name(c, key, final);
     if (c->arena) {
         bool placed;
-        st = shm_arena_put(c->arena, key, parts, nparts, c->dirfd, final, &placed);
+        stale_segment stale = {c, key, final};
+        st = shm_arena_put(c->arena, key, parts, nparts, remove_stale_segment, &stale, &placed);
         if (st != PS_OK || placed)
             return st;
     }
@@ -412,11 +433,11 @@ static ps_status shm_put_in_place(ps_connector *conn, const char *key, size_t le
 {
     shm_connector *c = as_shm(conn);
     *taken = false;
-    char final[SHM_SEGMENT_MAX];
-    ps_status st = segment_for_key(c, key, final);
+    ps_status st = ps_conn_check_key(key, c->where);
     if (st != PS_OK || !c->arena)
         return st;
-    return shm_arena_put_fill(c->arena, key, len, fill, ctx, c->dirfd, final, taken);
+    stale_segment stale = {c, key, NULL};
+    return shm_arena_put_fill(c->arena, key, len, fill, ctx, remove_stale_segment, &stale, taken);
 }
 
 /* A zero-length object has no mapping to hand out (mmap refuses length 0). */

@@ -686,7 +686,7 @@ void shm_arena_close(shm_arena *a)
 /* ---------------------------------------------------------- objects */
 
 ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
-                             void *ctx, int stale_dirfd, const char *stale_name, bool *placed)
+                             void *ctx, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed)
 {
     *placed = false;
     uint64_t size = round_up(len ? len : 1, ALIGN);
@@ -734,8 +734,8 @@ ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*f
         remove_live(a, pos);
     /* Under the lock, as a put elsewhere publishes under it: the newest put
      * of a key wins, wherever each went. */
-    if (stale_name && atomic_load_explicit(&h->elsewhere, memory_order_relaxed))
-        unlinkat(stale_dirfd, stale_name, 0);
+    if (remove_stale && atomic_load_explicit(&h->elsewhere, memory_order_relaxed))
+        remove_stale(stale_ctx);
     index_insert(a, idx);
     h->live++;
     e->state = E_LIVE;
@@ -759,11 +759,11 @@ static void fill_gather(void *dst, void *ctx)
     }
 }
 
-ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts, int stale_dirfd,
-                        const char *stale_name, bool *placed)
+ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts,
+                        void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed)
 {
     gather g = {parts, nparts};
-    return shm_arena_put_fill(a, key, ps_iov_total(parts, nparts), fill_gather, &g, stale_dirfd, stale_name,
+    return shm_arena_put_fill(a, key, ps_iov_total(parts, nparts), fill_gather, &g, remove_stale, stale_ctx,
                               placed);
 }
 

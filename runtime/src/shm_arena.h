@@ -52,14 +52,15 @@ void shm_arena_close(shm_arena *a);
 
 /* Put key.  *placed false (and PS_OK) when the object does not fit in the
  * arena's free space or entries: the caller keeps it elsewhere.  Once
- * objects were ever kept elsewhere, stale_name (in stale_dirfd), where an
- * older object of key may be, is removed as the put is published. */
-ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts, int stale_dirfd,
-                        const char *stale_name, bool *placed);
+ * objects were ever kept elsewhere, remove_stale(stale_ctx) is called as
+ * the put is published, under the arena's lock, to remove an older object
+ * of key kept elsewhere. */
+ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size_t nparts,
+                        void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed);
 
 /* The same, with the len bytes written by fill(dst, ctx) in place. */
 ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
-                             void *ctx, int stale_dirfd, const char *stale_name, bool *placed);
+                             void *ctx, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed);
 
 /* Get key as a blob pointing into the arena (released through the blob).
  * *found false (PS_OK) when the arena has no live object under key; an

@@ -352,6 +352,31 @@ Test(arena, overwrites_move_between_arena_and_segment)
     c->ops->close(c);
 }
 
+/* The same through the store, whose puts of plain data write in place. */
+Test(arena, store_puts_in_place_replace_a_segment_of_the_key)
+{
+    ps_store *store = ps_store_open("arena-store", url_of("256K"), NULL);
+    cr_assert_not_null(store, "%s", ps_last_error_message());
+    unsigned char *big = malloc(MiB);
+    cr_assert_not_null(big);
+    ps_pattern_fill(big, MiB, 1);
+    cr_assert_eq(ps_store_put_key(store, "k", &ps_type_bytes, big, MiB), PS_OK, "%s", ps_last_error_message());
+    cr_assert(in_segment("k"));
+    ps_pattern_fill(big, 10 * KiB, 2);
+    cr_assert_eq(ps_store_put_key(store, "k", &ps_type_bytes, big, 10 * KiB), PS_OK);
+    cr_assert_not(in_segment("k"), "the older object's segment is left beside the arena's");
+    size_t count = 0;
+    unsigned char *back = ps_store_get(store, "k", &ps_type_bytes, &count);
+    cr_assert_not_null(back, "%s", ps_last_error_message());
+    cr_assert_eq(count, 10 * KiB);
+    cr_assert(ps_pattern_check(back, 10 * KiB, 2));
+    ps_object_free(&ps_type_bytes, back);
+    free(big);
+    cr_assert_eq(ps_store_evict(store, "k"), PS_OK);
+    ps_store_close(store);
+    cr_assert_not(arena_file_exists());
+}
+
 typedef struct worker_arg {
     ps_connector *c;
     int id;
