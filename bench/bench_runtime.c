@@ -2,7 +2,7 @@
  * bench_runtime.c — libproxystore through its public API, beside the
  * cheapest way to move the same bytes without it, measured in the same run.
  *
- *   bench_runtime [--quick] [--max-size BYTES]
+ *   bench_runtime [--quick] [--floor-only] [--max-size BYTES]
  *   PS_BENCH_REDIS_URL=redis://127.0.0.1:PORT bench_runtime   (bench/run.sh)
  *
  * For each connector and size: put (ps_proxy_array), resolve (ps_resolve of
@@ -49,6 +49,7 @@ static const size_t sizes[] = {100, KiB, 10 * KiB, 100 * KiB, MiB, 10 * MiB, 64 
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
 static bool quick;
+static bool floor_only; /* --floor-only: just the Redis zero-copy floor table */
 static size_t max_size = 64 * MiB;
 
 /* Runs per size: many for small objects, a few for large ones. */
@@ -488,15 +489,25 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = true;
+        } else if (strcmp(argv[i], "--floor-only") == 0) {
+            floor_only = true;
         } else if (strcmp(argv[i], "--max-size") == 0 && i + 1 < argc) {
             max_size = strtoull(argv[++i], NULL, 10);
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--max-size BYTES]\n"
+            fprintf(stderr, "usage: %s [--quick] [--floor-only] [--max-size BYTES]\n"
                     "  PS_BENCH_REDIS_URL=redis://host:port adds the redis rows (bench/run.sh sets it)\n", argv[0]);
             return 2;
         }
     }
     const char *redis_url = getenv("PS_BENCH_REDIS_URL");
+    if (floor_only) {
+        if (!redis_url || !*redis_url) {
+            fprintf(stderr, "%s: --floor-only needs PS_BENCH_REDIS_URL (bench/run.sh sets it)\n", argv[0]);
+            return 2;
+        }
+        bench_redis_floor(redis_url, sizes, NSIZES, max_size, runs_for);
+        return 0;
+    }
     char shm_url[64], file_url[600], dir[512];
     snprintf(shm_url, sizeof shm_url, "shm://psbench%d", (int)getpid());
     const char *tmp = getenv("TMPDIR");

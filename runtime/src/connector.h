@@ -81,16 +81,16 @@ typedef struct ps_connector_ops {
     void (*close)(ps_connector *conn);
 
     ps_status (*put)(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts);
-    /* Optional: write an object in place.  The connector reserves len bytes
-     * for key, has fill(dst, ctx) write all of them (dst is 64-byte
-     * aligned), and publishes them as put would.  *taken false with PS_OK:
-     * not possible this time (no room), nothing was written, and the store
-     * calls put instead.  For connectors that keep objects in memory they
-     * can hand out for writing (shm's arena): the store then copies the
-     * payload once, hashing it on the way (hash.h), instead of hashing it
-     * and having put copy it.  NULL: the store always calls put. */
-    ps_status (*put_in_place)(ps_connector *conn, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
-                              void *ctx, bool *taken);
+    /* Optional: put a plain-data object whose payload hash is still to be
+     * computed, so that the hash pass can overlap the transfer instead of
+     * preceding it.  header is the object header (PS_OBJECT_HEADER_SIZE
+     * bytes) with a zero hash; the connector hashes the len payload bytes
+     * (ps_payload_hash's value), writes the hash into header
+     * (ps_object_hash_set) and *hash_out, and stores an object that reads
+     * back exactly as put(header, payload) would.  NULL: the store hashes
+     * first and calls put. */
+    ps_status (*put_hashing)(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                             size_t len, uint64_t *hash_out);
     /* Missing key: PS_ERR_NOT_FOUND (with the error set). */
     ps_status (*get)(ps_connector *conn, const char *key, ps_blob *out);
     ps_status (*exists)(ps_connector *conn, const char *key, bool *exists_out);
@@ -174,6 +174,12 @@ extern const ps_connector_ops ps_redis_connector;
 extern const ps_connector_ops ps_mpi_connector; /* connector_mpi.c, built with MPI only */
 #endif
 extern const ps_connector_ops ps_multi_connector;
+
+/* A local:// connector's objects from bytes up go on transparent huge pages
+ * (fresh memory each put) rather than on the heap (reused warm holes, 4 kB
+ * pages).  For mpi://, whose large objects are read by the kernel's
+ * cross-process copy, faster from huge pages. */
+void ps_local_huge_from(ps_connector *conn, size_t bytes);
 
 /* Look up by scheme and open; unknown scheme: PS_ERR_BAD_URL. */
 ps_status ps_connector_open(const char *url, ps_connector **out);

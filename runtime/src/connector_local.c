@@ -42,6 +42,7 @@ typedef struct local_conn {
     local_entry **buckets;
     size_t nbuckets; /* a power of two */
     size_t count;
+    size_t heap_max; /* entries from this size: ps_aligned_alloc (huge pages) */
 } local_conn;
 
 static uint64_t key_hash(const char *key)
@@ -58,11 +59,15 @@ static uint64_t key_hash(const char *key)
  * every large put pays a page fault per 4 KB.  malloc of the same size
  * reuses that hole, warm.  Beyond glibc's largest mmap threshold (32 MiB)
  * malloc maps fresh memory whatever we do; ps_aligned_alloc then puts it on
- * transparent huge pages, which fault 2 MB at a time.
+ * transparent huge pages, which fault 2 MB at a time.  mpi:// lowers that
+ * size (ps_local_huge_from): its objects are read by the kernel's
+ * cross-process copy, which was twice as fast from huge pages at 10 MB
+ * (docs/connectors/mpi.md), and a fetch is paid for by every reader while
+ * the fresh pages are paid for once, by the put.
  */
 #define LOCAL_HEAP_MAX ((size_t)32 << 20)
 
-static local_entry *entry_new(const char *key, const ps_iov *parts, size_t nparts)
+static local_entry *entry_new(const local_conn *c, const char *key, const ps_iov *parts, size_t nparts)
 {
     size_t keylen = strlen(key);
     size_t head = sizeof(local_entry) + keylen + 1 + LOCAL_ALIGN - 1;
@@ -72,7 +77,7 @@ static local_entry *entry_new(const char *key, const ps_iov *parts, size_t npart
         return NULL;
     }
     local_entry *e;
-    if (head + len >= LOCAL_HEAP_MAX) {
+    if (head + len >= c->heap_max) {
         e = ps_aligned_alloc(LOCAL_ALIGN, head + len); /* sets the error */
     } else if (!(e = malloc(head + len))) {
         ps_error_set(PS_ERR_NO_MEMORY, "out of memory storing object '%s' of %zu bytes", key, len);
@@ -200,6 +205,7 @@ static ps_status local_open(const ps_url *url, ps_connector **out)
     if (!c)
         return PS_ERR_NO_MEMORY;
     c->nbuckets = 64;
+    c->heap_max = LOCAL_HEAP_MAX;
     c->buckets = ps_calloc(c->nbuckets, sizeof *c->buckets);
     if (!c->buckets) {
         free(c);
@@ -232,7 +238,7 @@ static void local_close(ps_connector *conn)
 static ps_status local_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     local_conn *c = (local_conn *)conn;
-    local_entry *e = entry_new(key, parts, nparts);
+    local_entry *e = entry_new(c, key, parts, nparts);
     if (!e)
         return ps_last_error_code();
     pthread_rwlock_wrlock(&c->lock);
@@ -298,7 +304,7 @@ static ps_status local_put_batch(ps_connector *conn, size_t n, const char *const
     if (!made)
         return PS_ERR_NO_MEMORY;
     for (size_t i = 0; i < n; i++) {
-        if (!(made[i] = entry_new(keys[i], parts[i], nparts[i]))) {
+        if (!(made[i] = entry_new(c, keys[i], parts[i], nparts[i]))) {
             for (size_t j = 0; j < i; j++)
                 entry_unref(made[j]);
             free(made);
@@ -393,7 +399,7 @@ static void new_cv_init(void)
 static ps_status local_put_new(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     local_conn *c = (local_conn *)conn;
-    local_entry *e = entry_new(key, parts, nparts);
+    local_entry *e = entry_new(c, key, parts, nparts);
     if (!e)
         return ps_last_error_code();
     pthread_once(&new_cv_once, new_cv_init);
@@ -488,3 +494,8 @@ const ps_connector_ops ps_local_connector = {
     .wait_get = local_wait_get,
     .evict_new = NULL,
 };
+
+void ps_local_huge_from(ps_connector *conn, size_t bytes)
+{
+    ((local_conn *)conn)->heap_max = bytes;
+}

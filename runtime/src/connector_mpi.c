@@ -238,6 +238,7 @@ static mpi_space *space_ref(const char *name, size_t len, bool create)
             free(s);
             s = NULL;
         } else {
+            ps_local_huge_from(s->objects, (size_t)4 << 20);
             s->refs = 1;
             s->next = svc.spaces;
             svc.spaces = s;

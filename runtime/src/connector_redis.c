@@ -45,6 +45,7 @@
 #include <hiredis/sds.h>
 
 #include "error.h"
+#include "hash.h"
 #include "key.h"
 #include "object.h"
 
@@ -73,10 +74,17 @@
  * A whole object (up to `chunk` bytes) is a string: a 16-byte frame, then
  * the object's bytes, so one SET writes it and one GET returns it.
  *   0..3  "PSRD"   magic
- *   4     1        format version
- *   5     'W'|'C'  whole object | chunk manifest
+ *   4     1|2      format version (2 for kind 'H' only)
+ *   5     'W'|'C'|'H'  whole object | chunk manifest | whole, hash after
  *   6..7  0
  *   8..15 u64 LE   object length
+ * Kind 'H' is a whole object whose header holds a zero payload hash and
+ * whose real hash follows the object as 8 more bytes (u64 LE): a plain put
+ * of a large object hashes each piece of the payload just before sending
+ * it (put_hashing), so it cannot know the hash when the header leaves.  A
+ * reader puts the hash back into the header, so the store sees the same
+ * bytes either way.  Only kind 'H' is written as version 2: older readers
+ * report it as written by a newer ProxyStore rather than misreading it.
  *
  * A chunked object is a hash under the same key: field "m" holds a 48-byte
  * manifest (the frame with kind 'C', then chunk size, chunk count and a
@@ -93,9 +101,12 @@
  */
 #define RD_FRAME 16
 #define RD_MANIFEST 48
-#define RD_VERSION 1
+#define RD_VERSION 1          /* what 'W' and 'C' values are written as */
+#define RD_VERSION_HASH_AFTER 2 /* what 'H' values are written as; the newest read */
 #define RD_KIND_WHOLE 'W'
 #define RD_KIND_CHUNKED 'C'
+#define RD_KIND_HASH_AFTER 'H'
+#define RD_TRAILER 8 /* the hash after a kind 'H' object */
 static const char rd_magic[4] = {'P', 'S', 'R', 'D'};
 
 typedef struct rd_frame {
@@ -123,7 +134,7 @@ static uint64_t get_u64(const unsigned char *p)
 static void frame_encode(unsigned char *out, int kind, uint64_t len)
 {
     memcpy(out, rd_magic, 4);
-    out[4] = RD_VERSION;
+    out[4] = kind == RD_KIND_HASH_AFTER ? RD_VERSION_HASH_AFTER : RD_VERSION;
     out[5] = (unsigned char)kind;
     out[6] = out[7] = 0;
     put_u64(out + 8, len);
@@ -149,12 +160,16 @@ static frame_result frame_decode(const void *bytes, size_t n, rd_frame *f)
     memset(f, 0, sizeof *f);
     if (n < RD_FRAME || memcmp(p, rd_magic, 4) != 0)
         return FRAME_FOREIGN;
-    if (p[4] > RD_VERSION)
+    if (p[4] > RD_VERSION_HASH_AFTER)
         return FRAME_NEWER;
-    if (p[4] != RD_VERSION || (p[5] != RD_KIND_WHOLE && p[5] != RD_KIND_CHUNKED))
+    bool v1_kind = p[4] == RD_VERSION && (p[5] == RD_KIND_WHOLE || p[5] == RD_KIND_CHUNKED);
+    bool v2_kind = p[4] == RD_VERSION_HASH_AFTER && p[5] == RD_KIND_HASH_AFTER;
+    if (!v1_kind && !v2_kind)
         return FRAME_FOREIGN;
     f->kind = p[5];
     f->len = get_u64(p + 8);
+    if (f->kind == RD_KIND_HASH_AFTER && f->len < PS_OBJECT_HEADER_SIZE)
+        return FRAME_FOREIGN; /* no header to put the hash into */
     return FRAME_OK;
 }
 
@@ -229,10 +244,12 @@ static bool pl_add_seg(rd_pipeline *p, const char *ref, size_t off, size_t len)
     return true;
 }
 
-static void pl_copy(rd_pipeline *p, const void *data, size_t n)
+/* Room for n more bytes of protocol text at the end of buf (NULL: out of
+ * memory, recorded); pl_commit then appends what was written there. */
+static char *pl_reserve(rd_pipeline *p, size_t n)
 {
-    if (p->oom || n == 0)
-        return;
+    if (p->oom)
+        return NULL;
     if (p->len + n > p->cap) {
         size_t cap = p->cap ? p->cap : 4096;
         while (cap < p->len + n)
@@ -240,18 +257,45 @@ static void pl_copy(rd_pipeline *p, const void *data, size_t n)
         char *buf = realloc(p->buf, cap);
         if (!buf) {
             p->oom = true;
-            return;
+            return NULL;
         }
         p->buf = buf;
         p->cap = cap;
     }
-    memcpy(p->buf + p->len, data, n);
+    return p->buf + p->len;
+}
+
+static void pl_commit(rd_pipeline *p, size_t n)
+{
     rd_seg *last = p->nsegs ? &p->segs[p->nsegs - 1] : NULL;
     if (last && !last->ref && last->off + last->len == p->len)
         last->len += n;
     else if (!pl_add_seg(p, NULL, p->len, n))
         return;
     p->len += n;
+}
+
+static void pl_copy(rd_pipeline *p, const void *data, size_t n)
+{
+    char *at = n ? pl_reserve(p, n) : NULL;
+    if (!at)
+        return;
+    memcpy(at, data, n);
+    pl_commit(p, n);
+}
+
+/* v in decimal at out; returns the digits written (at most 20). */
+static size_t put_decimal(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
 }
 
 static void pl_ref(rd_pipeline *p, const void *data, size_t n)
@@ -950,6 +994,29 @@ static ps_status in_discard(rd_connector *rc, rd_link *l, size_t n)
     return st == PS_OK ? in_bulk_end(rc, l) : st;
 }
 
+/* A reply that must be +OK (a SET's), read by our own reader: for a small
+ * put, hiredis' reader (a reply object allocated and freed) costs more
+ * than the rest of the client's work together. */
+static ps_status in_status(rd_connector *rc, rd_link *l, const char *what, const char *key)
+{
+    const char *line;
+    size_t n;
+    ps_status st = in_line(rc, l, &line, &n);
+    if (st != PS_OK)
+        return st;
+    if (l->pl.queued)
+        l->pl.queued--;
+    if (n >= 1 && line[0] == '+')
+        return PS_OK;
+    if (n >= 1 && line[0] == '-') {
+        char err[256];
+        snprintf(err, sizeof err, "%.*s", (int)(n - 1), line + 1);
+        redisReply r = {.type = REDIS_REPLY_ERROR, .str = err, .len = strlen(err)};
+        return server_error(rc, &r, what, key);
+    }
+    return protocol_error(rc, l, "unexpected reply to SET");
+}
+
 static void release_buffer(ps_blob *blob)
 {
     free(blob->opaque);
@@ -983,6 +1050,39 @@ static void pl_head_key(rd_pipeline *p, const rd_connector *rc, const char *key)
     pl_copy(p, "/", 1);
     pl_copy(p, key, klen);
     pl_copy(p, "\r\n", 2);
+}
+
+/* The start of "SET P/KEY <value>" up to the value's first byte, with the
+ * value's 16-byte frame, written in one piece: a small put is mostly this
+ * text, and one copy into the pipeline costs a fraction of one per part. */
+static void pl_set_head(rd_pipeline *p, const rd_connector *rc, const char *key, size_t nargs, size_t value_len,
+                        const unsigned char frame[RD_FRAME])
+{
+    size_t klen = strlen(key);
+    /* "*N\r\n$3\r\nSET\r\n$" "K\r\n" "P/KEY" "\r\n$V\r\n": 3 numbers of at most 20 digits */
+    char *at = pl_reserve(p, 1 + 12 + 2 + 3 + 2 + 3 * 20 + rc->prefix_len + 1 + klen + RD_FRAME);
+    if (!at)
+        return;
+    char *w = at;
+    *w++ = '*';
+    w += put_decimal(w, nargs);
+    memcpy(w, "\r\n$3\r\nSET\r\n$", 12);
+    w += 12;
+    w += put_decimal(w, rc->prefix_len + 1 + klen);
+    *w++ = '\r', *w++ = '\n';
+    memcpy(w, rc->prefix, rc->prefix_len);
+    w += rc->prefix_len;
+    *w++ = '/';
+    memcpy(w, key, klen);
+    w += klen;
+    memcpy(w, "\r\n$", 3);
+    w += 3;
+    w += put_decimal(w, value_len);
+    *w++ = '\r', *w++ = '\n';
+    memcpy(w, frame, RD_FRAME);
+    w += RD_FRAME;
+    pl_commit(p, (size_t)(w - at));
+    p->queued++;
 }
 
 /* "P/KEY#<gen>": where a chunked object is written before it is renamed
@@ -1104,11 +1204,7 @@ static void queue_put_whole(rd_connector *rc, rd_link *l, const rd_put *o)
     rd_pipeline *p = &l->pl;
     unsigned char frame[RD_FRAME];
     frame_encode(frame, RD_KIND_WHOLE, o->total);
-    pl_command(p, o->expires_ms ? 5 : 3);
-    pl_arg(p, "SET", 3);
-    pl_head_key(p, rc, o->key);
-    pl_header(p, '$', RD_FRAME + o->total);
-    pl_copy(p, frame, RD_FRAME);
+    pl_set_head(p, rc, o->key, o->expires_ms ? 5 : 3, RD_FRAME + o->total, frame);
     for (size_t i = 0; i < o->nparts; i++)
         pl_ref(p, o->parts[i].base, o->parts[i].len);
     pl_copy(p, "\r\n", 2);
@@ -1370,12 +1466,11 @@ static ps_status op_put_batch(rd_connector *rc, rd_link *l, void *arg)
     for (size_t i = 0; i < b->n; i++) {
         if (b->objs[i].total > rc->chunk)
             continue;
-        redisReply *r;
-        if ((st = link_read(rc, l, &r)) != PS_OK)
+        st = in_status(rc, l, "SET", b->objs[i].key);
+        if (l->broken)
             return st;
         if (first == PS_OK)
-            first = expect_ok(rc, r, "SET", b->objs[i].key);
-        freeReplyObject(r);
+            first = st;
     }
     if (first != PS_OK)
         return first;
@@ -1409,6 +1504,82 @@ static ps_status rd_put_(ps_connector *conn, const char *key, const ps_iov *part
         return st;
     rd_put_batch b = {1, &o};
     return rd_run(rc, op_put_batch, &b);
+}
+
+/* ---------------------------------------------- put, hashing after sending
+ *
+ * The payload's hash costs one pass over it (about 40 GB/s here); done
+ * before sending, it adds its whole time to a put.  For a payload larger
+ * than the socket buffers take at once, the client's sendmsg waits for the
+ * server to drain them; sent first, the last buffers' worth is still being
+ * taken in by the server while the client hashes, and only the 8-byte hash
+ * and the end of the command follow.  The value is then kind 'H' (see
+ * "on-Redis format").  Below RD_HASH_AFTER_FROM the whole payload sits in
+ * the socket buffers at once, the server has caught up by the time the
+ * hash is done, and the second send costs it one more wake-up: measured no
+ * faster at 1 MiB (docs/benchmarks.md).  Sending in pieces, each hashed just
+ * before, was slower still: a wake-up per piece. */
+#define RD_HASH_AFTER_FROM ((size_t)4 << 20) /* payloads below: hash first, plain 'W' value */
+
+typedef struct rd_put_hashing {
+    const char *key;
+    const unsigned char *header; /* hash field zero */
+    const unsigned char *payload;
+    size_t len;
+    uint64_t expires_ms;
+    uint64_t hash; /* out */
+} rd_put_hashing;
+
+static ps_status op_put_hashing(rd_connector *rc, rd_link *l, void *arg)
+{
+    rd_put_hashing *o = arg;
+    rd_pipeline *p = &l->pl;
+    unsigned char frame[RD_FRAME];
+    frame_encode(frame, RD_KIND_HASH_AFTER, PS_OBJECT_HEADER_SIZE + o->len);
+    pl_set_head(p, rc, o->key, o->expires_ms ? 5 : 3, RD_FRAME + PS_OBJECT_HEADER_SIZE + o->len + RD_TRAILER,
+                frame);
+    pl_copy(p, o->header, PS_OBJECT_HEADER_SIZE);
+    pl_ref(p, o->payload, o->len);
+    /* A failure between the two sends breaks the link: the server drops
+     * the unfinished command with the connection, nothing is written. */
+    ps_status st = link_flush(rc, l);
+    if (st != PS_OK)
+        return st;
+    o->hash = ps_payload_hash(o->payload, o->len);
+    unsigned char trailer[RD_TRAILER];
+    put_u64(trailer, o->hash);
+    pl_copy(p, trailer, sizeof trailer);
+    pl_copy(p, "\r\n", 2);
+    if (o->expires_ms) {
+        pl_arg(p, "PXAT", 4);
+        pl_arg_u64(p, o->expires_ms);
+    }
+    if ((st = link_flush(rc, l)) != PS_OK)
+        return st;
+    return in_status(rc, l, "SET", o->key);
+}
+
+static ps_status rd_put_hashing_(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                                 size_t len, uint64_t *hash_out)
+{
+    rd_connector *rc = (rd_connector *)conn;
+    ps_status st = check_key(key);
+    if (st != PS_OK)
+        return st;
+    if (len < RD_HASH_AFTER_FROM || PS_OBJECT_HEADER_SIZE + len > rc->chunk) {
+        /* Small: the hash costs less than a second sendmsg would.  Chunked:
+         * its pieces are written apart from the header anyway. */
+        *hash_out = ps_payload_hash(payload, len);
+        ps_object_hash_set(header, *hash_out);
+        ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
+        return rd_put_(conn, key, parts, 2);
+    }
+    rd_put_hashing o = {key, header, payload, len, ps_object_expiry(header, PS_OBJECT_HEADER_SIZE), 0};
+    if ((st = rd_run(rc, op_put_hashing, &o)) != PS_OK)
+        return st;
+    *hash_out = o.hash;
+    ps_object_hash_set(header, o.hash);
+    return PS_OK;
 }
 
 static ps_status rd_put_batch_(ps_connector *conn, size_t n, const char *const keys[],
@@ -1488,25 +1659,31 @@ static value_kind read_head(rd_connector *rc, rd_link *l, const char *key, ps_bl
         return k;
     rd_frame f;
     frame_result fr = frame_decode(frame, first, &f);
-    if (fr == FRAME_OK && f.kind == RD_KIND_WHOLE && f.len == len - RD_FRAME) {
-        char *buf = object_buffer(rc, len - RD_FRAME);
+    bool whole = fr == FRAME_OK && (f.kind == RD_KIND_WHOLE || f.kind == RD_KIND_HASH_AFTER);
+    size_t after = whole && f.kind == RD_KIND_HASH_AFTER ? RD_TRAILER : 0;
+    if (whole && len >= RD_FRAME + after && f.len == len - RD_FRAME - after) {
+        char *buf = object_buffer(rc, f.len);
         if (!buf) {
             in_discard(rc, l, len - first);
             return VALUE_ERROR;
         }
-        if (in_take(rc, l, buf, len - RD_FRAME) != PS_OK || in_bulk_end(rc, l) != PS_OK) {
+        unsigned char hash[RD_TRAILER];
+        if (in_take(rc, l, buf, f.len) != PS_OK || in_take(rc, l, (char *)hash, after) != PS_OK ||
+            in_bulk_end(rc, l) != PS_OK) {
             free(buf);
             return VALUE_ERROR;
         }
-        *out = (ps_blob){buf, len - RD_FRAME, release_buffer, buf, true};
+        if (after)
+            ps_object_hash_set((unsigned char *)buf, get_u64(hash));
+        *out = (ps_blob){buf, f.len, release_buffer, buf, true};
         return VALUE_FOUND;
     }
     /* Not an object we can read: skip its bytes, keep the stream. */
     if (in_discard(rc, l, len - first) != PS_OK)
         return VALUE_ERROR;
-    if (fr == FRAME_OK && f.kind == RD_KIND_WHOLE) {
+    if (whole) {
         ps_error_set(PS_ERR_BAD_DATA, "%s: the object %s/%s is truncated (%zu of %llu bytes)", rc->where,
-                     rc->prefix, key, len - RD_FRAME, (unsigned long long)f.len);
+                     rc->prefix, key, len - RD_FRAME, (unsigned long long)(f.len + after));
         return VALUE_ERROR;
     }
     bad_value(rc, key, fr, frame, "is not a ProxyStore object");
@@ -2016,8 +2193,9 @@ static ps_status list_page(rd_connector *rc, rd_link *l, const redisReply *keys,
             frame_decode(head->str, head->len, &f) == FRAME_OK && f.kind == RD_KIND_CHUNKED) {
             e.len = f.len; /* chunked: the object's length; its header is in chunk 0 */
         } else if (head->type == REDIS_REPLY_STRING && head->len > RD_FRAME &&
-                   frame_decode(head->str, head->len, &f) == FRAME_OK && f.kind == RD_KIND_WHOLE) {
-            e.len = f.len;
+                   frame_decode(head->str, head->len, &f) == FRAME_OK &&
+                   (f.kind == RD_KIND_WHOLE || f.kind == RD_KIND_HASH_AFTER)) {
+            e.len = f.len; /* a kind 'H' head shows a zero hash: its hash follows the object */
             e.head = head->str + RD_FRAME;
             e.head_len = head->len - RD_FRAME;
         } else if (len->type == REDIS_REPLY_INTEGER) {
@@ -2508,6 +2686,7 @@ const ps_connector_ops ps_redis_connector = {
     .open = rd_open,
     .close = rd_close,
     .put = rd_put_,
+    .put_hashing = rd_put_hashing_,
     .get = rd_get_,
     .exists = rd_exists_,
     .evict = rd_evict_,

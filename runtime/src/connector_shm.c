@@ -49,7 +49,9 @@
 #include "connector_dir_list.h"
 #include "connector_file_io.h"
 #include "error.h"
+#include "hash.h"
 #include "key.h"
+#include "object.h"
 #include "shm_arena.h"
 
 #define SHM_DIR "/dev/shm"
@@ -427,17 +429,48 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
     return PS_OK;
 }
 
-/* Into the arena only: what does not fit there goes through put. */
-static ps_status shm_put_in_place(ps_connector *conn, const char *key, size_t len,
-                                  void (*fill)(void *dst, void *ctx), void *ctx, bool *taken)
+/* Plain data with its hash still to take (the store's put_hashing): into
+ * the arena, the payload is copied and hashed in one pass
+ * (ps_payload_copy_hash) and the header, hash set, written before it;
+ * elsewhere the hash comes first and the object goes through put. */
+typedef struct hashing_fill {
+    unsigned char *header;
+    const void *payload;
+    size_t len;
+    uint64_t hash;
+} hashing_fill;
+
+static void fill_hashing(void *dst, void *ctx)
+{
+    hashing_fill *h = ctx;
+    unsigned char *d = dst;
+    h->hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, h->payload, h->len);
+    ps_object_hash_set(h->header, h->hash);
+    memcpy(d, h->header, PS_OBJECT_HEADER_SIZE);
+}
+
+static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                                 size_t len, uint64_t *hash_out)
 {
     shm_connector *c = as_shm(conn);
-    *taken = false;
     ps_status st = ps_conn_check_key(key, c->where);
-    if (st != PS_OK || !c->arena)
+    if (st != PS_OK)
         return st;
-    stale_segment stale = {c, key, NULL};
-    return shm_arena_put_fill(c->arena, key, len, fill, ctx, remove_stale_segment, &stale, taken);
+    if (c->arena && len <= SIZE_MAX - PS_OBJECT_HEADER_SIZE) {
+        hashing_fill h = {header, payload, len, 0};
+        stale_segment stale = {c, key, NULL};
+        bool placed;
+        st = shm_arena_put_fill(c->arena, key, PS_OBJECT_HEADER_SIZE + len, fill_hashing, &h,
+                                remove_stale_segment, &stale, &placed);
+        if (st != PS_OK || placed) {
+            *hash_out = h.hash;
+            return st;
+        }
+    }
+    *hash_out = ps_payload_hash(payload, len);
+    ps_object_hash_set(header, *hash_out);
+    ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
+    return shm_put(conn, key, parts, 2);
 }
 
 /* A zero-length object has no mapping to hand out (mmap refuses length 0). */
@@ -768,7 +801,7 @@ const ps_connector_ops ps_shm_connector = {
     .open = shm_open_url,
     .close = shm_close,
     .put = shm_put,
-    .put_in_place = shm_put_in_place,
+    .put_hashing = shm_put_hashing,
     .get = shm_get,
     .exists = shm_exists,
     .evict = shm_evict,

@@ -182,7 +182,7 @@ void ps_object_header_encode(const ps_object_info *info, unsigned char out[PS_OB
     put64(out + 16, info->count);
     put64(out + 24, info->payload_len);
     put64(out + 32, info->type_hash);
-    put64(out + 40, info->payload_hash);
+    put64(out + PS_OBJECT_HASH_OFFSET, info->payload_hash);
     memcpy(out + 48, info->type_name, strnlen(info->type_name, PS_OBJECT_NAME_BYTES_V2));
     put64(out + PS_OBJECT_EXPIRY_OFFSET, info->expires_ms);
 }
@@ -212,6 +212,11 @@ bool ps_object_expired(const void *data, size_t len)
 void ps_object_expiry_encode(uint64_t expires_ms, unsigned char out[8])
 {
     put64(out, expires_ms);
+}
+
+void ps_object_hash_set(unsigned char header[PS_OBJECT_HEADER_SIZE], uint64_t payload_hash)
+{
+    put64(header + PS_OBJECT_HASH_OFFSET, payload_hash);
 }
 
 ps_status ps_object_header_decode(const void *data, size_t len, const char *key, ps_object_info *out)

@@ -41,6 +41,7 @@
 #define PS_OBJECT_NAME_BYTES 16 /* the most any version holds */
 #define PS_OBJECT_NAME_BYTES_V2 8
 #define PS_OBJECT_EXPIRY_OFFSET 56
+#define PS_OBJECT_HASH_OFFSET 40
 /* Normalized type names are at most this long (bytes, without the NUL). */
 #define PS_TYPE_NAME_MAX 255
 
@@ -72,6 +73,9 @@ uint64_t ps_object_expiry(const void *data, size_t len);
 bool ps_object_expired(const void *data, size_t len);
 /* The expiry field's 8 bytes as written at PS_OBJECT_EXPIRY_OFFSET. */
 void ps_object_expiry_encode(uint64_t expires_ms, unsigned char out[8]);
+/* Fill in the payload hash of an encoded header (for a writer that hashes
+ * while it sends, connector.h's put_hashing). */
+void ps_object_hash_set(unsigned char header[PS_OBJECT_HEADER_SIZE], uint64_t payload_hash);
 
 
 /* Check a descriptor before use: a name, a size, hooks that fit its kind. */

@@ -29,26 +29,20 @@ typedef struct encoded {
     ps_object_info info;
 } encoded;
 
-/* The payload length of count plain-data elements at obj. */
-static ps_status pod_len(const ps_type *type, const void *obj, size_t count, size_t *len)
-{
-    if (__builtin_mul_overflow(count, type->size, len))
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%zu elements of '%s' overflow the address space",
-                            count, type->name);
-    if (!obj && *len)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
-    return PS_OK;
-}
-
-static ps_status encode(const ps_type *type, const void *obj, size_t count, uint64_t expires_ms, encoded *e)
+/* Header and parts of an object.  hash false: a plain-data payload is left
+ * unhashed (hash 0) for a connector's put_hashing to hash as it sends. */
+static ps_status encode(const ps_type *type, const void *obj, size_t count, uint64_t expires_ms, bool hash,
+                        encoded *e)
 {
     memset(e, 0, sizeof *e);
     if (type->flags & PS_TYPE_POD) {
         size_t len;
-        ps_status st = pod_len(type, obj, count, &len);
-        if (st != PS_OK)
-            return st;
-        ps_object_info_init(&e->info, type, count, len, ps_payload_hash(obj, len));
+        if (__builtin_mul_overflow(count, type->size, &len))
+            return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%zu elements of '%s' overflow the address space",
+                                count, type->name);
+        if (!obj && len)
+            return ps_error_set(PS_ERR_INVALID_ARGUMENT, "no object given");
+        ps_object_info_init(&e->info, type, count, len, hash ? ps_payload_hash(obj, len) : 0);
         e->info.expires_ms = expires_ms;
         ps_object_header_encode(&e->info, e->header);
         e->parts[0] = (ps_iov){e->header, sizeof e->header};
@@ -77,46 +71,6 @@ static ps_status encode(const ps_type *type, const void *obj, size_t count, uint
     e->parts[0] = (ps_iov){e->custom.data, e->custom.len};
     e->nparts = 1;
     return PS_OK;
-}
-
-/* Plain data written in place (the connector's put_in_place): one pass
- * copies the payload after the header's room and hashes it, then the
- * header is written. */
-typedef struct in_place {
-    const ps_type *type;
-    const void *obj;
-    size_t count, len;
-    uint64_t expires_ms;
-    ps_object_info info;
-} in_place;
-
-static void fill_in_place(void *dst, void *ctx)
-{
-    in_place *w = ctx;
-    unsigned char *d = dst;
-    uint64_t hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, w->obj, w->len);
-    ps_object_info_init(&w->info, w->type, w->count, w->len, hash);
-    w->info.expires_ms = w->expires_ms;
-    ps_object_header_encode(&w->info, d);
-}
-
-/* *taken false (PS_OK): the connector had no room; put it the usual way. */
-static ps_status put_pod_in_place(ps_store *store, const char *key, const ps_type *type, const void *obj,
-                                  size_t count, uint64_t expires_ms, ps_object_info *info, bool *taken)
-{
-    *taken = false;
-    in_place w = {type, obj, count, 0, expires_ms, {0}};
-    ps_status st = pod_len(type, obj, count, &w.len);
-    if (st != PS_OK)
-        return st;
-    if (w.len > SIZE_MAX - PS_OBJECT_HEADER_SIZE)
-        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%zu bytes of '%s' are too many to store", w.len,
-                            type->name);
-    st = store->conn->ops->put_in_place(store->conn, key, PS_OBJECT_HEADER_SIZE + w.len, fill_in_place, &w,
-                                        taken);
-    if (st == PS_OK && *taken)
-        *info = w.info;
-    return st;
 }
 
 static void encoded_free(encoded *e)
@@ -238,24 +192,22 @@ static ps_status put_object(ps_store *store, const char *key, const ps_type *typ
         st = ps_key_check(key);
     else if ((st = new_key(store, fresh)) == PS_OK)
         key = fresh;
-    if (st != PS_OK)
-        goto done;
     const ps_connector_ops *ops = store->conn->ops;
-    bool taken = false;
-    if (ops->put_in_place && !how->only_new && !how->ntags && (type->flags & PS_TYPE_POD))
-        st = put_pod_in_place(store, key, type, obj, count, how->expires_ms, &e.info, &taken);
-    if (st == PS_OK && !taken) {
-        if ((st = encode(type, obj, count, how->expires_ms, &e)) != PS_OK)
-            goto done;
-        if (!how->only_new && how->ntags && ops->put_tagged)
-            st = ops->put_tagged(store->conn, key, e.parts, e.nparts, how->tags, how->ntags);
-        else if (!how->only_new)
-            st = ops->put(store->conn, key, e.parts, e.nparts);
-        else if (ops->put_new)
-            st = ops->put_new(store->conn, key, e.parts, e.nparts);
-        else
-            st = ps_error_set(PS_ERR_STATE, "store '%s': its connector has no set-once objects", store->name);
-    }
+    bool tagged = how->ntags && ops->put_tagged;
+    /* Plain data on a plain put: the connector may hash while it sends. */
+    bool hashing = !how->only_new && !tagged && ops->put_hashing && (type->flags & PS_TYPE_POD);
+    if (st != PS_OK || (st = encode(type, obj, count, how->expires_ms, !hashing, &e)) != PS_OK)
+        goto done;
+    if (hashing)
+        st = ops->put_hashing(store->conn, key, e.header, e.parts[1].base, e.parts[1].len, &e.info.payload_hash);
+    else if (!how->only_new && tagged)
+        st = ops->put_tagged(store->conn, key, e.parts, e.nparts, how->tags, how->ntags);
+    else if (!how->only_new)
+        st = store->conn->ops->put(store->conn, key, e.parts, e.nparts);
+    else if (store->conn->ops->put_new)
+        st = store->conn->ops->put_new(store->conn, key, e.parts, e.nparts);
+    else
+        st = ps_error_set(PS_ERR_STATE, "store '%s': its connector has no set-once objects", store->name);
     /* An overwritten key must not resolve to the old object from the cache. */
     ps_cache_remove(&store->cache, key);
     if (st == PS_OK) {
@@ -451,7 +403,7 @@ ps_status ps_store_put_batch(ps_store *store, const ps_type *type, size_t n, con
     }
     for (size_t i = 0; i < n; i++, encoded_n++) {
         if ((st = new_key(store, keys_out[i])) != PS_OK ||
-            (st = encode(type, objs[i], counts ? counts[i] : 1, 0, &enc[i])) != PS_OK) {
+            (st = encode(type, objs[i], counts ? counts[i] : 1, 0, true, &enc[i])) != PS_OK) {
             ps_error_wrap("object %zu of the batch", i);
             goto done;
         }

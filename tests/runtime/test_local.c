@@ -4,7 +4,9 @@
  * connector itself; alignment; batches.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,4 +121,50 @@ Test(local, urls)
     cr_assert(strstr(ps_last_error_message(), "known: local, shm, file, redis"));
     cr_assert_eq(ps_connector_open(NULL, &c), PS_ERR_BAD_URL);
     conn->ops->close(conn);
+}
+
+/* Whether the mapping that holds p is marked for transparent huge pages
+ * (VmFlags "hg" in /proc/self/smaps: madvise(MADV_HUGEPAGE) was called). */
+static bool marked_huge(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    cr_assert_not_null(f);
+    char line[512];
+    bool inside = false, huge = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+            huge = strstr(line, " hg") != NULL;
+    }
+    fclose(f);
+    return huge;
+}
+
+/* mpi:// puts its large objects on huge pages (ps_local_huge_from); a
+ * plain local:// store keeps them on the heap below 32 MiB. */
+Test(local, large_objects_on_huge_pages_from_the_size_asked)
+{
+    size_t n = (size_t)5 << 20;
+    char *big = calloc(1, n);
+    cr_assert_not_null(big);
+    ps_connector *plain, *huge;
+    cr_assert_eq(ps_connector_open("local://", &plain), PS_OK);
+    cr_assert_eq(ps_connector_open("local://", &huge), PS_OK);
+    ps_local_huge_from(huge, (size_t)4 << 20);
+    ps_iov part = {big, n};
+    cr_assert_eq(plain->ops->put(plain, "k", &part, 1), PS_OK);
+    cr_assert_eq(huge->ops->put(huge, "k", &part, 1), PS_OK);
+    ps_blob a = {0}, b = {0};
+    cr_assert_eq(plain->ops->get(plain, "k", &a), PS_OK);
+    cr_assert_eq(huge->ops->get(huge, "k", &b), PS_OK);
+    cr_assert_eq(b.len, n);
+    cr_assert_not(marked_huge(a.data), "a plain local:// object of 5 MiB is on huge pages");
+    cr_assert(marked_huge(b.data), "an object of 5 MiB is not on huge pages after ps_local_huge_from(4 MiB)");
+    ps_blob_release(&a);
+    ps_blob_release(&b);
+    plain->ops->close(plain);
+    huge->ops->close(huge);
+    free(big);
 }

@@ -22,6 +22,8 @@
 
 #include "connector.h"
 #include "error.h"
+#include "hash.h"
+#include "object.h"
 #include "redis_server.h"
 #include "url.h"
 
@@ -338,6 +340,102 @@ Test(redis, foreign_or_damaged_values_are_bad_data)
     const char *keys[] = {"plain", "short", "newer", "hash"};
     cr_assert_eq(c->ops->evict_batch(c, 4, keys), PS_OK);
     cr_assert_eq(raw_count(w.raw, p), 0);
+    watched_close(&w);
+}
+
+/* A large plain put hashes its payload after sending it, and the hash
+ * follows the object on Redis (kind 'H'); readers get the same bytes as
+ * from a value whose header held the hash, and a damaged hash is caught by
+ * a verifying store.  Small payloads keep the plain 'W' value. */
+static bool list_len(const ps_list_entry *e, void *ctx)
+{
+    if (e->key && strcmp(e->key, "big") == 0)
+        *(uint64_t *)ctx = e->len;
+    return true;
+}
+
+Test(redis, large_puts_send_their_hash_after_the_payload)
+{
+    watched w;
+    ps_connector *c = watched_open(&w, NULL);
+    cr_assert_not_null(c->ops->put_hashing);
+    const size_t sizes[] = {1000, ((size_t)4 << 20) + 1000};
+    const char *keys[] = {"small", "big"};
+    const char kinds[] = {'W', 'H'};
+    unsigned char *payload = malloc(sizes[1]);
+    cr_assert_not_null(payload);
+    for (int i = 0; i < 2; i++) {
+        fill(payload, sizes[i], 7 + (unsigned)i);
+        ps_object_info info;
+        ps_object_info_init(&info, &ps_type_bytes, sizes[i], sizes[i], 0);
+        unsigned char header[PS_OBJECT_HEADER_SIZE];
+        ps_object_header_encode(&info, header);
+        uint64_t hash = 0;
+        cr_assert_eq(c->ops->put_hashing(c, keys[i], header, payload, sizes[i], &hash), PS_OK, "%s",
+                     ps_last_error_message());
+        cr_assert_eq(hash, ps_payload_hash(payload, sizes[i]));
+        ps_object_info back;
+        cr_assert_eq(ps_object_header_decode(header, sizeof header + sizes[i], keys[i], &back), PS_OK);
+        cr_assert_eq(back.payload_hash, hash, "the caller's header did not get the hash");
+
+        redisReply *x = redisCommand(w.raw, "GETRANGE %s/%s 0 15", w.prefix, keys[i]);
+        cr_assert(x && x->type == REDIS_REPLY_STRING && x->len == 16);
+        cr_assert_eq(x->str[5], kinds[i], "%zu bytes stored as kind %c", sizes[i], x->str[5]);
+        freeReplyObject(x);
+
+        ps_blob b = {0};
+        cr_assert_eq(c->ops->get(c, keys[i], &b), PS_OK, "%s", ps_last_error_message());
+        cr_assert_eq(b.len, PS_OBJECT_HEADER_SIZE + sizes[i]);
+        cr_assert(memcmp(b.data, header, PS_OBJECT_HEADER_SIZE) == 0, "the header read back differs");
+        cr_assert(memcmp((const char *)b.data + PS_OBJECT_HEADER_SIZE, payload, sizes[i]) == 0);
+        ps_blob_release(&b);
+    }
+    uint64_t listed = 0;
+    cr_assert_eq(c->ops->list(c, list_len, &listed), PS_OK);
+    cr_assert_eq(listed, PS_OBJECT_HEADER_SIZE + sizes[1], "list shows %llu bytes", (unsigned long long)listed);
+
+    /* Through a store: the same object resolves, and with verify on a
+     * damaged trailing hash is PS_ERR_BAD_DATA. */
+    ps_store_options verify = {.cache_size = 0, .verify = true};
+    ps_store *s = ps_store_open("hash-after", w.url, &verify);
+    cr_assert_not_null(s, "%s", ps_last_error_message());
+    cr_assert_eq(ps_store_put_key(s, "via-store", &ps_type_bytes, payload, sizes[1]), PS_OK);
+    size_t count = 0;
+    void *got = ps_store_get(s, "via-store", &ps_type_bytes, &count);
+    cr_assert_not_null(got, "%s", ps_last_error_message());
+    cr_assert_eq(count, sizes[1]);
+    cr_assert(memcmp(got, payload, sizes[1]) == 0);
+    ps_object_free(&ps_type_bytes, got);
+    char at[32]; /* the trailing hash: after the frame, the header and the payload */
+    snprintf(at, sizeof at, "%zu", (size_t)16 + PS_OBJECT_HEADER_SIZE + sizes[1]);
+    redisReply *x = redisCommand(w.raw, "SETRANGE %s/via-store %s %b", w.prefix, at, "XXXXXXXX", (size_t)8);
+    freeReplyObject(x);
+    cr_assert_null(ps_store_get(s, "via-store", &ps_type_bytes, NULL));
+    cr_assert_eq(ps_last_error_code(), PS_ERR_BAD_DATA, "%s", ps_last_error_message());
+
+    /* A kind 'H' value cut short, and one too short to hold a header. */
+    unsigned char frame[24] = {'P', 'S', 'R', 'D', 2, 'H', 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+    x = redisCommand(w.raw, "SET %s/cut %b", w.prefix, frame, sizeof frame);
+    freeReplyObject(x);
+    ps_blob b = {0};
+    cr_assert_eq(c->ops->get(c, "cut", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "truncated"), "%s", ps_last_error_message());
+    frame[8] = 8;
+    x = redisCommand(w.raw, "SET %s/tiny %b", w.prefix, frame, sizeof frame);
+    freeReplyObject(x);
+    cr_assert_eq(c->ops->get(c, "tiny", &b), PS_ERR_BAD_DATA);
+    /* Kind 'W' is version 1 only. */
+    frame[5] = 'W';
+    x = redisCommand(w.raw, "SET %s/mixed %b", w.prefix, frame, sizeof frame);
+    freeReplyObject(x);
+    cr_assert_eq(c->ops->get(c, "mixed", &b), PS_ERR_BAD_DATA);
+    cr_assert(strstr(ps_last_error_message(), "not a ProxyStore object"), "%s", ps_last_error_message());
+
+    const char *all[] = {"small", "big", "via-store", "cut", "tiny", "mixed"};
+    cr_assert_eq(c->ops->evict_batch(c, 6, all), PS_OK);
+    cr_assert_eq(raw_count(w.raw, w.prefix), 0);
+    ps_store_close(s);
+    free(payload);
     watched_close(&w);
 }
 

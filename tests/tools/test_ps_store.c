@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,135 @@ Test(ps_store, redis_store)
     ps_store_evict(s, "named-key");
     ps_store_close(s);
     free(url);
+}
+
+/* In a child that is then killed (so nothing of it closes, releases or
+ * ends a lease): on url, an owned object with a borrow sent away under a
+ * lease of lease_ms, and a lease lifetime of lease_ms holding an object. */
+static void borrow_and_lease_then_die(const char *url, unsigned lease_ms)
+{
+    char name[64];
+    snprintf(name, sizeof name, "gc-lease-%u", lease_ms);
+    ps_store_options o = {.cache_size = -1, .borrow_lease_ms = lease_ms};
+    ps_store *s = ps_store_open(name, url, &o);
+    if (!s)
+        _exit(10);
+    double v[8] = {1, 2, 3};
+    ps_proxy_t *owner = ps_owned_array(s, &ps_type_double, v, 8);
+    ps_proxy_t *borrow = owner ? ps_borrow(owner) : NULL;
+    char *sent = borrow ? ps_proxy_serialize(borrow) : NULL; /* writes its borrow record */
+    ps_lifetime *lease = ps_lifetime_lease(lease_ms);
+    ps_proxy_t *leased = lease ? ps_lifetime_proxy(lease, s, &ps_type_double, v) : NULL;
+    if (!sent || !leased)
+        _exit(11);
+} // ps-check-ignore: ps-leak (a process killed while holding them is under test)
+
+/* The entries of a listing whose recorded expiry has passed (expired) or
+ * not (live: a future expiry or none), as a JSON array of keys. */
+static void split_by_expiry(const cJSON *doc, cJSON *expired, cJSON *live)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "entries"))
+    {
+        const cJSON *key = cJSON_GetObjectItem(e, "key"), *exp = cJSON_GetObjectItem(e, "expires_ms");
+        cr_assert(cJSON_IsString(key));
+        bool gone = cJSON_IsNumber(exp) && exp->valuedouble <= now;
+        cJSON_AddItemToArray(gone ? expired : live, cJSON_CreateString(key->valuestring));
+    }
+}
+
+static bool has_string(const cJSON *array, const char *s)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, array)
+    {
+        if (strcmp(x->valuestring, s) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* gc removes exactly the records and lease objects whose expiry passed,
+ * left by a killed process, and keeps those whose expiry is to come and
+ * those without one. */
+static void check_gc_of_expired(const char *kind)
+{
+    char *url = ps_test_url_for(kind);
+    cr_assert_not_null(url);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        borrow_and_lease_then_die(url, 300);
+        borrow_and_lease_then_die(url, 3600 * 1000);
+        raise(SIGKILL);
+        _exit(12);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer did not get to its end (%d)", status);
+    struct timespec pause = {0, 700 * 1000 * 1000}; /* past the short lease */
+    nanosleep(&pause, NULL);
+
+    char args[700];
+    snprintf(args, sizeof args, "list '%s'", url);
+    cJSON *before = ps_store_json(args, 0);
+    cJSON *expired = cJSON_CreateArray(), *live = cJSON_CreateArray();
+    split_by_expiry(before, expired, live);
+    /* The short lease's borrow record and object; the long lease's, and
+     * two owned objects without expiry. */
+    cr_assert_geq(cJSON_GetArraySize(expired), 2, "%s", cJSON_Print(before));
+    cr_assert_geq(cJSON_GetArraySize(live), 4, "%s", cJSON_Print(before));
+
+    snprintf(args, sizeof args, "gc '%s'", url);
+    cJSON *gc = ps_store_json(args, 0);
+    const cJSON *removed = cJSON_GetObjectItem(gc, "removed");
+    cr_assert_eq(cJSON_GetArraySize(removed), cJSON_GetArraySize(expired), "%s", cJSON_Print(gc));
+    const cJSON *x;
+    cJSON_ArrayForEach(x, expired)
+    {
+        cr_assert(has_string(removed, x->valuestring), "gc kept the expired %s", x->valuestring);
+    }
+
+    snprintf(args, sizeof args, "list '%s'", url);
+    cJSON *after = ps_store_json(args, 0);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(after, "entries")), cJSON_GetArraySize(live), "%s",
+                 cJSON_Print(after));
+    cJSON_ArrayForEach(x, live)
+    {
+        cr_assert_not_null(entry_named(after, "key", x->valuestring), "gc removed the live %s", x->valuestring);
+    }
+    /* A second gc finds nothing. */
+    snprintf(args, sizeof args, "gc '%s'", url);
+    cJSON *again = ps_store_json(args, 0);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(again, "removed")), 0);
+
+    ps_store *s = ps_store_open("gc-cleanup", url, NULL);
+    cr_assert_not_null(s);
+    cJSON_ArrayForEach(x, live)
+    {
+        ps_store_evict(s, x->valuestring);
+    }
+    ps_store_close(s);
+    cJSON_Delete(again);
+    cJSON_Delete(after);
+    cJSON_Delete(gc);
+    cJSON_Delete(before);
+    cJSON_Delete(expired);
+    cJSON_Delete(live);
+    free(url);
+}
+
+Test(ps_store, gc_collects_expired_records_on_file)
+{
+    check_gc_of_expired("file");
+}
+
+Test(ps_store, gc_collects_expired_records_on_shm)
+{
+    check_gc_of_expired("shm");
 }
 
 Test(ps_store, inspect_reads_a_descriptor_without_opening_anything)

@@ -36,7 +36,8 @@ static const char usage_text[] =
     "  evict URL --older-than S    remove objects last written more than S seconds ago\n"
     "  gc URL [--min-age S]        remove leftovers of unfinished writes whose writer is gone\n"
     "                              (no such process here) or that are older than S seconds\n"
-    "                              (default 3600)\n"
+    "                              (default 3600), and objects whose recorded expiry has passed\n"
+    "                              (borrow records, lease and lifetime objects)\n"
     "  stats URL                   objects, leftovers and bytes in a store\n"
     "\n"
     "  --json      one JSON document on stdout instead of text\n"
@@ -244,6 +245,8 @@ static cJSON *item_json(const item *x)
     }
     if (x->age_ms >= 0)
         cJSON_AddNumberToObject(o, "age_s", (double)x->age_ms / 1000.0);
+    if (x->has_info && x->info.expires_ms)
+        cJSON_AddNumberToObject(o, "expires_ms", (double)x->info.expires_ms);
     if (x->ttl_ms >= 0)
         cJSON_AddNumberToObject(o, "ttl_s", (double)x->ttl_ms / 1000.0);
     if (x->writer_pid)
@@ -285,6 +288,11 @@ static int cmd_list(const char *url)
             if (x->ttl_ms >= 0)
                 snprintf(note + strlen(note), sizeof note - strlen(note), "%sexpires in %.0f s", *note ? ", " : "",
                          (double)x->ttl_ms / 1000.0);
+            else if (x->has_info && x->info.expires_ms)
+                snprintf(note + strlen(note), sizeof note - strlen(note), "%sexpire%s %.0f s", *note ? ", " : "",
+                         x->info.expires_ms > ps_unix_ms() ? "s in" : "d",
+                         (double)(x->info.expires_ms > ps_unix_ms() ? x->info.expires_ms - ps_unix_ms()
+                                                                    : ps_unix_ms() - x->info.expires_ms) / 1000.0);
             printf("%-40s %12" PRIu64 " %-18s %9s %s\n", x->key ? x->key : "-", x->len,
                    x->has_info ? x->info.type_name : "?", age, note);
         }
@@ -366,6 +374,31 @@ static bool writer_gone(long pid)
     return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
+/* Collect an object whose header records an expiry that had passed when
+ * it was listed (a borrow record whose holder died, the object of a lease
+ * whose process crashed).  The tool does not remove it itself: it reads it
+ * through the connector, whose get checks the expiry again on the object it
+ * opened and reclaims that one only (file, shm: the same inode; Redis: the
+ * server expires keys on its own clock).  So a record renewed or replaced
+ * since the listing is left alone.  *removed: it is gone now. */
+static ps_status collect_expired(ps_connector *c, const item *x, bool *removed)
+{
+    *removed = false;
+    ps_blob blob = {0};
+    ps_saved_error saved;
+    ps_error_save(&saved);
+    ps_status st = c->ops->get(c, x->key, &blob);
+    if (st == PS_OK) {
+        ps_blob_release(&blob); /* alive after all: replaced, or the server's clock differs */
+        return PS_OK;
+    }
+    if (st != PS_ERR_NOT_FOUND)
+        return st;
+    ps_error_restore(&saved);
+    *removed = true;
+    return PS_OK;
+}
+
 static int cmd_gc(int argc, char **argv)
 {
     if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--min-age") == 0))
@@ -386,6 +419,16 @@ static int cmd_gc(int argc, char **argv)
          * refreshed by every chunk its writer sends. */
         bool old = x->age_ms >= 0 ? (double)x->age_ms >= min_age * 1000.0
                                   : x->ttl_ms >= 0 && (double)(3600000 - x->ttl_ms) >= min_age * 1000.0;
+        if (!x->leftover && x->key && x->has_info && x->info.expires_ms && x->info.expires_ms <= ps_unix_ms()) {
+            bool gone;
+            if (collect_expired(c, x, &gone) != PS_OK) {
+                failed(x->key);
+            } else if (gone) {
+                cJSON_AddItemToArray(removed, cJSON_CreateString(x->key));
+                n++;
+            }
+            continue;
+        }
         if (!x->leftover || !(writer_gone(x->writer_pid) || old))
             continue;
         if (c->ops->remove_entry(c, x->entry) != PS_OK) {

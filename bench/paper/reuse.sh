@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Experiment 3 of docs/paper-experiments.md: data reuse.  A blocked matrix
+# product C = A B (N = 1024) cut into BLOCKS row panels of A and column
+# panels of B, BLOCKS^2 tasks each reading two panels, so every panel is
+# read BLOCKS times: by value every task message carries copies; by proxy
+# the panels are put once and each worker maps them once.
+# Writes $PS_PAPER_OUT/reuse.csv (default docs/paper) and draws reuse.png.
+#   bench/paper/reuse.sh                        shm:// store
+#   PS_BENCH_STORE=redis bench/paper/reuse.sh   adds a private redis-server
+# Sizes: PS_PAPER_N (1024), PS_PAPER_BLOCKS ("4 8 16 32 64 128"),
+# PS_PAPER_REPS (9), PS_PAPER_WORKERS ("2"), PS_PAPER_TOPOLOGIES
+# ("scheduler direct"); launcher, stores and output: bench/paper/common.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/paper/common.sh
+paper_setup bench_reuse
+runs() {
+  for w in ${PS_PAPER_WORKERS:-2}; do
+    for blocks in ${PS_PAPER_BLOCKS:-4 8 16 32 64 128}; do
+      for url in none "${stores[@]}"; do
+        paper_launch "$w" "$1" bench_reuse "$url" "${PS_PAPER_N:-1024}" "$blocks" "${PS_PAPER_REPS:-9}"
+      done
+    done
+  done
+}
+paper_sweep reuse topology,store,mode,workers,n,blocks,tasks,reps,median_s,min_s,worker_maps,worker_cache_hits
