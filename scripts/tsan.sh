@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The runtime under ThreadSanitizer: builds libproxystore with clang-19
 # -fsanitize=thread in build-tsan/ and runs the thread stress programs of
-# tests/tsan/ on local:// and shm:// (any report fails the run).  Without
+# tests/tsan/ on local://, shm:// and shm:// with an arena (any report fails
+# the run).  Without
 # MPI: Open MPI is not built for TSan, and these programs do not use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ for src in tests/tsan/*.c; do
   exe="$build/$(basename "$src" .c)"
   clang-19 -fsanitize=thread -g -O1 -Wall -Wextra -Werror -Iruntime/include -Iannotations \
     -I"$build/runtime/include" "$src" "$lib" -lhiredis -lxxhash -lcjson -lpthread -o "$exe"
-  for url in local:// "shm://tsan-$$"; do
+  for url in local:// "shm://tsan-$$" "shm://tsan-arena-$$?arena=64M"; do
     TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$exe" "$url"
   done
 done

@@ -3,7 +3,8 @@
 # and by proxy, 1 kB to 100 MB, on the threads backend and on the MPI
 # backend with and without the scheduler rank (one worker in each).
 # Writes docs/paper/round_trip.csv and draws docs/paper/round_trip.png.
-#   bench/paper/round_trip.sh                 shm:// store
+#   bench/paper/round_trip.sh                 shm:// store (with an arena;
+#                                             PS_BENCH_SHM_URL=shm://NAME without)
 #   PS_BENCH_STORE=redis bench/paper/round_trip.sh   adds a redis:// run
 #                                             (a private redis-server)
 #   PS_BUILD_DIR=dir bench/paper/round_trip.sh       another build directory
@@ -20,7 +21,9 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 mkdir -p docs/paper
 csv=docs/paper/round_trip.csv
-urls=("shm://ps-bench-rt")
+# The shm store keeps its objects in a 1 GiB arena (docs/connectors/shm.md):
+# two 100 MB objects, the argument and the result, are alive at once.
+urls=("${PS_BENCH_SHM_URL:-shm://ps-bench-rt?arena=1G}")
 if [ "${PS_BENCH_STORE:-}" = redis ]; then
   # shellcheck source=scripts/redis-private.sh
   source scripts/redis-private.sh

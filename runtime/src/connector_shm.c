@@ -49,7 +49,10 @@
 #include "connector_dir_list.h"
 #include "connector_file_io.h"
 #include "error.h"
+#include "hash.h"
 #include "key.h"
+#include "object.h"
+#include "shm_arena.h"
 
 #define SHM_DIR "/dev/shm"
 #define SHM_NAME_MAX 64       /* bytes of the store NAME */
@@ -84,6 +87,10 @@ typedef struct shm_connector {
     owned_segment **buckets;
     size_t nbuckets;
     size_t nowned;
+    /* The store's arena (shm://NAME?arena=SIZE), or NULL: every object in
+     * its own segment.  Objects that do not fit go to segments anyway. */
+    shm_arena *arena;
+    char arena_name[3 + SHM_NAME_MAX + 8]; /* "ps-NAME+.arena" */
 } shm_connector;
 
 static shm_connector *as_shm(ps_connector *conn) { return (shm_connector *)conn; }
@@ -225,6 +232,34 @@ static void forget_owned(shm_connector *c, const char *name)
     }
 }
 
+/* A size: decimal bytes, or with a K, M, G or T suffix (powers of 1024). */
+static bool parse_size(const char *text, uint64_t *out)
+{
+    if (!text || !*text)
+        return false;
+    uint64_t n = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > UINT64_MAX / 10 - 9)
+            return false;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == text)
+        return false;
+    static const char units[] = "KMGT";
+    const char *u = *p ? strchr(units, *p & ~0x20) : NULL;
+    if (*p && (!u || p[1]))
+        return false;
+    int shift = u ? 10 * (int)(u - units + 1) : 0;
+    if (shift && n > ((uint64_t)1 << 40) >> shift)
+        return false;
+    n <<= shift;
+    if (n > (uint64_t)1 << 40)
+        return false;
+    *out = n;
+    return true;
+}
+
 /* ------------------------------------------------------------------- ops */
 
 static ps_status shm_open_url(const ps_url *url, ps_connector **out)
@@ -236,9 +271,16 @@ static ps_status shm_open_url(const ps_url *url, ps_connector **out)
     if (url->path[0])
         return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s' takes no path (expected shm://NAME)",
                             url->text);
-    if (url->nparams)
-        return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': unknown parameter '%s'",
-                            url->text, url->params[0].key);
+    uint64_t arena_size = 0;
+    for (size_t i = 0; i < url->nparams; i++) {
+        if (strcmp(url->params[i].key, "arena") != 0)
+            return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': unknown parameter '%s'",
+                                url->text, url->params[i].key);
+        if (!parse_size(url->params[i].value, &arena_size))
+            return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': arena size '%s' is not a size "
+                                "(bytes, or a number with K, M or G; at most 1T)", url->text,
+                                url->params[i].value ? url->params[i].value : "");
+    }
     ps_status st = check_store_name(url->host, url->text);
     if (st != PS_OK)
         return st;
@@ -266,6 +308,14 @@ static ps_status shm_open_url(const ps_url *url, ps_connector **out)
     }
     pthread_mutex_init(&c->lock, NULL);
     atomic_init(&c->nameless, true);
+    snprintf(c->arena_name, sizeof c->arena_name, "%s.arena", c->prefix);
+    if (arena_size && (st = shm_arena_open(c->dirfd, c->arena_name, arena_size, c->where, &c->arena)) != PS_OK) {
+        close(c->dirfd);
+        pthread_mutex_destroy(&c->lock);
+        free(c->buckets);
+        free(c);
+        return st;
+    }
     *out = &c->base;
     return PS_OK;
 }
@@ -280,6 +330,7 @@ static void shm_close(ps_connector *conn)
     if (!conn)
         return;
     shm_connector *c = as_shm(conn);
+    shm_arena_close(c->arena);
     pid_t self = getpid();
     for (size_t i = 0; i < c->nbuckets; i++) {
         owned_segment *s = c->buckets[i];
@@ -299,6 +350,26 @@ static void shm_close(ps_connector *conn)
     free(c);
 }
 
+/* A segment that may hold an older object of a key the arena now takes:
+ * its name is worked out only if the store ever used segments. */
+typedef struct stale_segment {
+    shm_connector *c;
+    const char *key;
+    const char *name; /* NULL: not worked out yet */
+} stale_segment;
+
+static void remove_stale_segment(void *ctx)
+{
+    stale_segment *s = ctx;
+    char name[SHM_SEGMENT_MAX];
+    if (!s->name) {
+        segment_name(s->c, s->key, name);
+        s->name = name;
+    }
+    unlinkat(s->c->dirfd, s->name, 0);
+    s->name = NULL;
+}
+
 static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     shm_connector *c = as_shm(conn);
@@ -311,6 +382,13 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
 
     char final[SHM_SEGMENT_MAX], temp[SHM_SEGMENT_MAX + 48];
     segment_name(c, key, final);
+    if (c->arena) {
+        bool placed;
+        stale_segment stale = {c, key, final};
+        st = shm_arena_put(c->arena, key, parts, nparts, remove_stale_segment, &stale, &placed);
+        if (st != PS_OK || placed)
+            return st;
+    }
     int fd = ps_conn_create_object(c->dirfd, c->prefix, &c->nameless, temp, sizeof temp, 0600);
     if (fd < 0)
         return ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot create a segment in %s",
@@ -325,9 +403,17 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
         return st;
     }
 
+    if (c->arena && (st = shm_arena_lock_elsewhere(c->arena)) != PS_OK) {
+        close(fd);
+        if (temp[0])
+            unlinkat(c->dirfd, temp, 0);
+        return st;
+    }
     pthread_mutex_lock(&c->lock);
     if (ps_conn_publish_object(c->dirfd, fd, c->prefix, &c->nameless, temp, sizeof temp, final) != 0) {
         pthread_mutex_unlock(&c->lock);
+        if (c->arena)
+            shm_arena_unlock_elsewhere(c->arena, key, false);
         st = ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot publish segment %s/%s",
                             where, key, SHM_DIR, final);
         close(fd);
@@ -337,8 +423,54 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
     }
     remember_owned(c, final, &sb);
     pthread_mutex_unlock(&c->lock);
+    if (c->arena)
+        shm_arena_unlock_elsewhere(c->arena, key, true);
     close(fd);
     return PS_OK;
+}
+
+/* Plain data with its hash still to take (the store's put_hashing): into
+ * the arena, the payload is copied and hashed in one pass
+ * (ps_payload_copy_hash) and the header, hash set, written before it;
+ * elsewhere the hash comes first and the object goes through put. */
+typedef struct hashing_fill {
+    unsigned char *header;
+    const void *payload;
+    size_t len;
+    uint64_t hash;
+} hashing_fill;
+
+static void fill_hashing(void *dst, void *ctx)
+{
+    hashing_fill *h = ctx;
+    unsigned char *d = dst;
+    h->hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, h->payload, h->len);
+    ps_object_hash_set(h->header, h->hash);
+    memcpy(d, h->header, PS_OBJECT_HEADER_SIZE);
+}
+
+static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                                 size_t len, uint64_t *hash_out)
+{
+    shm_connector *c = as_shm(conn);
+    ps_status st = ps_conn_check_key(key, c->where);
+    if (st != PS_OK)
+        return st;
+    if (c->arena && len <= SIZE_MAX - PS_OBJECT_HEADER_SIZE) {
+        hashing_fill h = {header, payload, len, 0};
+        stale_segment stale = {c, key, NULL};
+        bool placed;
+        st = shm_arena_put_fill(c->arena, key, PS_OBJECT_HEADER_SIZE + len, fill_hashing, &h,
+                                remove_stale_segment, &stale, &placed);
+        if (st != PS_OK || placed) {
+            *hash_out = h.hash;
+            return st;
+        }
+    }
+    *hash_out = ps_payload_hash(payload, len);
+    ps_object_hash_set(header, *hash_out);
+    ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
+    return shm_put(conn, key, parts, 2);
 }
 
 /* A zero-length object has no mapping to hand out (mmap refuses length 0). */
@@ -361,6 +493,12 @@ static ps_status shm_get(ps_connector *conn, const char *key, ps_blob *out)
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
+    if (c->arena) {
+        bool found;
+        st = shm_arena_get(c->arena, key, out, &found);
+        if (st != PS_OK || found)
+            return st;
+    }
     /* O_NONBLOCK: a FIFO planted under the name must not hang the reader
      * (it is refused below); it changes nothing for a regular file. */
     int fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -420,6 +558,8 @@ static ps_status shm_exists(ps_connector *conn, const char *key, bool *exists_ou
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
+    if (c->arena && ((st = shm_arena_exists(c->arena, key, exists_out)) != PS_OK || *exists_out))
+        return st;
     if (ps_conn_entry_present(c->dirfd, name, exists_out) != 0)
         return ps_error_errno(PS_ERR_IO, "%s: exists '%s': cannot open segment %s/%s",
                               where, key, SHM_DIR, name);
@@ -434,6 +574,11 @@ static ps_status shm_evict(ps_connector *conn, const char *key)
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
+    bool removed = false;
+    if (c->arena && (st = shm_arena_remove(c->arena, key, &removed)) != PS_OK)
+        return st;
+    if (removed && !shm_arena_has_elsewhere(c->arena))
+        return PS_OK; /* no object of this store was ever put in a segment */
     pthread_mutex_lock(&c->lock);
     int rc = unlinkat(c->dirfd, name, 0);
     int err = errno;
@@ -454,6 +599,8 @@ static ps_status shm_claim(ps_connector *conn, const char *key, bool *claimed_ou
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
+    if (c->arena && ((st = shm_arena_remove(c->arena, key, claimed_out)) != PS_OK || *claimed_out))
+        return st;
     pthread_mutex_lock(&c->lock);
     int rc = ps_conn_claim(c->dirfd, name, claimed_out);
     int err = errno;
@@ -472,7 +619,10 @@ static ps_status shm_set_expiry(ps_connector *conn, const char *key, uint64_t ex
     shm_connector *c = as_shm(conn);
     char name[SHM_SEGMENT_MAX];
     ps_status st = segment_for_key(c, key, name);
-    return st == PS_OK ? ps_conn_set_expiry(c->dirfd, name, expires_ms, c->where, key) : st;
+    bool found = false;
+    if (st == PS_OK && c->arena)
+        st = shm_arena_set_expiry(c->arena, key, expires_ms, &found);
+    return st != PS_OK || found ? st : ps_conn_set_expiry(c->dirfd, name, expires_ms, c->where, key);
 }
 
 static void shm_disown(ps_connector *conn, const char *key)
@@ -481,6 +631,8 @@ static void shm_disown(ps_connector *conn, const char *key)
     char name[SHM_SEGMENT_MAX];
     if (segment_for_key(c, key, name) != PS_OK)
         return;
+    if (c->arena)
+        shm_arena_disown(c->arena, key);
     pthread_mutex_lock(&c->lock);
     forget_owned(c, name);
     pthread_mutex_unlock(&c->lock);
@@ -514,15 +666,53 @@ static void shm_layout(const shm_connector *c, ps_dir_layout *out)
     *out = (ps_dir_layout){c->prefix, ".tmp.", shm_key_of, true, c->where};
 }
 
+typedef struct arena_listing {
+    const shm_connector *c;
+    ps_list_fn fn;
+    void *ctx;
+    bool stopped;
+} arena_listing;
+
+/* An arena object as a list entry, named "ps-NAME+.arena/KEY" (a name no
+ * segment can have; ps-store removes keyed entries by their key). */
+static bool list_arena_item(const shm_arena_item *item, void *ctx)
+{
+    arena_listing *l = ctx;
+    char entry[sizeof l->c->arena_name + PS_KEY_MAX + 1];
+    snprintf(entry, sizeof entry, "%s/%s", l->c->arena_name, item->key);
+    ps_list_entry e = {
+        .entry = entry,
+        .key = item->key,
+        .len = item->len,
+        .age_ms = item->age_ms,
+        .ttl_ms = -1,
+        .head = item->head,
+        .head_len = item->head_len,
+    };
+    l->stopped = !l->fn(&e, l->ctx);
+    return !l->stopped;
+}
+
 static ps_status shm_list(ps_connector *conn, ps_list_fn fn, void *ctx)
 {
+    shm_connector *c = as_shm(conn);
+    if (c->arena) {
+        arena_listing l = {c, fn, ctx, false};
+        ps_status st = shm_arena_list(c->arena, list_arena_item, &l);
+        if (st != PS_OK || l.stopped)
+            return st;
+    }
     ps_dir_layout layout;
-    shm_layout(as_shm(conn), &layout);
-    return ps_dir_list(as_shm(conn)->dirfd, &layout, fn, ctx);
+    shm_layout(c, &layout);
+    return ps_dir_list(c->dirfd, &layout, fn, ctx);
 }
 
 static ps_status shm_remove_entry(ps_connector *conn, const char *entry)
 {
+    shm_connector *c = as_shm(conn);
+    if (entry && strcmp(entry, c->arena_name) == 0)
+        return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: %s is the store's arena, not an entry (it is removed "
+                            "when the last process using it closes the store)", c->where, entry);
     ps_dir_layout layout;
     shm_layout(as_shm(conn), &layout);
     return ps_dir_remove_entry(as_shm(conn)->dirfd, &layout, entry);
@@ -549,12 +739,26 @@ static ps_status shm_put_new(ps_connector *conn, const char *key, const ps_iov *
     if (rc != 0) {
         st = ps_error_errno(PS_ERR_IO, "%s: put '%s' (%zu bytes): cannot write a segment in %s", c->where,
                             key, ps_iov_total(parts, nparts), SHM_DIR);
+    } else if (c->arena && (st = shm_arena_lock_elsewhere(c->arena)) != PS_OK) {
+        /* st says why */
     } else {
+        /* Set-once objects stay in segments: their waiters wake on the
+         * segment's name appearing.  One already in the arena counts. */
+        bool taken = c->arena && shm_arena_holds(c->arena, key);
         pthread_mutex_lock(&c->lock);
-        rc = ps_conn_publish_new(c->dirfd, fd, c->prefix, &c->nameless, temp, sizeof temp, final);
+        if (taken) {
+            rc = -1;
+            errno = EEXIST;
+        } else {
+            rc = ps_conn_publish_new(c->dirfd, fd, c->prefix, &c->nameless, temp, sizeof temp, final);
+        }
         if (rc == 0)
             remember_owned(c, final, &sb);
+        int err = errno;
         pthread_mutex_unlock(&c->lock);
+        if (c->arena)
+            shm_arena_unlock_elsewhere(c->arena, key, false);
+        errno = err;
         if (rc != 0 && errno == EEXIST)
             st = ps_error_set(PS_ERR_EXISTS, "%s: an object is already under key '%s'", c->where, key);
         else if (rc != 0)
@@ -577,6 +781,12 @@ static ps_status shm_wait_get(ps_connector *conn, const char *key, long timeout_
     ps_status st = segment_for_key(c, key, name);
     if (st != PS_OK)
         return st;
+    if (c->arena) { /* a plain put of key may have gone to the arena */
+        bool found;
+        st = shm_arena_get(c->arena, key, out, &found);
+        if (st != PS_OK || found)
+            return st;
+    }
     int rc = ps_conn_wait_entry(c->dirfd, name, timeout_ms, 0);
     if (rc < 0)
         return ps_error_errno(PS_ERR_IO, "%s: waiting for '%s'", c->where, key);
@@ -591,6 +801,7 @@ const ps_connector_ops ps_shm_connector = {
     .open = shm_open_url,
     .close = shm_close,
     .put = shm_put,
+    .put_hashing = shm_put_hashing,
     .get = shm_get,
     .exists = shm_exists,
     .evict = shm_evict,

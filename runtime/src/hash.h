@@ -15,4 +15,11 @@
 
 uint64_t ps_payload_hash(const void *data, size_t len);
 
+/* Copy len bytes from src to dst (not overlapping) and return their
+ * ps_payload_hash.  With AVX2 the copy rides on the hash's pass over the
+ * bytes (each is loaded once), so both cost about what either costs alone;
+ * connectors that copy a payload themselves use it (shm's arena, under
+ * the store's put_hashing). */
+uint64_t ps_payload_copy_hash(void *dst, const void *src, size_t len);
+
 #endif /* PS_HASH_H */

@@ -60,7 +60,7 @@ static void close_store(void)
     store = NULL;
     if (strncmp(url, "shm://", 6) == 0) {
         char prefix[96];
-        snprintf(prefix, sizeof prefix, "ps-%s+", url + 6);
+        snprintf(prefix, sizeof prefix, "ps-%.*s+", (int)strcspn(url + 6, "?"), url + 6);
         ps_test_remove_entries("/dev/shm", prefix);
     }
     free(url);

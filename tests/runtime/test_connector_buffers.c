@@ -28,19 +28,11 @@
 #include <linux/magic.h>
 
 #include "connector.h"
+#include "connector_checks.h"
 
 #define MiB ((size_t)1 << 20)
 
-static ps_connector *open_with(const ps_connector_ops *ops, const char *text)
-{
-    ps_url url;
-    cr_assert_eq(ps_url_parse(text, &url), PS_OK, "%s", ps_last_error_message());
-    ps_connector *c = NULL;
-    ps_status st = ops->open(&url, &c);
-    ps_url_free(&url);
-    cr_assert_eq(st, PS_OK, "open %s: %s", text, ps_last_error_message());
-    return c;
-}
+static ps_connector *open_with(const ps_connector_ops *ops, const char *text) { return ps_check_open(ops, text); }
 
 /* Bytes that differ at every offset, so a shifted copy is caught. */
 static unsigned char *pattern(size_t len, unsigned seed)

@@ -289,6 +289,7 @@ static void round_trip(const char *kind)
 }
 
 Test(cross_process, shm, .timeout = 120) { round_trip("shm"); }
+Test(cross_process, shm_arena, .timeout = 120) { round_trip("shm-arena"); }
 Test(cross_process, file, .timeout = 120) { round_trip("file"); }
 Test(cross_process, redis, .timeout = 120) { round_trip("redis"); }
 

@@ -3,6 +3,7 @@
  * machine verify on another. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xxhash.h>
 
 #include "hash.h"
@@ -34,6 +35,36 @@ Test(hash, equals_xxh3_on_large_and_unaligned_input)
                      "size %zu at an odd address", sizes[i]);
         free(buf);
     }
+}
+
+/* The copying form: the same hash, and the bytes copied whole (none past
+ * the end), at every length around XXH3's block and stripe edges and at
+ * odd addresses on both sides. */
+Test(hash, copy_hash_copies_and_equals_xxh3)
+{
+    enum { MAX = 4096 + 300 };
+    unsigned char *src = pattern(MAX + 1), *dst = malloc(MAX + 2);
+    cr_assert_not_null(dst);
+    for (size_t len = 0; len <= MAX; len++) {
+        for (size_t off = 0; off < 2; off++) {
+            memset(dst, 0xA5, MAX + 2);
+            uint64_t h = ps_payload_copy_hash(dst + 1 - off, src + off, len);
+            cr_assert_eq(h, XXH3_64bits(src + off, len), "length %zu offset %zu", len, off);
+            cr_assert(memcmp(dst + 1 - off, src + off, len) == 0, "length %zu: bytes differ", len);
+            cr_assert_eq(dst[1 - off + len], 0xA5, "length %zu: wrote past the end", len);
+        }
+    }
+    size_t sizes[] = {65536, (1u << 20) + 13, 8u << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *big = pattern(sizes[i]), *copy = malloc(sizes[i]);
+        cr_assert_not_null(copy);
+        cr_assert_eq(ps_payload_copy_hash(copy, big, sizes[i]), XXH3_64bits(big, sizes[i]), "size %zu", sizes[i]);
+        cr_assert(memcmp(copy, big, sizes[i]) == 0, "size %zu: bytes differ", sizes[i]);
+        free(big);
+        free(copy);
+    }
+    free(src);
+    free(dst);
 }
 
 Test(hash, depends_on_every_byte)

@@ -35,17 +35,7 @@ static const char *unique_name(void)
     return name;
 }
 
-static ps_connector *open_url(const char *text)
-{
-    ps_url url;
-    cr_assert_eq(ps_url_parse(text, &url), PS_OK, "%s", ps_last_error_message());
-    ps_connector *c = NULL;
-    ps_status st = ps_shm_connector.open(&url, &c);
-    ps_url_free(&url);
-    cr_assert_eq(st, PS_OK, "open %s: %s", text, ps_last_error_message());
-    cr_assert_not_null(c);
-    return c;
-}
+static ps_connector *open_url(const char *text) { return ps_check_open(&ps_shm_connector, text); }
 
 static ps_connector *open_store(const char *name)
 {
@@ -54,19 +44,7 @@ static ps_connector *open_store(const char *name)
     return open_url(text);
 }
 
-static ps_status open_status(const char *text)
-{
-    ps_url url;
-    ps_status st = ps_url_parse(text, &url);
-    if (st != PS_OK)
-        return st;
-    ps_connector *c = NULL;
-    st = ps_shm_connector.open(&url, &c);
-    ps_url_free(&url);
-    if (c)
-        ps_shm_connector.close(c);
-    return st;
-}
+static ps_status open_status(const char *text) { return ps_check_open_status(&ps_shm_connector, text); }
 
 /* How many entries of /dev/shm start with prefix. */
 static int count_segments(const char *prefix)

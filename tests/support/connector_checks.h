@@ -23,6 +23,34 @@
 
 #include "connector.h"
 
+/* Open a connector of ops from a URL text, asserting it opens. */
+static inline ps_connector *ps_check_open(const ps_connector_ops *ops, const char *text)
+{
+    ps_url url;
+    cr_assert_eq(ps_url_parse(text, &url), PS_OK, "%s", ps_last_error_message());
+    ps_connector *c = NULL;
+    ps_status st = ops->open(&url, &c);
+    ps_url_free(&url);
+    cr_assert_eq(st, PS_OK, "open %s: %s", text, ps_last_error_message());
+    cr_assert_not_null(c);
+    return c;
+}
+
+/* How opening a connector of ops from text ends (closed again at once). */
+static inline ps_status ps_check_open_status(const ps_connector_ops *ops, const char *text)
+{
+    ps_url url;
+    ps_status st = ps_url_parse(text, &url);
+    if (st != PS_OK)
+        return st;
+    ps_connector *c = NULL;
+    st = ops->open(&url, &c);
+    ps_url_free(&url);
+    if (c)
+        ops->close(c);
+    return st;
+}
+
 static inline void ps_check_put(ps_connector *c, const char *key, const void *data, size_t len)
 {
     ps_iov part = {data, len};

@@ -100,6 +100,11 @@ char *ps_test_url_with(const char *kind, const char *extra)
         if (asprintf(&url, "shm://t%dx%u%s%s", (int)getpid(), next_serial(), sep_extra ? "?" : "",
                      sep_extra ? sep_extra : "") < 0)
             url = NULL;
+    } else if (strcmp(kind, "shm-arena") == 0) {
+        /* The same store kind with its objects in one pre-mapped arena. */
+        if (asprintf(&url, "shm://t%dx%u?arena=64M%s%s", (int)getpid(), next_serial(), sep_extra ? "&" : "",
+                     sep_extra ? sep_extra : "") < 0)
+            url = NULL;
     } else if (strcmp(kind, "file") == 0) {
         char *dir = make_dir();
         if (dir && asprintf(&url, "file://%s%s%s", dir, sep_extra ? "?" : "", sep_extra ? sep_extra : "") < 0)

@@ -157,7 +157,9 @@ static ps_store *store_with_leftover(const char *kind, char **url, char k1[PS_KE
     cr_assert_not_null(s, "%s", ps_last_error_message());
     char k2[PS_KEY_MAX];
     put_two(s, k1, k2);
-    snprintf(leftover, 128, leftover_fmt, strstr(*url, "://") + 3, dead_pid());
+    char where[200]; /* the URL after "scheme://", without a query */
+    snprintf(where, sizeof where, "%.*s", (int)strcspn(strstr(*url, "://") + 3, "?"), strstr(*url, "://") + 3);
+    snprintf(leftover, 128, leftover_fmt, where, dead_pid());
     char path[700];
     snprintf(path, sizeof path, "%s/%s", dir ? dir : *url + 7, leftover);
     int fd = open(path, O_CREAT | O_WRONLY, 0600);
@@ -190,16 +192,22 @@ Test(ps_store, file_store)
     free(url);
 }
 
-Test(ps_store, shm_store)
+static void shm_store_of(const char *kind)
 {
     char *url, k1[PS_KEY_MAX], leftover[128];
-    ps_store *s = store_with_leftover("shm", &url, k1, "/dev/shm", "ps-%s+.tmp.%ld.3", leftover);
+    ps_store *s = store_with_leftover(kind, &url, k1, "/dev/shm", "ps-%s+.tmp.%ld.3", leftover);
     check_list(url, k1, leftover);
     check_gc_and_evict(url, k1, leftover);
     ps_store_evict(s, "named-key");
     ps_store_close(s);
     free(url);
 }
+
+Test(ps_store, shm_store) { shm_store_of("shm"); }
+
+/* The same with the objects in the store's arena: listed, counted and
+ * evicted by key as segments are. */
+Test(ps_store, shm_store_with_an_arena) { shm_store_of("shm-arena"); }
 
 Test(ps_store, redis_store)
 {

@@ -12,6 +12,8 @@
 
 #include <proxystore/proxystore.h>
 
+#include "run_threads.h"
+
 #define THREADS 4
 #define ROUNDS 3000
 
@@ -64,14 +66,10 @@ int main(int argc, char **argv)
     ps_proxy_t *leased = ps_lifetime_proxy(lease, s, &ps_type_int64, &x);
     if (!owner || !lease || !leased)
         return 2;
-    pthread_t t[THREADS];
-    for (long i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, work, (void *)i);
+    run_threads(work, THREADS);
     int total = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
         total += updates[i];
-    }
     const int64_t *v = PS_RESOLVE_REF(int64_t, owner);
     int ok = v && v[0] == total && total > 0;
     printf("%s: %d updates, owner holds %lld\n", url, total, v ? (long long)v[0] : -1LL);
