@@ -45,6 +45,7 @@ paper_setup() {
   fi
   out=${PS_PAPER_OUT:-docs/paper}
   mkdir -p "$out"
+  echo "by proxy on: ${stores[*]}"
 }
 
 # The CSV's first line: what it was measured on.
