@@ -8,11 +8,18 @@
 #   PS_MPIRUN       the launcher, given -n N after it (default: mpirun
 #                   --oversubscribe --bind-to none; "mpirun -H h1,h2", "srun")
 #   PS_PAPER_STORES store URLs for the by-proxy runs, space separated
-#                   (default shm://; PS_BENCH_STORE=redis adds a private
-#                   redis-server on loopback)
+#                   (default shm://ps-paper-PID?arena=SIZE, SIZE from the
+#                   calling script's paper_arena_bytes; PS_BENCH_STORE=redis
+#                   adds a private redis-server on loopback)
 #   PS_PAPER_OUT    where the CSV and PNG go (default docs/paper)
 
 # paper_setup TARGET...: sets bin, launcher (array), stores (array), out.
+# The caller sets paper_arena_bytes first: what its by-proxy runs hold in
+# the store at once, with room to spare.  The default shm:// store keeps
+# its objects in an arena of that size (docs/connectors/shm.md, "The
+# arena"): without one every put makes a fresh segment, whose tmpfs pages
+# cost several times the copy.  An arena is created in full at the
+# store's first open, outside the timed part, so it is sized to the run.
 paper_setup() {
   if [ -n "${PS_BENCH_BIN:-}" ]; then
     bin=$PS_BENCH_BIN
@@ -27,7 +34,8 @@ paper_setup() {
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   fi
   read -r -a launcher <<<"${PS_MPIRUN:-mpirun --oversubscribe --bind-to none}"
-  read -r -a stores <<<"${PS_PAPER_STORES:-shm://ps-paper-$$}"
+  local arena_mib=$(((paper_arena_bytes + 1048575) / 1048576))
+  read -r -a stores <<<"${PS_PAPER_STORES:-shm://ps-paper-$$?arena=${arena_mib}M}"
   if [ "${PS_BENCH_STORE:-}" = redis ]; then
     # shellcheck source=scripts/redis-private.sh
     source scripts/redis-private.sh
@@ -37,6 +45,7 @@ paper_setup() {
   fi
   out=${PS_PAPER_OUT:-docs/paper}
   mkdir -p "$out"
+  echo "by proxy on: ${stores[*]}"
 }
 
 # The CSV's first line: what it was measured on.

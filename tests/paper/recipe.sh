@@ -4,9 +4,10 @@
 # script with prebuilt programs (PS_BENCH_BIN), a launcher (PS_MPIRUN), the
 # store on file:// (a directory; on a cluster, one on a shared file system)
 # or redis:// (the suite's private server, PS_TEST_REDIS_URL), at its
-# smallest sizes.  Then checks the CSV it wrote, that the store is empty,
-# and that a failing run leaves the CSV as it was.
-#   recipe.sh throughput|reuse file|redis SOURCE_DIR BIN_DIR LAUNCHER...
+# smallest sizes; or, as on this machine, the scripts' default store
+# (shm:// on an arena sized to the run).  Then checks the CSV it wrote,
+# that the store is empty, and that a failing run leaves the CSV as it was.
+#   recipe.sh throughput|reuse file|redis|shm SOURCE_DIR BIN_DIR LAUNCHER...
 set -euo pipefail
 experiment=$1 kind=$2 src=$3 bin=$4
 shift 4
@@ -20,18 +21,22 @@ case $kind in
          # a prefix of its own: other tests share the server, and the
          # program checks that its store is empty at the end
          url="$PS_TEST_REDIS_URL?prefix=paper-$experiment-$$" ;;
-  *) fail "store kind '$kind': file or redis" ;;
+  shm) url=shm:// ;;                # the scripts' default, PS_PAPER_STORES unset
+  *) fail "store kind '$kind': file, redis or shm" ;;
 esac
 
-export PS_BENCH_BIN=$bin PS_MPIRUN="$*" PS_PAPER_STORES=$url PS_PAPER_OUT=$tmp/out
+export PS_BENCH_BIN=$bin PS_MPIRUN="$*" PS_PAPER_OUT=$tmp/out
+if [ "$kind" = shm ]; then unset PS_PAPER_STORES; else export PS_PAPER_STORES=$url; fi
 export PS_PAPER_TOPOLOGIES="scheduler direct"
 case $experiment in
   throughput)
     export PS_PAPER_WORKERS=2 PS_PAPER_TASKS=20 PS_PAPER_REPEAT=1
+    arena=10M                       # 2 x (an argument and a result per worker + 1) x 1 MB
     header=topology,store,mode,workers,batch,tasks,bytes,seconds,tasks_per_s
     rows=$((2 * 2)) ;;              # topologies x (by value, by proxy)
   reuse)
     export PS_PAPER_WORKERS=2 PS_PAPER_N=64 PS_PAPER_BLOCKS=4 PS_PAPER_REPS=1
+    arena=1M                        # three products' panels: 3 x 2 x 64^2 doubles
     header=topology,store,mode,workers,n,blocks,tasks,reps,median_s,min_s,worker_maps,worker_cache_hits
     rows=$((2 * 2)) ;;              # topologies x (by value, by proxy)
   *) fail "experiment '$experiment': throughput or reuse" ;;
@@ -64,6 +69,14 @@ if [ "$experiment" = reuse ]; then
 fi
 if [ "$kind" = file ] && [ -n "$(ls -A "$tmp/store")" ]; then
   fail "left in the store: $(ls -A "$tmp/store")"
+fi
+if [ "$kind" = shm ]; then
+  # The default store is an arena of the size the script computes from the
+  # run's sizes, and nothing of it (arena file or segment) outlives the run.
+  name=$(sed -n "s|^by proxy on: shm://\([^?]*\)?arena=$arena\$|\1|p" "$tmp/log")
+  [ -n "$name" ] || fail "default store is not shm://NAME?arena=$arena: $(grep '^by proxy on' "$tmp/log")"
+  left=$(find /dev/shm -maxdepth 1 -name "ps-$name+*" 2>/dev/null)
+  [ -z "$left" ] || fail "left in /dev/shm: $left"
 fi
 if command -v gnuplot >/dev/null; then
   head -c 8 "$tmp/out/$experiment.png" | od -An -c | grep -q 'P   N   G' || fail "no PNG plot"
