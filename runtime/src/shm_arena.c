@@ -823,7 +823,10 @@ ps_status shm_arena_get(shm_arena *a, const char *key, ps_blob *out, bool *found
     return PS_OK;
 }
 
-ps_status shm_arena_exists(shm_arena *a, const char *key, bool *found)
+/* The one look-up of exists and remove: whether the key names a live object,
+ * and, when remove is set, that object is gone afterwards.  An expired
+ * object reads as missing and is dropped on the way. */
+static ps_status find_live(shm_arena *a, const char *key, bool remove, bool *found)
 {
     *found = false;
     uint64_t hash = key_hash(key);
@@ -833,29 +836,23 @@ ps_status shm_arena_exists(shm_arena *a, const char *key, bool *found)
     uint32_t pos = index_find(a, key, hash);
     if (pos != NONE) {
         const arena_entry *e = &a->e[a->index[pos]];
-        if (ps_object_expired(a->data + e->offset, e->len))
+        bool expired = !remove && ps_object_expired(a->data + e->offset, e->len);
+        if (remove || expired)
             remove_live(a, pos);
-        else
-            *found = true;
+        *found = !expired;
     }
     arena_unlock(a);
     return PS_OK;
 }
 
+ps_status shm_arena_exists(shm_arena *a, const char *key, bool *found)
+{
+    return find_live(a, key, false, found);
+}
+
 ps_status shm_arena_remove(shm_arena *a, const char *key, bool *removed)
 {
-    *removed = false;
-    uint64_t hash = key_hash(key);
-    ps_status st = arena_lock(a);
-    if (st != PS_OK)
-        return st;
-    uint32_t pos = index_find(a, key, hash);
-    if (pos != NONE) {
-        remove_live(a, pos);
-        *removed = true;
-    }
-    arena_unlock(a);
-    return PS_OK;
+    return find_live(a, key, true, removed);
 }
 
 ps_status shm_arena_set_expiry(shm_arena *a, const char *key, uint64_t expires_ms, bool *found)
