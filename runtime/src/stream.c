@@ -272,9 +272,9 @@ static void drop_events(topic_state *t, bool evict)
  * were, for a retry. */
 static ps_status put_items(topic_state *t)
 {
-    ps_encoded **items = ps_calloc(t->n ? t->n : 1, sizeof *items);
-    char (*keys)[PS_KEY_MAX] = ps_calloc(t->n ? t->n : 1, sizeof *keys);
-    size_t *which = ps_calloc(t->n ? t->n : 1, sizeof *which);
+    ps_encoded **items = ps_calloc(t->n, sizeof *items);
+    char (*keys)[PS_KEY_MAX] = ps_calloc(t->n, sizeof *keys);
+    size_t *which = ps_calloc(t->n, sizeof *which);
     ps_status st = items && keys && which ? PS_OK : PS_ERR_NO_MEMORY;
     for (size_t first = 0; st == PS_OK && first < t->n; first++) {
         if (!t->events[first].item)
