@@ -222,6 +222,8 @@ ps_stream_producer *ps_stream_producer_open(const char *broker_url, ps_store *st
         p->opts.max_len = STREAM_DEFAULT_MAX_LEN;
     if (p->opts.send_timeout_ms == 0)
         p->opts.send_timeout_ms = STREAM_DEFAULT_SEND_TIMEOUT_MS;
+    else if (p->opts.send_timeout_ms < 0)
+        p->opts.send_timeout_ms = 0; /* from here on: how long a flush waits, 0 not at all */
     p->store = store;
     pthread_mutex_init(&p->lock, NULL);
     return p;
@@ -270,9 +272,9 @@ static void drop_events(topic_state *t, bool evict)
  * were, for a retry. */
 static ps_status put_items(topic_state *t)
 {
-    ps_encoded **items = ps_calloc(t->n ? t->n : 1, sizeof *items);
-    char (*keys)[PS_KEY_MAX] = ps_calloc(t->n ? t->n : 1, sizeof *keys);
-    size_t *which = ps_calloc(t->n ? t->n : 1, sizeof *which);
+    ps_encoded **items = ps_calloc(t->n, sizeof *items);
+    char (*keys)[PS_KEY_MAX] = ps_calloc(t->n, sizeof *keys);
+    size_t *which = ps_calloc(t->n, sizeof *which);
     ps_status st = items && keys && which ? PS_OK : PS_ERR_NO_MEMORY;
     for (size_t first = 0; st == PS_OK && first < t->n; first++) {
         if (!t->events[first].item)
@@ -321,8 +323,8 @@ static ps_status flush_queue(ps_stream_producer *p, topic_state *t)
         descs[i] = t->events[i].descriptor;
         metas[i] = t->events[i].metadata;
     }
-    long wait = p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0;
-    if (st == PS_OK && (st = sq_publish(qt, t->n, descs, metas, p->opts.max_len, wait)) == PS_OK) {
+    if (st == PS_OK &&
+        (st = sq_publish(qt, t->n, descs, metas, p->opts.max_len, p->opts.send_timeout_ms)) == PS_OK) {
         for (size_t i = 0; i < t->n; i++) /* the queue owns the strings now */
             t->events[i].descriptor = t->events[i].metadata = NULL;
         drop_events(t, false);
@@ -448,7 +450,7 @@ static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
     }
     for (size_t i = 0; i < a; i++)
         lens[i] = strlen(argv[i]);
-    long deadline = now_ms() + (p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0), pause = 1;
+    long deadline = now_ms() + p->opts.send_timeout_ms, pause = 1;
     ps_status st = PS_OK;
     bool reloaded = false;
     for (;;) {
@@ -475,7 +477,7 @@ static ps_status flush_redis(ps_stream_producer *p, topic_state *t)
         if (left <= 0) {
             st = ps_error_set(PS_ERR_TIMEOUT, "topic '%s' holds %lld messages (max_len %zu) its slowest consumer "
                               "group has not acknowledged, and no room came within %ld ms", t->name, len,
-                              p->opts.max_len, p->opts.send_timeout_ms > 0 ? p->opts.send_timeout_ms : 0);
+                              p->opts.max_len, p->opts.send_timeout_ms);
             break;
         }
         sleep_ms(pause < left ? pause : left);

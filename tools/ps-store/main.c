@@ -288,11 +288,11 @@ static int cmd_list(const char *url)
             if (x->ttl_ms >= 0)
                 snprintf(note + strlen(note), sizeof note - strlen(note), "%sexpires in %.0f s", *note ? ", " : "",
                          (double)x->ttl_ms / 1000.0);
-            else if (x->has_info && x->info.expires_ms)
+            else if (x->has_info && x->info.expires_ms) {
+                uint64_t now = ps_unix_ms(), at = x->info.expires_ms; /* one reading: no wrap-around */
                 snprintf(note + strlen(note), sizeof note - strlen(note), "%sexpire%s %.0f s", *note ? ", " : "",
-                         x->info.expires_ms > ps_unix_ms() ? "s in" : "d",
-                         (double)(x->info.expires_ms > ps_unix_ms() ? x->info.expires_ms - ps_unix_ms()
-                                                                    : ps_unix_ms() - x->info.expires_ms) / 1000.0);
+                         at > now ? "s in" : "d", (double)(at > now ? at - now : now - at) / 1000.0);
+            }
             printf("%-40s %12" PRIu64 " %-18s %9s %s\n", x->key ? x->key : "-", x->len,
                    x->has_info ? x->info.type_name : "?", age, note);
         }
