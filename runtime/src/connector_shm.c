@@ -278,7 +278,7 @@ static ps_status shm_open_url(const ps_url *url, ps_connector **out)
                                 url->text, url->params[i].key);
         if (!parse_size(url->params[i].value, &arena_size))
             return ps_error_set(PS_ERR_BAD_URL, "shm URL '%s': arena size '%s' is not a size "
-                                "(bytes, or a number with K, M or G; at most 1T)", url->text,
+                                "(bytes, or a number with K, M, G or T; at most 1T)", url->text,
                                 url->params[i].value ? url->params[i].value : "");
     }
     ps_status st = check_store_name(url->host, url->text);

@@ -785,19 +785,29 @@ static void release_hold(ps_blob *blob)
     arena_unref(a);
 }
 
+/* Take the arena's lock and find key's live entry: *pos is its index
+ * position, or NONE.  The key is hashed before the lock is taken. */
+static ps_status lock_find(shm_arena *a, const char *key, uint32_t *pos)
+{
+    uint64_t hash = key_hash(key);
+    ps_status st = arena_lock(a);
+    if (st == PS_OK)
+        *pos = index_find(a, key, hash);
+    return st;
+}
+
 ps_status shm_arena_get(shm_arena *a, const char *key, ps_blob *out, bool *found)
 {
     *found = false;
-    uint64_t hash = key_hash(key);
     arena_hold *hold = malloc(sizeof *hold);
     if (!hold)
         return ps_error_set(PS_ERR_NO_MEMORY, "%s: out of memory reading '%s'", a->where, key);
-    ps_status st = arena_lock(a);
+    uint32_t pos;
+    ps_status st = lock_find(a, key, &pos);
     if (st != PS_OK) {
         free(hold);
         return st;
     }
-    uint32_t pos = index_find(a, key, hash);
     if (pos != NONE) {
         uint32_t idx = a->index[pos];
         arena_entry *e = &a->e[idx];
@@ -823,46 +833,44 @@ ps_status shm_arena_get(shm_arena *a, const char *key, ps_blob *out, bool *found
     return PS_OK;
 }
 
-/* The one look-up of exists and remove: whether the key names a live object,
- * and, when remove is set, that object is gone afterwards.  An expired
- * object reads as missing and is dropped on the way. */
-static ps_status find_live(shm_arena *a, const char *key, bool remove, bool *found)
+ps_status shm_arena_exists(shm_arena *a, const char *key, bool *found)
 {
     *found = false;
-    uint64_t hash = key_hash(key);
-    ps_status st = arena_lock(a);
+    uint32_t pos;
+    ps_status st = lock_find(a, key, &pos);
     if (st != PS_OK)
         return st;
-    uint32_t pos = index_find(a, key, hash);
     if (pos != NONE) {
         const arena_entry *e = &a->e[a->index[pos]];
-        bool expired = !remove && ps_object_expired(a->data + e->offset, e->len);
-        if (remove || expired)
-            remove_live(a, pos);
-        *found = !expired;
+        if (ps_object_expired(a->data + e->offset, e->len))
+            remove_live(a, pos); /* an expired object reads as missing */
+        else
+            *found = true;
     }
     arena_unlock(a);
     return PS_OK;
 }
 
-ps_status shm_arena_exists(shm_arena *a, const char *key, bool *found)
-{
-    return find_live(a, key, false, found);
-}
-
 ps_status shm_arena_remove(shm_arena *a, const char *key, bool *removed)
 {
-    return find_live(a, key, true, removed);
+    uint32_t pos;
+    ps_status st = lock_find(a, key, &pos);
+    if (st != PS_OK)
+        return st;
+    *removed = pos != NONE;
+    if (*removed)
+        remove_live(a, pos);
+    arena_unlock(a);
+    return PS_OK;
 }
 
 ps_status shm_arena_set_expiry(shm_arena *a, const char *key, uint64_t expires_ms, bool *found)
 {
     *found = false;
-    uint64_t hash = key_hash(key);
-    ps_status st = arena_lock(a);
+    uint32_t pos;
+    ps_status st = lock_find(a, key, &pos);
     if (st != PS_OK)
         return st;
-    uint32_t pos = index_find(a, key, hash);
     if (pos != NONE) {
         arena_entry *e = &a->e[a->index[pos]];
         if (e->len < PS_OBJECT_HEADER_SIZE) {
@@ -882,11 +890,10 @@ ps_status shm_arena_set_expiry(shm_arena *a, const char *key, uint64_t expires_m
 
 ps_status shm_arena_disown(shm_arena *a, const char *key)
 {
-    uint64_t hash = key_hash(key);
-    ps_status st = arena_lock(a);
+    uint32_t pos;
+    ps_status st = lock_find(a, key, &pos);
     if (st != PS_OK)
         return st;
-    uint32_t pos = index_find(a, key, hash);
     if (pos != NONE)
         a->e[a->index[pos]].owned = 0;
     arena_unlock(a);

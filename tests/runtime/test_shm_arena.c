@@ -550,17 +550,41 @@ Test(arena, expired_objects_read_as_missing)
     ps_object_header_encode(&info, obj);
     ps_iov part = {obj, sizeof obj};
     cr_assert_eq(c->ops->put(c, "lease", &part, 1), PS_OK);
+    cr_assert_eq(c->ops->put(c, "lease2", &part, 1), PS_OK);
+    cr_assert_not(in_segment("lease"));
+    cr_assert_not(in_segment("lease2"));
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t past = (uint64_t)now.tv_sec * 1000 - 1000;
     cr_assert_eq(c->ops->set_expiry(c, "lease", past), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(c->ops->set_expiry(c, "lease2", past), PS_OK, "%s", ps_last_error_message());
+    /* exists finds one expired, get the other: each must see the expiry itself. */
     bool yes = true;
     cr_assert_eq(c->ops->exists(c, "lease", &yes), PS_OK);
     cr_assert_not(yes);
     ps_blob b;
+    cr_assert_eq(c->ops->get(c, "lease2", &b), PS_ERR_NOT_FOUND);
     cr_assert_eq(c->ops->get(c, "lease", &b), PS_ERR_NOT_FOUND);
     cr_assert_eq(c->ops->set_expiry(c, "lease", 0), PS_ERR_NOT_FOUND);
+    cr_assert_eq(c->ops->set_expiry(c, "lease2", 0), PS_ERR_NOT_FOUND);
     cr_assert_eq(stats().used, 0, "the expired object's space was not reclaimed");
+    c->ops->close(c);
+}
+
+Test(arena, claim_takes_an_arena_object_once)
+{
+    ps_connector *c = open_arena("1M");
+    put_pattern(c, "claimed", 1, 5000);
+    cr_assert_not(in_segment("claimed"));
+    bool claimed = false;
+    cr_assert_eq(c->ops->claim(c, "claimed", &claimed), PS_OK, "%s", ps_last_error_message());
+    cr_assert(claimed);
+    cr_assert_eq(c->ops->claim(c, "claimed", &claimed), PS_OK);
+    cr_assert_not(claimed, "a second claim took the object again");
+    bool yes = true;
+    cr_assert_eq(c->ops->exists(c, "claimed", &yes), PS_OK);
+    cr_assert_not(yes);
+    cr_assert_eq(stats().live, 0);
     c->ops->close(c);
 }
 
