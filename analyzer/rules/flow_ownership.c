@@ -2078,6 +2078,18 @@ static void add_param_fields(lifetime *l, CXCursor function)
     }
 }
 
+static void lifetime_free(lifetime *l)
+{
+    free(l->vars);
+    free(l->flags);
+    free(l->pending);
+    free(l->addr_taken);
+    free(l->out_args);
+    free(l->whole_used);
+    free(l->ev);
+    free(l->exit_bits);
+}
+
 /* Runs the analysis over one function; with fs, silently, filling fs in.
  * Returns false when the function could not be followed. */
 static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
@@ -2102,13 +2114,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
         clang_visitChildren(function, return_visit, &r);
         fs->s.returns_new = r.any && r.all_new;
         fs->s.ret_hk = 0;
-        free(l.vars);
-        free(l.flags);
-        free(l.pending);
-        free(l.addr_taken);
-        free(l.out_args);
-        free(l.whole_used);
-        free(l.ev);
+        lifetime_free(&l);
         return true;
     }
     if (fs && any)
@@ -2137,14 +2143,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
             if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(function, i), false) == 0)
                 fs->s.proxy_params |= 1u << i;
     }
-    free(l.vars);
-    free(l.flags);
-    free(l.pending);
-    free(l.addr_taken);
-    free(l.out_args);
-    free(l.whole_used);
-    free(l.ev);
-    free(l.exit_bits);
+    lifetime_free(&l);
     return ok;
 }
 
