@@ -1049,16 +1049,20 @@ static void clobber_field(lifetime *l, int v)
     emit(l, &e);
 }
 
+/* Is variable v a followed proxy field of decl (`decl->f`, `decl.f`)? */
+static bool followed_field_of(const lifetime *l, size_t v, CXCursor decl)
+{
+    return !clang_Cursor_isNull(l->vars[v].field) && !l->vars[v].excluded &&
+           clang_equalCursors(l->vars[v].decl, decl);
+}
+
 static void clobber_fields(lifetime *l, CXCursor decl)
 {
     if (is_local(decl))
         note_used_whole(l, decl);
-    for (size_t v = 0; v < l->nvars; v++) {
-        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
-            !clang_equalCursors(l->vars[v].decl, decl))
-            continue;
-        clobber_field(l, (int)v);
-    }
+    for (size_t v = 0; v < l->nvars; v++)
+        if (followed_field_of(l, v, decl))
+            clobber_field(l, (int)v);
 }
 
 /* The effect a summary gives field variable v as part of parameter i, or
@@ -1088,8 +1092,7 @@ static bool call_field_effects(lifetime *l, CXCursor call, unsigned i, CXCursor 
     CXCursor decl = clang_getCursorReferenced(e);
     bool any = false;
     for (size_t v = 0; v < l->nvars && !any; v++)
-        any = !clang_Cursor_isNull(l->vars[v].field) && !l->vars[v].excluded &&
-              clang_equalCursors(l->vars[v].decl, decl);
+        any = followed_field_of(l, v, decl);
     if (!any)
         return false;
     const fn_summary *fs = summary_of_call(l, call);
@@ -1098,8 +1101,7 @@ static bool call_field_effects(lifetime *l, CXCursor call, unsigned i, CXCursor 
     if (is_local(decl))
         note_used_whole(l, decl); /* for this function's own summary: it passed the struct on */
     for (size_t v = 0; v < l->nvars; v++) {
-        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
-            !clang_equalCursors(l->vars[v].decl, decl))
+        if (!followed_field_of(l, v, decl))
             continue;
         int effect = field_effect_of(l, fs, i, (int)v);
         if (effect == EFFECT_RELEASE) {
