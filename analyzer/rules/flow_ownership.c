@@ -181,6 +181,7 @@ static bool was_used_whole(const lifetime *l, CXCursor decl)
 }
 
 static bool points_to_proxy_fields(ps_checker *ck, CXCursor param);
+static bool pointee_record(CXCursor param, CXType *rec);
 
 void ps_flow_name(const lifetime *l, int v, char *buf, size_t n)
 {
@@ -2071,10 +2072,9 @@ static void add_param_fields(lifetime *l, CXCursor function)
     int n = clang_Cursor_getNumArguments(function);
     for (int i = 0; i < n && i < 32; i++) {
         CXCursor param = clang_Cursor_getArgument(function, (unsigned)i);
-        if (!points_to_proxy_fields(l->ck, param))
-            continue;
-        CXType rec = clang_getCanonicalType(
-            clang_getPointeeType(clang_getCanonicalType(clang_getCursorType(param))));
+        CXType rec;
+        if (!pointee_record(param, &rec))
+            continue; /* add_field_var follows only the proxy fields */
         param_fields pf = {l, param};
         clang_Type_visitFields(rec, param_field_visit, &pf);
     }
@@ -2170,14 +2170,22 @@ static enum CXVisitorResult proxy_field_visit(CXCursor field, CXClientData data)
     return CXVisit_Break;
 }
 
-/* Is the parameter a pointer to a struct with a proxy field (`struct job *j`)? */
-static bool points_to_proxy_fields(ps_checker *ck, CXCursor param)
+/* The struct a parameter points to (`struct job *j`): false when it is not
+ * a pointer to a struct. */
+static bool pointee_record(CXCursor param, CXType *rec)
 {
     CXType t = clang_getCanonicalType(clang_getCursorType(param));
     if (t.kind != CXType_Pointer)
         return false;
-    CXType rec = clang_getCanonicalType(clang_getPointeeType(t));
-    if (rec.kind != CXType_Record)
+    *rec = clang_getCanonicalType(clang_getPointeeType(t));
+    return rec->kind == CXType_Record;
+}
+
+/* Is the parameter a pointer to a struct with a proxy field (`struct job *j`)? */
+static bool points_to_proxy_fields(ps_checker *ck, CXCursor param)
+{
+    CXType rec;
+    if (!pointee_record(param, &rec))
         return false;
     field_probe p = {ck, false};
     clang_Type_visitFields(rec, proxy_field_visit, &p);
