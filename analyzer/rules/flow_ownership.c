@@ -181,6 +181,7 @@ static bool was_used_whole(const lifetime *l, CXCursor decl)
 }
 
 static bool points_to_proxy_fields(ps_checker *ck, CXCursor param);
+static bool pointee_record(CXCursor param, CXType *rec);
 
 void ps_flow_name(const lifetime *l, int v, char *buf, size_t n)
 {
@@ -1049,16 +1050,20 @@ static void clobber_field(lifetime *l, int v)
     emit(l, &e);
 }
 
+/* Is variable v a followed proxy field of decl (`decl->f`, `decl.f`)? */
+static bool followed_field_of(const lifetime *l, size_t v, CXCursor decl)
+{
+    return !clang_Cursor_isNull(l->vars[v].field) && !l->vars[v].excluded &&
+           clang_equalCursors(l->vars[v].decl, decl);
+}
+
 static void clobber_fields(lifetime *l, CXCursor decl)
 {
     if (is_local(decl))
         note_used_whole(l, decl);
-    for (size_t v = 0; v < l->nvars; v++) {
-        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
-            !clang_equalCursors(l->vars[v].decl, decl))
-            continue;
-        clobber_field(l, (int)v);
-    }
+    for (size_t v = 0; v < l->nvars; v++)
+        if (followed_field_of(l, v, decl))
+            clobber_field(l, (int)v);
 }
 
 /* The effect a summary gives field variable v as part of parameter i, or
@@ -1088,8 +1093,7 @@ static bool call_field_effects(lifetime *l, CXCursor call, unsigned i, CXCursor 
     CXCursor decl = clang_getCursorReferenced(e);
     bool any = false;
     for (size_t v = 0; v < l->nvars && !any; v++)
-        any = !clang_Cursor_isNull(l->vars[v].field) && !l->vars[v].excluded &&
-              clang_equalCursors(l->vars[v].decl, decl);
+        any = followed_field_of(l, v, decl);
     if (!any)
         return false;
     const fn_summary *fs = summary_of_call(l, call);
@@ -1098,8 +1102,7 @@ static bool call_field_effects(lifetime *l, CXCursor call, unsigned i, CXCursor 
     if (is_local(decl))
         note_used_whole(l, decl); /* for this function's own summary: it passed the struct on */
     for (size_t v = 0; v < l->nvars; v++) {
-        if (clang_Cursor_isNull(l->vars[v].field) || l->vars[v].excluded ||
-            !clang_equalCursors(l->vars[v].decl, decl))
+        if (!followed_field_of(l, v, decl))
             continue;
         int effect = field_effect_of(l, fs, i, (int)v);
         if (effect == EFFECT_RELEASE) {
@@ -2069,13 +2072,24 @@ static void add_param_fields(lifetime *l, CXCursor function)
     int n = clang_Cursor_getNumArguments(function);
     for (int i = 0; i < n && i < 32; i++) {
         CXCursor param = clang_Cursor_getArgument(function, (unsigned)i);
-        if (!points_to_proxy_fields(l->ck, param))
-            continue;
-        CXType rec = clang_getCanonicalType(
-            clang_getPointeeType(clang_getCanonicalType(clang_getCursorType(param))));
+        CXType rec;
+        if (!pointee_record(param, &rec))
+            continue; /* add_field_var follows only the proxy fields */
         param_fields pf = {l, param};
         clang_Type_visitFields(rec, param_field_visit, &pf);
     }
+}
+
+static void lifetime_free(lifetime *l)
+{
+    free(l->vars);
+    free(l->flags);
+    free(l->pending);
+    free(l->addr_taken);
+    free(l->out_args);
+    free(l->whole_used);
+    free(l->ev);
+    free(l->exit_bits);
 }
 
 /* Runs the analysis over one function; with fs, silently, filling fs in.
@@ -2102,13 +2116,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
         clang_visitChildren(function, return_visit, &r);
         fs->s.returns_new = r.any && r.all_new;
         fs->s.ret_hk = 0;
-        free(l.vars);
-        free(l.flags);
-        free(l.pending);
-        free(l.addr_taken);
-        free(l.out_args);
-        free(l.whole_used);
-        free(l.ev);
+        lifetime_free(&l);
         return true;
     }
     if (fs && any)
@@ -2137,14 +2145,7 @@ static bool run_function(ps_checker *ck, CXCursor function, fn_summary *fs)
             if (ps_decl_handle_depth(ck->pt, clang_Cursor_getArgument(function, i), false) == 0)
                 fs->s.proxy_params |= 1u << i;
     }
-    free(l.vars);
-    free(l.flags);
-    free(l.pending);
-    free(l.addr_taken);
-    free(l.out_args);
-    free(l.whole_used);
-    free(l.ev);
-    free(l.exit_bits);
+    lifetime_free(&l);
     return ok;
 }
 
@@ -2169,14 +2170,22 @@ static enum CXVisitorResult proxy_field_visit(CXCursor field, CXClientData data)
     return CXVisit_Break;
 }
 
-/* Is the parameter a pointer to a struct with a proxy field (`struct job *j`)? */
-static bool points_to_proxy_fields(ps_checker *ck, CXCursor param)
+/* The struct a parameter points to (`struct job *j`): false when it is not
+ * a pointer to a struct. */
+static bool pointee_record(CXCursor param, CXType *rec)
 {
     CXType t = clang_getCanonicalType(clang_getCursorType(param));
     if (t.kind != CXType_Pointer)
         return false;
-    CXType rec = clang_getCanonicalType(clang_getPointeeType(t));
-    if (rec.kind != CXType_Record)
+    *rec = clang_getCanonicalType(clang_getPointeeType(t));
+    return rec->kind == CXType_Record;
+}
+
+/* Is the parameter a pointer to a struct with a proxy field (`struct job *j`)? */
+static bool points_to_proxy_fields(ps_checker *ck, CXCursor param)
+{
+    CXType rec;
+    if (!pointee_record(param, &rec))
         return false;
     field_probe p = {ck, false};
     clang_Type_visitFields(rec, proxy_field_visit, &p);

@@ -428,6 +428,15 @@ static void run_group(const char *dir)
     char marker[MAX_PATH + sizeof GROUP_MARKER + 1];
     snprintf(marker, sizeof marker, "%s/%s", dir, GROUP_MARKER);
     char *extra = slurp(marker);
+    /* The lines of compdb.args that are not comments: arguments for every file. */
+    char args[1024] = "";
+    for (char *line = extra; line && *line;) {
+        char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len && line[0] != '#')
+            snprintf(args + strlen(args), sizeof args - strlen(args), ", \"%.*s\"", (int)len, line);
+        line = eol ? eol + 1 : NULL;
+    }
     char *db = scratch_dir();
     size_t cap = 4096, used = 0;
     char *json = malloc(cap);
@@ -442,15 +451,6 @@ static void run_group(const char *dir)
             list_add(&expected, files.v[i], it->line, it->note, it->rule, it->message);
         }
         list_free(&fx.expected);
-        /* The lines of compdb.args that are not comments: arguments for every file. */
-        char args[1024] = "";
-        for (char *line = extra; line && *line;) {
-            char *eol = strchr(line, '\n');
-            size_t len = eol ? (size_t)(eol - line) : strlen(line);
-            if (len && line[0] != '#')
-                snprintf(args + strlen(args), sizeof args - strlen(args), ", \"%.*s\"", (int)len, line);
-            line = eol ? eol + 1 : NULL;
-        }
         if (used + 2048 > cap)
             json = realloc(json, cap *= 2);
         used += (size_t)snprintf(json + used, cap - used,
