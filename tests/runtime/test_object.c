@@ -181,6 +181,26 @@ Test(types, name_normalization)
     huge[sizeof huge - 1] = '\0';
     cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(ps_last_error_message(), "longer than"));
+    /* Names already in normal form come back as they are; any other
+     * spacing, tabs included, takes the full rules; bytes past ASCII are
+     * never letters, whatever the locale. */
+    const char *cases[][2] = {{"unsigned char", "unsigned char"}, {"struct a_b9", "struct a_b9"},
+                              {"double *", "double*"},            {"a\tb", "a b"},
+                              {"a  b", "a b"},                    {"a b ", "a b"},
+                              {" a b", "a b"},                    {"x \xc3\xa9", "x\xc3\xa9"},
+                              {"\xc3\xa9 x", "\xc3\xa9x"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_assert_eq(ps_type_name_normalize(cases[i][0], out), PS_OK, "case %zu", i);
+        cr_assert_str_eq(out, cases[i][1], "case %zu", i);
+    }
+    huge[PS_TYPE_NAME_MAX] = '\0'; /* exactly the longest name: kept */
+    cr_assert_eq(ps_type_name_normalize(huge, out), PS_OK);
+    cr_assert_eq(strlen(out), PS_TYPE_NAME_MAX);
+    huge[PS_TYPE_NAME_MAX] = 'x';
+    huge[PS_TYPE_NAME_MAX + 1] = '\0'; /* one more: refused */
+    cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
+    huge[PS_TYPE_NAME_MAX - 2] = ' '; /* a space, and one byte too many */
+    cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
 }
 
 static ps_status ser(const void *o, ps_buffer *b) { (void)o; return ps_buffer_append(b, "x", 1); }
