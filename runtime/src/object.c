@@ -46,13 +46,25 @@ ps_status ps_type_name_normalize(const char *name, char out[PS_TYPE_NAME_MAX + 1
     if (!name)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "type descriptor has no name");
     /* Most names are their own normal form ("double", "unsigned char"):
-     * no space but single ' 's between identifier characters. */
+     * no space but single ' 's between identifier characters.  A put
+     * normalizes its type's name three times (validation, header, proxy),
+     * so the last such name of the thread is remembered: the same pointer
+     * to the same bytes needs no second look. */
+    static __thread const char *normal_seen;
+    static __thread char normal_copy[PS_TYPE_NAME_MAX + 1];
+    if (name == normal_seen && strcmp(name, normal_copy) == 0) {
+        strcpy(out, normal_copy);
+        return PS_OK;
+    }
     size_t len = 0;
-    while (name[len] && (!space_char(name[len]) || (name[len] == ' ' && len > 0 && ident_char(name[len - 1]) &&
-                                                    ident_char(name[len + 1]))))
-        len++;
+    for (unsigned char c; (c = (unsigned char)name[len]) != '\0'; len++)
+        if ((name_class[c] & NAME_SPACE) &&
+            (c != ' ' || len == 0 || !ident_char(name[len - 1]) || !ident_char(name[len + 1])))
+            break;
     if (!name[len] && len > 0 && len <= PS_TYPE_NAME_MAX) {
         memcpy(out, name, len + 1);
+        memcpy(normal_copy, name, len + 1);
+        normal_seen = name;
         return PS_OK;
     }
     size_t o = 0;

@@ -427,10 +427,15 @@ static ps_status repair(shm_arena *a)
 
 static ps_status arena_lock(shm_arena *a)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += LOCK_WAIT_S;
-    int rc = pthread_mutex_timedlock(&a->h->lock, &until);
+    /* Uncontended, the lock is taken without reading the clock for a
+     * deadline (every put takes it twice). */
+    int rc = pthread_mutex_trylock(&a->h->lock);
+    if (rc == EBUSY) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += LOCK_WAIT_S;
+        rc = pthread_mutex_timedlock(&a->h->lock, &until);
+    }
     if (rc == EOWNERDEAD) {
         ps_status st = repair(a);
         if (st != PS_OK) {

@@ -201,6 +201,18 @@ Test(types, name_normalization)
     cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
     huge[PS_TYPE_NAME_MAX - 2] = ' '; /* a space, and one byte too many */
     cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
+    /* One buffer, its bytes changed between calls: each call sees them. */
+    char name[32] = "double";
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_OK);
+    cr_assert_str_eq(out, "double");
+    strcpy(name, "long  double");
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_OK);
+    cr_assert_str_eq(out, "long double");
+    strcpy(name, "float");
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_OK);
+    cr_assert_str_eq(out, "float");
+    strcpy(name, " ");
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_ERR_INVALID_ARGUMENT);
 }
 
 static ps_status ser(const void *o, ps_buffer *b) { (void)o; return ps_buffer_append(b, "x", 1); }
