@@ -6,18 +6,15 @@
 #include <xxhash.h>
 
 #ifdef PS_HAVE_AVX2_HASH
+uint64_t ps_payload_hash_avx2(const void *data, size_t len); /* hash_avx2.c */
+uint64_t ps_payload_copy_hash_avx2(void *dst, const void *src, size_t len);
+
 /* Below this the vector setup costs more than it saves. */
 #define AVX2_MIN_LEN 1024
 
 uint64_t ps_payload_hash(const void *data, size_t len)
 {
-    /* __builtin_cpu_supports reads a table filled before main: cheap.
-     * AVX-512 hashes about 1.3x faster than AVX2 where the CPU has it
-     * (50 against 39 GB/s on this project's AMD EPYC test machine); the
-     * copying form below stays AVX2, where the stores, not the hash, set
-     * the pace. */
-    if (len >= AVX2_MIN_LEN && __builtin_cpu_supports("avx512f"))
-        return ps_payload_hash_avx512(data, len);
+    /* __builtin_cpu_supports reads a table filled before main: cheap. */
     if (len >= AVX2_MIN_LEN && __builtin_cpu_supports("avx2"))
         return ps_payload_hash_avx2(data, len);
     return XXH3_64bits(data, len);

@@ -4,7 +4,7 @@
  * Every put hashes its whole payload, so on large objects the hash costs as
  * much as the copy.  Debian's libxxhash is built for the x86-64 baseline
  * (SSE2); where the CPU has AVX2 the same function, compiled for AVX2, runs
- * about three times faster on cached data, and AVX-512 faster still.  XXH3's result does not depend
+ * about three times faster on cached data.  XXH3's result does not depend
  * on the vector width, so both give the same value everywhere.
  */
 #ifndef PS_HASH_H
@@ -21,14 +21,5 @@ uint64_t ps_payload_hash(const void *data, size_t len);
  * connectors that copy a payload themselves use it (shm's arena, under
  * the store's put_hashing). */
 uint64_t ps_payload_copy_hash(void *dst, const void *src, size_t len);
-
-#ifdef PS_HAVE_AVX2_HASH
-/* The builds ps_payload_hash chooses among (hash_avx2.c, hash_avx512.c);
- * call one only where __builtin_cpu_supports says the CPU has it.  Named
- * here so that the tests can check each against XXH3 on any machine. */
-uint64_t ps_payload_hash_avx2(const void *data, size_t len);
-uint64_t ps_payload_hash_avx512(const void *data, size_t len);
-uint64_t ps_payload_copy_hash_avx2(void *dst, const void *src, size_t len);
-#endif
 
 #endif /* PS_HASH_H */

@@ -1,17 +1,12 @@
 /* The payload hash equals libxxhash's XXH3-64 at every length, whichever
- * implementation (SSE2, AVX2 or AVX-512) the CPU selects, so headers
- * written on one machine verify on another. */
+ * implementation (SSE2 or AVX2) the CPU selects, so headers written on one
+ * machine verify on another. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "hash.h"
-
-#if defined(__x86_64__) && !defined(PS_HAVE_AVX2_HASH)
-uint64_t ps_payload_hash_avx2(const void *data, size_t len);
-uint64_t ps_payload_hash_avx512(const void *data, size_t len);
-#endif
 
 static unsigned char *pattern(size_t len)
 {
@@ -41,35 +36,6 @@ Test(hash, equals_xxh3_on_large_and_unaligned_input)
         free(buf);
     }
 }
-
-#if defined(__x86_64__)
-/* Each vector build on its own, as far as this CPU runs it: ps_payload_hash
- * takes only the widest one the CPU has. */
-Test(hash, each_vector_build_equals_xxh3)
-{
-    struct {
-        const char *feature;
-        uint64_t (*hash)(const void *, size_t);
-    } builds[] = {{"avx2", ps_payload_hash_avx2}, {"avx512f", ps_payload_hash_avx512}};
-    unsigned char *buf = pattern((1u << 20) + 64);
-    const size_t sizes[] = {0, 1, 16, 17, 128, 129, 240, 241, 1023, 1024, 1025, 4096, 65536 + 7, 1u << 20};
-    int tried = 0;
-    for (size_t b = 0; b < sizeof builds / sizeof *builds; b++) {
-        bool have = strcmp(builds[b].feature, "avx2") == 0 ? __builtin_cpu_supports("avx2")
-                                                            : __builtin_cpu_supports("avx512f");
-        if (!have)
-            continue;
-        tried++;
-        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-            for (size_t off = 0; off < 64; off += 17)
-                cr_assert_eq(builds[b].hash(buf + off, sizes[i]), XXH3_64bits(buf + off, sizes[i]),
-                             "%s: size %zu offset %zu", builds[b].feature, sizes[i], off);
-    }
-    if (!tried)
-        cr_log_warn("this CPU has neither AVX2 nor AVX-512F: only the baseline build ran");
-    free(buf);
-}
-#endif
 
 /* The copying form: the same hash, and the bytes copied whole (none past
  * the end), at every length around XXH3's block and stripe edges, from
