@@ -350,6 +350,16 @@ Test(keys, generated)
     cr_assert_eq(strspn(a, "0123456789abcdef"), 32);
     cr_assert_str_neq(a, b);
     cr_assert(ps_key_valid(a));
+    /* Both digits of a byte take all 16 values: over 64 keys (1024 bytes) a
+     * value missing from either place has odds below 1e-27. */
+    unsigned seen[2] = {0, 0};
+    for (int k = 0; k < 64; k++) {
+        cr_assert_eq(ps_key_generate(a), PS_OK);
+        for (int i = 0; i < 32; i++)
+            seen[i & 1] |= 1u << (strchr("0123456789abcdef", a[i]) - "0123456789abcdef");
+    }
+    cr_assert_eq(seen[0], 0xffffu);
+    cr_assert_eq(seen[1], 0xffffu);
 }
 
 Test(keys, a_forked_child_draws_its_own_keys)
