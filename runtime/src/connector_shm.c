@@ -570,8 +570,7 @@ static ps_status shm_evict(ps_connector *conn, const char *key)
 {
     shm_connector *c = as_shm(conn);
     const char *where = c->where;
-    char name[SHM_SEGMENT_MAX];
-    ps_status st = segment_for_key(c, key, name);
+    ps_status st = ps_conn_check_key(key, where);
     if (st != PS_OK)
         return st;
     bool removed = false;
@@ -579,6 +578,8 @@ static ps_status shm_evict(ps_connector *conn, const char *key)
         return st;
     if (removed && !shm_arena_has_elsewhere(c->arena))
         return PS_OK; /* no object of this store was ever put in a segment */
+    char name[SHM_SEGMENT_MAX];
+    segment_name(c, key, name); /* only now: the arena's evicts need no segment name */
     pthread_mutex_lock(&c->lock);
     int rc = unlinkat(c->dirfd, name, 0);
     int err = errno;

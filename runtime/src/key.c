@@ -9,10 +9,16 @@
 
 #include "error.h"
 
+/* Letters, digits and . _ : - ; a table, since every evict and every
+ * named put checks its key byte by byte. */
+static const bool key_chars[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+    ['.'] = true,         ['_'] = true,         [':'] = true,         ['-'] = true,
+};
+
 static bool key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '-';
+    return key_chars[(unsigned char)c];
 }
 
 bool ps_key_valid(const char *key)
@@ -100,6 +106,18 @@ static ps_status refill(void)
     return PS_OK;
 }
 
+/* The two hex digits of each byte value, so that a key is 16 two-byte
+ * copies (every put without a key of its own makes one). */
+#define HEX_PAIR(n) {"0123456789abcdef"[(n) >> 4], "0123456789abcdef"[(n) & 15]}
+#define HEX_ROW(r)                                                                                              \
+    HEX_PAIR(r + 0), HEX_PAIR(r + 1), HEX_PAIR(r + 2), HEX_PAIR(r + 3), HEX_PAIR(r + 4), HEX_PAIR(r + 5),      \
+        HEX_PAIR(r + 6), HEX_PAIR(r + 7), HEX_PAIR(r + 8), HEX_PAIR(r + 9), HEX_PAIR(r + 10), HEX_PAIR(r + 11), \
+        HEX_PAIR(r + 12), HEX_PAIR(r + 13), HEX_PAIR(r + 14), HEX_PAIR(r + 15)
+static const char hex_pairs[256][2] = {HEX_ROW(0),   HEX_ROW(16),  HEX_ROW(32),  HEX_ROW(48),
+                                       HEX_ROW(64),  HEX_ROW(80),  HEX_ROW(96),  HEX_ROW(112),
+                                       HEX_ROW(128), HEX_ROW(144), HEX_ROW(160), HEX_ROW(176),
+                                       HEX_ROW(192), HEX_ROW(208), HEX_ROW(224), HEX_ROW(240)};
+
 ps_status ps_key_generate(char key_out[PS_KEY_MAX])
 {
     enum { BITS_BYTES = PS_KEY_RANDOM_LEN / 2 };
@@ -110,11 +128,8 @@ ps_status ps_key_generate(char key_out[PS_KEY_MAX])
             return st;
     }
     const unsigned char *bits = block.bytes + block.used;
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < BITS_BYTES; i++) {
-        key_out[2 * i] = hex[bits[i] >> 4];
-        key_out[2 * i + 1] = hex[bits[i] & 15];
-    }
+    for (size_t i = 0; i < BITS_BYTES; i++)
+        memcpy(key_out + 2 * i, hex_pairs[bits[i]], 2);
     key_out[PS_KEY_RANDOM_LEN] = '\0';
     memset(block.bytes + block.used, 0, BITS_BYTES); /* spent bytes are not kept */
     block.used += BITS_BYTES;

@@ -1,7 +1,6 @@
 /* object.c — object header, type descriptors, buffers (see object.h). */
 #include "object.h"
 
-#include <ctype.h>
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +22,55 @@ const ps_type ps_type_float = PS_TYPE_POD_INIT(float);
 
 /* ------------------------------------------------------------ type names */
 
+/* ASCII classes, not <ctype.h>'s: a name must normalize alike in every
+ * process whatever its locale; and the store's put normalizes on every
+ * call, where a table look-up per byte is what it can afford. */
+enum { NAME_SPACE = 1, NAME_IDENT = 2 };
+static const unsigned char name_class[256] = {
+    [' '] = NAME_SPACE, ['\t' ... '\r'] = NAME_SPACE, ['a' ... 'z'] = NAME_IDENT,
+    ['A' ... 'Z'] = NAME_IDENT, ['0' ... '9'] = NAME_IDENT, ['_'] = NAME_IDENT,
+};
+
 static bool ident_char(char c)
 {
-    return isalnum((unsigned char)c) || c == '_';
+    return name_class[(unsigned char)c] & NAME_IDENT;
+}
+
+static bool space_char(char c)
+{
+    return name_class[(unsigned char)c] & NAME_SPACE;
 }
 
 ps_status ps_type_name_normalize(const char *name, char out[PS_TYPE_NAME_MAX + 1])
 {
     if (!name)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "type descriptor has no name");
+    /* Most names are their own normal form ("double", "unsigned char"):
+     * no space but single ' 's between identifier characters.  A put
+     * normalizes its type's name three times (validation, header, proxy),
+     * so the last such name of the thread is remembered: the same pointer
+     * to the same bytes needs no second look. */
+    static __thread const char *normal_seen;
+    static __thread char normal_copy[PS_TYPE_NAME_MAX + 1];
+    if (name == normal_seen && strcmp(name, normal_copy) == 0) {
+        strcpy(out, normal_copy);
+        return PS_OK;
+    }
+    size_t len = 0;
+    for (unsigned char c; (c = (unsigned char)name[len]) != '\0'; len++)
+        if ((name_class[c] & NAME_SPACE) &&
+            (c != ' ' || len == 0 || !ident_char(name[len - 1]) || !ident_char(name[len + 1])))
+            break;
+    if (!name[len] && len > 0 && len <= PS_TYPE_NAME_MAX) {
+        memcpy(out, name, len + 1);
+        memcpy(normal_copy, name, len + 1);
+        normal_seen = name;
+        return PS_OK;
+    }
     size_t o = 0;
     bool pending_space = false;
     for (const char *p = name; *p; p++) {
-        if (isspace((unsigned char)*p)) {
+        if (space_char(*p)) {
             pending_space = o > 0;
             continue;
         }

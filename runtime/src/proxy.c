@@ -60,7 +60,8 @@ ps_proxy_t *ps_proxy_make(ps_store *store, const ps_type *type, const char *key,
         free(p);
         return NULL;
     }
-    snprintf(p->key, sizeof p->key, "%s", key);
+    size_t key_len = strnlen(key, sizeof p->key - 1); /* checked by the store; bounded all the same */
+    memcpy(p->key, key, key_len);
     p->type = type;
     p->elem_size = facts->elem_size;
     p->count = facts->count;

@@ -27,6 +27,11 @@
 #define ALIGN 64            /* objects start on a cache line (blobs need 16) */
 #define PAGE 4096
 #define LOCK_WAIT_S 10      /* a lock held longer than this is reported, not waited for */
+/* Objects up to this size are copied while the lock is held: one lock round
+ * instead of two per put, and the lock held for at most a few microseconds.
+ * Larger copies run outside it, so that other processes' puts and resolves
+ * never wait for a long copy. */
+#define FILL_UNDER_LOCK_MAX (256 * 1024)
 #define BYTES_PER_ENTRY (16 * 1024)
 #define MIN_ENTRIES 256
 #define MAX_ENTRIES 65536
@@ -427,10 +432,15 @@ static ps_status repair(shm_arena *a)
 
 static ps_status arena_lock(shm_arena *a)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += LOCK_WAIT_S;
-    int rc = pthread_mutex_timedlock(&a->h->lock, &until);
+    /* Uncontended, the lock is taken without reading the clock for a
+     * deadline (every put takes it twice). */
+    int rc = pthread_mutex_trylock(&a->h->lock);
+    if (rc == EBUSY) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += LOCK_WAIT_S;
+        rc = pthread_mutex_timedlock(&a->h->lock, &until);
+    }
     if (rc == EOWNERDEAD) {
         ps_status st = repair(a);
         if (st != PS_OK) {
@@ -721,13 +731,15 @@ ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*f
     link_block(a, after, idx);
     h->used += size;
     e->state = E_WRITING;
-    arena_unlock(a);
-
-    /* The copy, outside the lock: the space is ours alone until published. */
-    fill(a->data + off, ctx);
-
-    if ((st = arena_lock(a)) != PS_OK)
-        return st; /* the entry stays WRITING; it goes with this process's slot */
+    if (len <= FILL_UNDER_LOCK_MAX) {
+        fill(a->data + off, ctx);
+    } else {
+        arena_unlock(a);
+        /* The copy, outside the lock: the space is ours alone until published. */
+        fill(a->data + off, ctx);
+        if ((st = arena_lock(a)) != PS_OK)
+            return st; /* the entry stays WRITING; it goes with this process's slot */
+    }
     e->seq = ++h->seq;
     uint32_t pos = index_find(a, key, hash);
     if (pos != NONE)

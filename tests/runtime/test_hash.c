@@ -38,20 +38,26 @@ Test(hash, equals_xxh3_on_large_and_unaligned_input)
 }
 
 /* The copying form: the same hash, and the bytes copied whole (none past
- * the end), at every length around XXH3's block and stripe edges and at
- * odd addresses on both sides. */
+ * the end), at every length around XXH3's block and stripe edges, from
+ * sources 32-byte aligned (one 32-byte load per half stripe), 16-byte
+ * aligned and odd (16-byte halves), to an odd and an aligned destination. */
 Test(hash, copy_hash_copies_and_equals_xxh3)
 {
-    enum { MAX = 4096 + 300 };
-    unsigned char *src = pattern(MAX + 1), *dst = malloc(MAX + 2);
+    enum { MAX = 4096 + 300, ROOM = (MAX + 64 + 63) / 64 * 64 }; /* aligned_alloc wants a multiple */
+    unsigned char *src = aligned_alloc(64, ROOM), *dst = malloc(MAX + 2);
+    cr_assert_not_null(src);
     cr_assert_not_null(dst);
+    for (size_t i = 0; i < ROOM; i++)
+        src[i] = (unsigned char)(i * 131u + (i >> 7));
+    const size_t offs[] = {0, 1, 16, 32};
     for (size_t len = 0; len <= MAX; len++) {
-        for (size_t off = 0; off < 2; off++) {
+        for (size_t o = 0; o < sizeof offs / sizeof *offs; o++) {
+            size_t off = offs[o], d = o & 1;
             memset(dst, 0xA5, MAX + 2);
-            uint64_t h = ps_payload_copy_hash(dst + 1 - off, src + off, len);
+            uint64_t h = ps_payload_copy_hash(dst + d, src + off, len);
             cr_assert_eq(h, XXH3_64bits(src + off, len), "length %zu offset %zu", len, off);
-            cr_assert(memcmp(dst + 1 - off, src + off, len) == 0, "length %zu: bytes differ", len);
-            cr_assert_eq(dst[1 - off + len], 0xA5, "length %zu: wrote past the end", len);
+            cr_assert(memcmp(dst + d, src + off, len) == 0, "length %zu offset %zu: bytes differ", len, off);
+            cr_assert_eq(dst[d + len], 0xA5, "length %zu: wrote past the end", len);
         }
     }
     size_t sizes[] = {65536, (1u << 20) + 13, 8u << 20};

@@ -181,6 +181,38 @@ Test(types, name_normalization)
     huge[sizeof huge - 1] = '\0';
     cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(ps_last_error_message(), "longer than"));
+    /* Names already in normal form come back as they are; any other
+     * spacing, tabs included, takes the full rules; bytes past ASCII are
+     * never letters, whatever the locale. */
+    const char *cases[][2] = {{"unsigned char", "unsigned char"}, {"struct a_b9", "struct a_b9"},
+                              {"double *", "double*"},            {"a\tb", "a b"},
+                              {"a  b", "a b"},                    {"a b ", "a b"},
+                              {" a b", "a b"},                    {"x \xc3\xa9", "x\xc3\xa9"},
+                              {"\xc3\xa9 x", "\xc3\xa9x"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_assert_eq(ps_type_name_normalize(cases[i][0], out), PS_OK, "case %zu", i);
+        cr_assert_str_eq(out, cases[i][1], "case %zu", i);
+    }
+    huge[PS_TYPE_NAME_MAX] = '\0'; /* exactly the longest name: kept */
+    cr_assert_eq(ps_type_name_normalize(huge, out), PS_OK);
+    cr_assert_eq(strlen(out), PS_TYPE_NAME_MAX);
+    huge[PS_TYPE_NAME_MAX] = 'x';
+    huge[PS_TYPE_NAME_MAX + 1] = '\0'; /* one more: refused */
+    cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
+    huge[PS_TYPE_NAME_MAX - 2] = ' '; /* a space, and one byte too many */
+    cr_assert_eq(ps_type_name_normalize(huge, out), PS_ERR_INVALID_ARGUMENT);
+    /* One buffer, its bytes changed between calls: each call sees them. */
+    char name[32] = "double";
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_OK);
+    cr_assert_str_eq(out, "double");
+    strcpy(name, "long  double");
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_OK);
+    cr_assert_str_eq(out, "long double");
+    strcpy(name, "float");
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_OK);
+    cr_assert_str_eq(out, "float");
+    strcpy(name, " ");
+    cr_assert_eq(ps_type_name_normalize(name, out), PS_ERR_INVALID_ARGUMENT);
 }
 
 static ps_status ser(const void *o, ps_buffer *b) { (void)o; return ps_buffer_append(b, "x", 1); }
@@ -318,6 +350,16 @@ Test(keys, generated)
     cr_assert_eq(strspn(a, "0123456789abcdef"), 32);
     cr_assert_str_neq(a, b);
     cr_assert(ps_key_valid(a));
+    /* Both digits of a byte take all 16 values: over 64 keys (1024 bytes) a
+     * value missing from either place has odds below 1e-27. */
+    unsigned seen[2] = {0, 0};
+    for (int k = 0; k < 64; k++) {
+        cr_assert_eq(ps_key_generate(a), PS_OK);
+        for (int i = 0; i < 32; i++)
+            seen[i & 1] |= 1u << (strchr("0123456789abcdef", a[i]) - "0123456789abcdef");
+    }
+    cr_assert_eq(seen[0], 0xffffu);
+    cr_assert_eq(seen[1], 0xffffu);
 }
 
 Test(keys, a_forked_child_draws_its_own_keys)
