@@ -666,40 +666,17 @@ static void shm_layout(const shm_connector *c, ps_dir_layout *out)
     *out = (ps_dir_layout){c->prefix, ".tmp.", shm_key_of, true, c->where};
 }
 
-typedef struct arena_listing {
-    const shm_connector *c;
-    ps_list_fn fn;
-    void *ctx;
-    bool stopped;
-} arena_listing;
-
-/* An arena object as a list entry, named "ps-NAME+.arena/KEY" (a name no
- * segment can have; ps-store removes keyed entries by their key). */
-static bool list_arena_item(const shm_arena_item *item, void *ctx)
-{
-    arena_listing *l = ctx;
-    char entry[sizeof l->c->arena_name + PS_KEY_MAX + 1];
-    snprintf(entry, sizeof entry, "%s/%s", l->c->arena_name, item->key);
-    ps_list_entry e = {
-        .entry = entry,
-        .key = item->key,
-        .len = item->len,
-        .age_ms = item->age_ms,
-        .ttl_ms = -1,
-        .head = item->head,
-        .head_len = item->head_len,
-    };
-    l->stopped = !l->fn(&e, l->ctx);
-    return !l->stopped;
-}
-
 static ps_status shm_list(ps_connector *conn, ps_list_fn fn, void *ctx)
 {
     shm_connector *c = as_shm(conn);
     if (c->arena) {
-        arena_listing l = {c, fn, ctx, false};
-        ps_status st = shm_arena_list(c->arena, list_arena_item, &l);
-        if (st != PS_OK || l.stopped)
+        /* Named "ps-NAME+.arena/KEY", a name no segment can have;
+         * ps-store removes keyed entries by their key. */
+        char prefix[sizeof c->arena_name + 1];
+        snprintf(prefix, sizeof prefix, "%s/", c->arena_name);
+        bool stopped = false;
+        ps_status st = shm_arena_list_entries(c->arena, prefix, fn, ctx, &stopped);
+        if (st != PS_OK || stopped)
             return st;
     }
     ps_dir_layout layout;

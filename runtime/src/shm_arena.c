@@ -569,6 +569,9 @@ ps_status shm_arena_open(int dirfd, const char *name, uint64_t size, const char 
         int fd = openat(a->dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
             st = map_existing(a, fd);
+        } else if (errno == ENOENT && size == 0) {
+            st = ps_error_set(PS_ERR_NOT_FOUND, "%s: no arena /dev/shm/%s", where, name);
+            break;
         } else if (errno == ENOENT) {
             atomic_bool nameless = true;
             char temp[320];
@@ -681,6 +684,55 @@ void shm_arena_close(shm_arena *a)
         arena_unlock(a);
     }
     arena_unref(a);
+}
+
+void shm_arena_retire(shm_arena *a)
+{
+    if (arena_lock(a) != PS_OK)
+        return;
+    struct stat sb;
+    if (!a->h->retired && fstatat(a->dirfd, a->name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_dev == a->dev &&
+        sb.st_ino == a->ino)
+        unlinkat(a->dirfd, a->name, 0);
+    __atomic_store_n(&a->h->retired, 1, __ATOMIC_RELEASE);
+    arena_unlock(a);
+}
+
+bool shm_arena_retired(const shm_arena *a)
+{
+    return __atomic_load_n(&a->h->retired, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Only the header is mapped, and no lock taken: the lock of an abandoned
+ * arena may be held by its dead owner, and a live arena always has its
+ * creator's slot (taken before the file is min_age_s old). */
+bool shm_arena_remove_abandoned(int dirfd, const char *name, int min_age_s)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    bool remove = false;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size >= sizeof(arena_header) &&
+        time(NULL) - sb.st_ctime >= min_age_s) {
+        arena_header *h = mmap(NULL, sizeof *h, PROT_READ, MAP_SHARED, fd, 0);
+        if (h != MAP_FAILED) {
+            remove = atomic_load_explicit(&h->magic, memory_order_acquire) == ARENA_MAGIC &&
+                     h->version == ARENA_VERSION;
+            for (uint32_t s = 0; remove && s < SHM_ARENA_SLOTS; s++)
+                remove = !pid_alive(h->slots[s].pid);
+            munmap(h, sizeof *h);
+        }
+    }
+    struct stat now;
+    /* Still the file examined (not one created under the name since). */
+    if (remove && fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == sb.st_ino &&
+        now.st_dev == sb.st_dev)
+        remove = unlinkat(dirfd, name, 0) == 0;
+    else
+        remove = false;
+    close(fd);
+    return remove;
 }
 
 /* ---------------------------------------------------------- objects */
@@ -973,6 +1025,39 @@ ps_status shm_arena_list(shm_arena *a, bool (*fn)(const shm_arena_item *item, vo
     }
     free(items);
     return PS_OK;
+}
+
+typedef struct entry_listing {
+    const char *prefix;
+    ps_list_fn fn;
+    void *ctx;
+    bool stopped;
+} entry_listing;
+
+static bool list_entry(const shm_arena_item *item, void *ctx)
+{
+    entry_listing *l = ctx;
+    char entry[256 + PS_KEY_MAX];
+    snprintf(entry, sizeof entry, "%s%s", l->prefix, item->key);
+    ps_list_entry e = {
+        .entry = entry,
+        .key = item->key,
+        .len = item->len,
+        .age_ms = item->age_ms,
+        .ttl_ms = -1,
+        .head = item->head,
+        .head_len = item->head_len,
+    };
+    l->stopped = !l->fn(&e, l->ctx);
+    return !l->stopped;
+}
+
+ps_status shm_arena_list_entries(shm_arena *a, const char *entry_prefix, ps_list_fn fn, void *ctx, bool *stopped)
+{
+    entry_listing l = {entry_prefix, fn, ctx, false};
+    ps_status st = shm_arena_list(a, list_entry, &l);
+    *stopped = l.stopped;
+    return st;
 }
 
 ps_status shm_arena_stats_get(shm_arena *a, shm_arena_stats *out)

@@ -42,8 +42,21 @@ typedef struct shm_arena shm_arena;
 
 /* Open (creating if missing) the arena file name in dirfd, of size bytes of
  * object space when it is created (an existing arena keeps its own size).
- * where names the store in messages. */
+ * where names the store in messages.  With size 0, open only an existing
+ * arena: PS_ERR_NOT_FOUND (error set) when there is none, never a new file. */
 ps_status shm_arena_open(int dirfd, const char *name, uint64_t size, const char *where, shm_arena **out);
+
+/* Remove the file's name now, whoever still has the arena open (they keep
+ * their mapping; opening the name again finds nothing).  For arenas one
+ * process owns and removes when it is done (mpi://). */
+void shm_arena_retire(shm_arena *a);
+/* Whether the arena's file was removed (opened again, a new one may be
+ * found under the name). */
+bool shm_arena_retired(const shm_arena *a);
+/* Remove the arena file name in dirfd if no process attached to it is
+ * alive and it was created at least min_age_s seconds ago (what a crashed
+ * job leaves).  Whether it was removed. */
+bool shm_arena_remove_abandoned(int dirfd, const char *name, int min_age_s);
 
 /* Remove the objects this process put and did not disown, detach, and
  * unmap once no blob of this process points into the arena any more.  The
@@ -101,6 +114,10 @@ typedef struct shm_arena_item {
 
 /* Every live object; dead processes' slots are reclaimed first. */
 ps_status shm_arena_list(shm_arena *a, bool (*fn)(const shm_arena_item *item, void *ctx), void *ctx);
+
+/* The same as a connector's list entries, each named entry_prefix + key;
+ * *stopped when fn returned false. */
+ps_status shm_arena_list_entries(shm_arena *a, const char *entry_prefix, ps_list_fn fn, void *ctx, bool *stopped);
 
 /* Figures for tools and tests. */
 typedef struct shm_arena_stats {
