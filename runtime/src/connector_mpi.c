@@ -98,6 +98,7 @@ typedef struct req_head {
 typedef struct peer_arena {
     struct peer_arena *retired; /* earlier arenas of the peer, closed with the space */
     shm_arena *arena;
+    bool refused; /* it exists but could not be mapped (no free slot): not tried again */
 } peer_arena;
 
 /* One rank's share of the objects of a space (the URL's NAME). */
@@ -390,12 +391,15 @@ static shm_arena *peer_arena_of(mpi_space *s, int rank)
             p->arena = NULL;
         }
     }
-    if (p && !p->arena) {
+    if (p && !p->arena && !p->refused) {
         char name[128], where[80];
         arena_name(s, rank, name);
         snprintf(where, sizeof where, "mpi store '%.40s', rank %d's arena", s->name, rank);
-        if (shm_arena_open(svc.shm_dir, name, 0, where, &p->arena) != PS_OK)
-            ps_error_clear(); /* none (yet): the owner's heap and service thread answer */
+        ps_status st = shm_arena_open(svc.shm_dir, name, 0, where, &p->arena);
+        /* None (yet), or none for us: the owner's service thread answers. */
+        p->refused = st != PS_OK && st != PS_ERR_NOT_FOUND;
+        if (st != PS_OK)
+            ps_error_clear();
     }
     shm_arena *a = p ? p->arena : NULL;
     pthread_mutex_unlock(&s->arena_lock);
