@@ -30,7 +30,7 @@
  *               with malloc'd buffers (send/recv) and with buffers on huge
  *               pages (huge pg), see bench_alloc.
  * Each figure is the median of N repetitions after two warm-up ones, N
- * scaled to the size; within a repetition the four measurements take
+ * scaled to the size; within a repetition the six measurements take
  * turns in a rotating order, after an untimed 3 ms pause and a burst of
  * one-byte round trips.
  * Only the timing is in the loop; the first resolve of each size is

@@ -1098,11 +1098,10 @@ static ps_status mpi_open(const ps_url *url, ps_connector **out)
     size_t arena_size = DEFAULT_ARENA_SIZE;
     for (size_t i = 0; i < url->nparams; i++) {
         if (strcmp(url->params[i].key, "arena") == 0) {
-            ps_status st = ps_url_param_size(url, "arena", DEFAULT_ARENA_SIZE, &arena_size);
-            if (st != PS_OK)
-                return st;
-            if (arena_size > MAX_ARENA_SIZE)
-                return ps_error_set(PS_ERR_BAD_URL, "mpi URL '%s': arena is at most 1T", url->text);
+            if (ps_url_param_size(url, "arena", DEFAULT_ARENA_SIZE, &arena_size) != PS_OK ||
+                arena_size > MAX_ARENA_SIZE)
+                return ps_error_set(PS_ERR_BAD_URL, "mpi URL '%s': arena=%s is not a size from 0 to 1T (bytes, "
+                                    "or with K, M or G)", url->text, url->params[i].value ? url->params[i].value : "");
             continue;
         }
         if (strcmp(url->params[i].key, "timeout") != 0)

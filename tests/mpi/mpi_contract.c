@@ -657,7 +657,8 @@ static void view_outlives_evict(void)
     char keys[FILL][PS_KEY_MAX];
     unsigned char *other = patterned(MB, 6);
     if (rank == 0) {
-        CHECK(ps_proxy_evict(p) == PS_OK, "evict while rank 1 holds a view");
+        CHECK(ps_proxy_evict(p) == PS_OK, "evict while rank 1 holds a view"); /* releases p too */
+        p = NULL;
         CHECK(arena_stats(s, 0, &st) && st.live == 0 && st.zombies == 1 && st.used >= MB,
               "the evicted object is still read: %u zombies, %llu bytes", (unsigned)st.zombies,
               (unsigned long long)st.used);
@@ -670,7 +671,9 @@ static void view_outlives_evict(void)
     if (rank == 1) {
         CHECK(view && memcmp(view, data, MB) == 0, "the view is intact after the evict and the puts");
         bool exists = true;
-        CHECK(ps_store_exists(s, ps_proxy_key(q), &exists) == PS_OK && !exists, "evicted for every rank");
+        CHECK(q && ps_store_exists(s, ps_proxy_key(q), &exists) == PS_OK && !exists, "evicted for every rank");
+    }
+    if (q) {
         ps_proxy_free(q);
         CHECK(arena_stats(s, 0, &st) && st.zombies == 0, "released: %u zombies", (unsigned)st.zombies);
     }
@@ -679,8 +682,9 @@ static void view_outlives_evict(void)
         CHECK(arena_stats(s, 0, &st) && st.zombies == 0, "its space is free once released");
         for (int i = 0; i < FILL; i++)
             ps_store_evict(s, keys[i]);
-        ps_proxy_free(p);
     }
+    if (p)
+        ps_proxy_free(p);
     free(data);
     free(other);
     MPI_Barrier(MPI_COMM_WORLD);
