@@ -691,6 +691,44 @@ static void view_outlives_evict(void)
     ps_store_close(s);
 }
 
+/* Rank 0 closes a space that rank 1 has mapped and opens it again: rank 1
+ * finds the new arena (not the removed one) for the new objects. */
+static void space_reopened(void)
+{
+    if (heap_only)
+        return;
+    char keys[2][PS_KEY_MAX];
+    int32_t v = 7;
+    ps_store *s = open_uncached("reopen", "mpi://reopen");
+    if (!s)
+        return;
+    if (rank == 0)
+        CHECK(ps_store_put(s, &ps_type_int32, &v, 1, keys[0]) == PS_OK, "put");
+    MPI_Bcast(keys[0], PS_KEY_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    int32_t *got = ps_store_get(s, keys[0], &ps_type_int32, NULL);
+    CHECK(got && *got == 7, "read before the reopen");
+    free(got);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+        ps_store_close(s);
+        s = open_uncached("reopen", "mpi://reopen");
+        v = 8;
+        CHECK(s && ps_store_put(s, &ps_type_int32, &v, 1, keys[1]) == PS_OK, "put after the reopen");
+    }
+    MPI_Bcast(keys[1], PS_KEY_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    bool exists = true;
+    CHECK(s && ps_store_exists(s, keys[0], &exists) == PS_OK && !exists, "the closed space's object is gone");
+    got = s ? ps_store_get(s, keys[1], &ps_type_int32, NULL) : NULL;
+    CHECK(got && *got == 8, "read after the reopen");
+    free(got);
+    shm_arena_stats st;
+    if (rank != 0)
+        CHECK(arena_stats(s, 0, &st) && st.live == 1, "rank 0's new arena is the one mapped: %u live",
+              (unsigned)st.live);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(s);
+}
+
 /* Four threads on every rank claim every rank's objects at once: each
  * object is won exactly once across the job. */
 enum { CLAIM_OBJECTS = 16, CLAIM_THREADS = 4 };
@@ -951,6 +989,7 @@ int main(int argc, char **argv)
         {"ownership_ops", ownership_ops},
         {"task_round_trip", task_round_trip},
         {"view_outlives_evict", view_outlives_evict},
+        {"space_reopened", space_reopened},
         {"claim_race", claim_race},
         {"too_big_for_arena", too_big_for_arena},
         {"abandoned_arenas", abandoned_arenas},
