@@ -14,7 +14,6 @@
  *                         its owner's heap, every read through the owner's
  *                         service thread (the path across nodes)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -36,6 +35,7 @@
 #include <proxystore/proxystore.h>
 
 #include "connector_mpi.h"
+#include "dir_entries.h"
 #include "object.h"
 #include "store.h"
 #include "test_record.h"
@@ -862,13 +862,7 @@ static int arena_files(const char *job, int of_rank)
         snprintf(prefix, sizeof prefix, "ps-mpi.%.16s.%d.", job, of_rank);
     else
         snprintf(prefix, sizeof prefix, "ps-mpi.%.16s.", job);
-    int n = 0;
-    DIR *d = opendir("/dev/shm");
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    if (d)
-        closedir(d);
-    return n;
+    return ps_test_count_entries("/dev/shm", prefix);
 }
 
 /* ---------------------------------------------------------------- main */

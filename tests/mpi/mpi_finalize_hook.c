@@ -6,7 +6,6 @@
  * mpirun -n 2, both ranks on one node).  Prints
  * "N passed, N failed"; exits non-zero on a failure.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +13,8 @@
 
 #include <proxystore/mpi.h>
 #include <proxystore/proxystore.h>
+
+#include "dir_entries.h"
 
 static int passed, failed;
 
@@ -25,18 +26,6 @@ static void check(int ok, const char *what)
         failed++;
         fprintf(stderr, "check failed: %s [last error: %s]\n", what, ps_last_error_message());
     }
-}
-
-/* Files in /dev/shm whose name starts with prefix. */
-static int files_named(const char *prefix)
-{
-    int n = 0;
-    DIR *d = opendir("/dev/shm");
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    if (d)
-        closedir(d);
-    return n;
 }
 
 int main(int argc, char **argv)
@@ -61,10 +50,10 @@ int main(int argc, char **argv)
     /* "mpi.<job>.<rank>.<random>": this rank's arena is ps-mpi.<job>.<rank>.* */
     char arena_prefix[64];
     snprintf(arena_prefix, sizeof arena_prefix, "ps-%.*s", (int)(strrchr(key, '.') - key + 1), key);
-    check(files_named(arena_prefix) == 1, "this rank's arena file while in the job");
+    check(ps_test_count_entries("/dev/shm", arena_prefix) == 1, "this rank's arena file while in the job");
 
     MPI_Finalize(); /* leaves the job: no ps_mpi_finalize was called */
-    check(files_named(arena_prefix) == 0, "MPI_Finalize removed this rank's arena file");
+    check(ps_test_count_entries("/dev/shm", arena_prefix) == 0, "MPI_Finalize removed this rank's arena file");
     check(ps_mpi_rank() == -1, "MPI_Finalize left the job");
     got = ps_store_get(store, key, &ps_type_int64, NULL);
     check(got && *got == mine, "own object still readable");
