@@ -60,6 +60,7 @@
 #include <xxhash.h>
 
 #include "error.h"
+#include "hash.h"
 #include "key.h"
 #include "metrics.h"
 #include "object.h"
@@ -459,6 +460,26 @@ static ps_status share_put(mpi_space *s, const char *key, const ps_iov *parts, s
     st = objs->ops->put(objs, key, parts, nparts);
     shm_arena_unlock_elsewhere(a, key, st == PS_OK);
     return st;
+}
+
+/* Plain data whose hash is still to take: into the arena it is copied and
+ * hashed in one pass; elsewhere hashed first, then put. */
+static ps_status mpi_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                                 size_t len, uint64_t *hash_out)
+{
+    mpi_space *s = ((mpi_conn *)conn)->space;
+    shm_arena *a = own_arena(s);
+    if (a) {
+        heap_copy stale = {s->objects, key};
+        bool placed = false;
+        ps_status st = shm_arena_put_hashing(a, key, header, payload, len, drop_heap_copy, &stale, &placed, hash_out);
+        if (st != PS_OK || placed)
+            return st;
+    }
+    *hash_out = ps_payload_hash(payload, len);
+    ps_object_hash_set(header, *hash_out);
+    ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
+    return share_put(s, key, parts, 2);
 }
 
 /* PS_ERR_NOT_FOUND (error set) when neither place has key. */
@@ -1402,6 +1423,7 @@ const ps_connector_ops ps_mpi_connector = {
     .close = mpi_close,
     .new_key = mpi_new_key,
     .put = mpi_put,
+    .put_hashing = mpi_put_hashing,
     .get = mpi_get,
     .exists = mpi_exists,
     .evict = mpi_evict,

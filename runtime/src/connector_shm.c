@@ -431,24 +431,8 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
 
 /* Plain data with its hash still to take (the store's put_hashing): into
  * the arena, the payload is copied and hashed in one pass
- * (ps_payload_copy_hash) and the header, hash set, written before it;
- * elsewhere the hash comes first and the object goes through put. */
-typedef struct hashing_fill {
-    unsigned char *header;
-    const void *payload;
-    size_t len;
-    uint64_t hash;
-} hashing_fill;
-
-static void fill_hashing(void *dst, void *ctx)
-{
-    hashing_fill *h = ctx;
-    unsigned char *d = dst;
-    h->hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, h->payload, h->len);
-    ps_object_hash_set(h->header, h->hash);
-    memcpy(d, h->header, PS_OBJECT_HEADER_SIZE);
-}
-
+ * (shm_arena_put_hashing); elsewhere the hash comes first and the object
+ * goes through put. */
 static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
                                  size_t len, uint64_t *hash_out)
 {
@@ -456,16 +440,13 @@ static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned c
     ps_status st = ps_conn_check_key(key, c->where);
     if (st != PS_OK)
         return st;
-    if (c->arena && len <= SIZE_MAX - PS_OBJECT_HEADER_SIZE) {
-        hashing_fill h = {header, payload, len, 0};
+    if (c->arena) {
         stale_segment stale = {c, key, NULL};
         bool placed;
-        st = shm_arena_put_fill(c->arena, key, PS_OBJECT_HEADER_SIZE + len, fill_hashing, &h,
-                                remove_stale_segment, &stale, &placed);
-        if (st != PS_OK || placed) {
-            *hash_out = h.hash;
+        st = shm_arena_put_hashing(c->arena, key, header, payload, len, remove_stale_segment, &stale, &placed,
+                                   hash_out);
+        if (st != PS_OK || placed)
             return st;
-        }
     }
     *hash_out = ps_payload_hash(payload, len);
     ps_object_hash_set(header, *hash_out);

@@ -18,6 +18,7 @@
 
 #include "connector_file_io.h"
 #include "error.h"
+#include "hash.h"
 #include "object.h"
 
 #define ARENA_MAGIC 0x31414e4552415350ULL /* "PSARENA1" */
@@ -817,6 +818,39 @@ ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size
     gather g = {parts, nparts};
     return shm_arena_put_fill(a, key, ps_iov_total(parts, nparts), fill_gather, &g, remove_stale, stale_ctx,
                               placed);
+}
+
+/* The payload copied and hashed in one pass, then the header with the hash
+ * written before it. */
+typedef struct hashing_fill {
+    unsigned char *header;
+    const void *payload;
+    size_t len;
+    uint64_t hash;
+} hashing_fill;
+
+static void fill_hashing(void *dst, void *ctx)
+{
+    hashing_fill *h = ctx;
+    unsigned char *d = dst;
+    h->hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, h->payload, h->len);
+    ps_object_hash_set(h->header, h->hash);
+    memcpy(d, h->header, PS_OBJECT_HEADER_SIZE);
+}
+
+ps_status shm_arena_put_hashing(shm_arena *a, const char *key, unsigned char *header, const void *payload,
+                                size_t len, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed,
+                                uint64_t *hash_out)
+{
+    *placed = false;
+    if (len > SIZE_MAX - PS_OBJECT_HEADER_SIZE)
+        return PS_OK;
+    hashing_fill h = {header, payload, len, 0};
+    ps_status st = shm_arena_put_fill(a, key, PS_OBJECT_HEADER_SIZE + len, fill_hashing, &h, remove_stale,
+                                      stale_ctx, placed);
+    if (st == PS_OK && *placed)
+        *hash_out = h.hash;
+    return st;
 }
 
 static void release_hold(ps_blob *blob)

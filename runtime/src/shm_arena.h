@@ -75,6 +75,14 @@ ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size
 ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
                              void *ctx, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed);
 
+/* Plain data whose hash is still to take (a connector's put_hashing): the
+ * payload is copied into the arena and hashed in one pass, the hash set in
+ * header (ps_object_hash_set) and *hash_out, and header written before the
+ * payload.  *placed false (PS_OK, header untouched) when it does not fit. */
+ps_status shm_arena_put_hashing(shm_arena *a, const char *key, unsigned char *header, const void *payload,
+                                size_t len, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed,
+                                uint64_t *hash_out);
+
 /* Get key as a blob pointing into the arena (released through the blob).
  * *found false (PS_OK) when the arena has no live object under key; an
  * expired object is removed and reads as missing. */

@@ -650,6 +650,8 @@ static void view_outlives_evict(void)
     shm_arena_stats st;
     if (rank == 1) {
         CHECK(view && memcmp(view, data, MB) == 0, "resolved rank 0's object");
+        /* Hashed as it was copied into the arena (put_hashing). */
+        CHECK(q && ps_proxy_hash(q) == XXH3_64bits(data, MB), "the recorded hash is the payload's");
         CHECK(arena_stats(s, 0, &st) && st.live == 1 && st.zombies == 0, "in rank 0's arena: %u live",
               (unsigned)st.live);
     }
