@@ -59,12 +59,12 @@
 #include <mpi.h>
 #include <xxhash.h>
 
+#include "connector_mpi.h"
 #include "error.h"
 #include "hash.h"
 #include "key.h"
 #include "metrics.h"
 #include "object.h"
-#include "connector_mpi.h"
 #include "proxystore/mpi.h"
 
 enum {
@@ -342,7 +342,8 @@ static void arena_name(const mpi_space *s, int rank, char out[128])
 
 static bool same_node(int rank)
 {
-    return svc.node_of && rank != svc.rank && svc.node_of[rank] == svc.node_of[svc.rank];
+    return svc.node_of && rank >= 0 && rank < svc.size && rank != svc.rank &&
+           svc.node_of[rank] == svc.node_of[svc.rank];
 }
 
 /* This rank's arena of the space, created at the first put while it has
