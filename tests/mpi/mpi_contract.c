@@ -710,6 +710,14 @@ static void space_reopened(void)
     int32_t *got = ps_store_get(s, keys[0], &ps_type_int32, NULL);
     CHECK(got && *got == 7, "read before the reopen");
     free(got);
+    /* Rank 1 keeps a view of the object across its owner's close. */
+    ps_blob view = {0};
+    unsigned char before[256] = {0};
+    if (rank == 1) {
+        CHECK(s->conn->ops->get(s->conn, keys[0], &view) == PS_OK && view.len <= sizeof before, "a view");
+        if (view.data)
+            memcpy(before, view.data, view.len);
+    }
     MPI_Barrier(MPI_COMM_WORLD);
     if (rank == 0) {
         ps_store_close(s);
@@ -718,6 +726,10 @@ static void space_reopened(void)
         CHECK(s && ps_store_put(s, &ps_type_int32, &v, 1, keys[1]) == PS_OK, "put after the reopen");
     }
     MPI_Bcast(keys[1], PS_KEY_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (rank == 1) {
+        CHECK(view.data && memcmp(view.data, before, view.len) == 0, "the view outlives its owner's close");
+        ps_blob_release(&view);
+    }
     bool exists = true;
     CHECK(s && ps_store_exists(s, keys[0], &exists) == PS_OK && !exists, "the closed space's object is gone");
     got = s ? ps_store_get(s, keys[1], &ps_type_int32, NULL) : NULL;
