@@ -2,6 +2,13 @@
  * bench_mpi.c — resolving a proxy on another rank: mpi:// beside redis://
  * and beside a plain MPI_Send/MPI_Recv of the same bytes, in one run.
  *
+ * mpi:// is measured three ways: the same-node path (the resolve is a view
+ * into the owner's arena: "view"), the same followed by a copy of every
+ * byte into a warm buffer of the reader's ("view+copy": bytes delivered
+ * into the reader's own memory, as the floor delivers them), and with
+ * ?arena=0, where the owner's service thread sends the bytes over MPI
+ * ("heap": the path between nodes).
+ *
  *   mpirun -n 2 bench_mpi [--quick] [--max-size BYTES]      (bench/mpi.sh)
  *   PS_BENCH_REDIS_URL=redis://127.0.0.1:PORT  a loopback server (optional)
  *
@@ -23,7 +30,7 @@
  *               with malloc'd buffers (send/recv) and with buffers on huge
  *               pages (huge pg), see bench_alloc.
  * Each figure is the median of N repetitions after two warm-up ones, N
- * scaled to the size; within a repetition the four measurements take
+ * scaled to the size; within a repetition the six measurements take
  * turns in a rotating order, after an untimed 3 ms pause and a burst of
  * one-byte round trips.
  * Only the timing is in the loop; the first resolve of each size is
@@ -95,8 +102,10 @@ static void idle_recv(void *buf, int count, int source, int tag)
 }
 
 /* Microseconds for rank 1 to resolve a size-byte object rank 0 puts in
- * store (both ranks call it; rank 1's figure is returned on rank 1). */
-static double one_resolve(ps_store *store, const unsigned char *payload, size_t size, bool check)
+ * store (both ranks call it; rank 1's figure is returned on rank 1), and to
+ * copy it into copy_to when that is not NULL. */
+static double one_resolve(ps_store *store, const unsigned char *payload, size_t size, bool check,
+                          unsigned char *copy_to)
 {
     char desc[DESC_MAX] = "";
     double t = 0;
@@ -125,6 +134,8 @@ static double one_resolve(ps_store *store, const unsigned char *payload, size_t 
             die("exists");
         double t0 = MPI_Wtime();
         const unsigned char *got = ps_resolve(q);
+        if (got && copy_to)
+            memcpy(copy_to, got, size);
         t = (MPI_Wtime() - t0) * 1e6;
         if (!got)
             die("resolve");
@@ -230,7 +241,14 @@ static void quiet(void)
     }
 }
 
-enum { M_MPI, M_REDIS, M_FLOOR, M_FLOOR_HUGE, M_COUNT };
+enum { M_VIEW, M_COPY, M_HEAP, M_REDIS, M_FLOOR, M_FLOOR_HUGE, M_COUNT };
+
+/* The stores measured. */
+typedef struct stores {
+    ps_store *mpi;   /* same-node arenas */
+    ps_store *heap;  /* ?arena=0: the service thread's messages */
+    ps_store *redis; /* NULL without a server */
+} stores;
 
 /*
  * Median microseconds of each measurement for one size.  The measurements
@@ -239,14 +257,18 @@ enum { M_MPI, M_REDIS, M_FLOOR, M_FLOOR_HUGE, M_COUNT };
  * the order rotates: the first one after the pause was slower here, for
  * every method.
  */
-static void measure_size(ps_store *mpi, ps_store *redis, const unsigned char *payload, size_t size,
-                         double out[M_COUNT])
+static void measure_size(const stores *st, const unsigned char *payload, size_t size, double out[M_COUNT])
 {
     int runs = runs_for(size) + WARMUP;
     double *t[M_COUNT];
     for (int m = 0; m < M_COUNT; m++)
         t[m] = calloc((size_t)runs, sizeof *t[m]);
     floor_buffers plain = floor_alloc(size, false), huge = floor_alloc(size, true);
+    unsigned char *copy_to = NULL; /* the reader's warm buffer for view+copy */
+    if (rank == 1 && (copy_to = bench_alloc(size, true)))
+        memset(copy_to, 0, size);
+    else if (rank == 1)
+        die("copy buffer");
     for (int i = 0; i < runs; i++) {
         quiet();
         for (int k = 0; k < M_COUNT; k++) {
@@ -256,10 +278,14 @@ static void measure_size(ps_store *mpi, ps_store *redis, const unsigned char *pa
                 t[m][i] = one_floor(&plain, payload, size, check);
             else if (m == M_FLOOR_HUGE)
                 t[m][i] = one_floor(&huge, payload, size, check);
-            else if (m == M_MPI)
-                t[m][i] = one_resolve(mpi, payload, size, check);
-            else if (redis)
-                t[m][i] = one_resolve(redis, payload, size, check);
+            else if (m == M_VIEW)
+                t[m][i] = one_resolve(st->mpi, payload, size, check, NULL);
+            else if (m == M_COPY)
+                t[m][i] = one_resolve(st->mpi, payload, size, check, copy_to);
+            else if (m == M_HEAP)
+                t[m][i] = one_resolve(st->heap, payload, size, check, NULL);
+            else if (st->redis)
+                t[m][i] = one_resolve(st->redis, payload, size, check, NULL);
         }
     }
     for (int m = 0; m < M_COUNT; m++) {
@@ -267,7 +293,7 @@ static void measure_size(ps_store *mpi, ps_store *redis, const unsigned char *pa
         free(t[m]);
     }
     MPI_Bcast(out, M_COUNT, MPI_DOUBLE, 1, MPI_COMM_WORLD);
-    free(plain.send), free(plain.recv), free(huge.send), free(huge.recv);
+    free(plain.send), free(plain.recv), free(huge.send), free(huge.recv), free(copy_to);
 }
 
 static void size_name(size_t size, char *out, size_t cap)
@@ -299,21 +325,24 @@ int main(int argc, char **argv)
     if (ps_mpi_init(MPI_COMM_WORLD) != PS_OK)
         die("ps_mpi_init");
     ps_store_options opts = {.cache_size = 0};
-    ps_store *mpi = ps_store_open("bench-mpi", "mpi://bench", &opts);
-    if (!mpi)
+    stores st = {NULL, NULL, NULL};
+    /* The arena holds the largest object (100 MB) with room to spare. */
+    if (!(st.mpi = ps_store_open("bench-mpi", "mpi://bench?arena=256M", &opts)))
         die("open mpi://");
+    if (!(st.heap = ps_store_open("bench-mpi-heap", "mpi://bench-heap?arena=0", &opts)))
+        die("open mpi://?arena=0");
     const char *redis_url = getenv("PS_BENCH_REDIS_URL");
-    ps_store *redis = NULL;
     if (redis_url && *redis_url) {
         char url[512];
         snprintf(url, sizeof url, "%s?prefix=psbench-mpi", redis_url);
-        if (!(redis = ps_store_open("bench-redis", url, &opts)))
+        if (!(st.redis = ps_store_open("bench-redis", url, &opts)))
             die("open redis://");
     }
     if (rank == 0) {
-        printf("# resolve on rank 1 of an object put on rank 0 (median us; MB/s = payload / time)\n");
-        printf("%-8s %10s %10s %10s %10s %9s %12s %12s %12s\n", "size", "mpi://", "redis://", "send/recv",
-               "(huge pg)", "mpi MB/s", "redis / mpi", "mpi / floor", "(huge pg)");
+        printf("# resolve on rank 1 of an object put on rank 0 (median us)\n");
+        printf("# view: mpi:// same-node (zero-copy); +copy: view then every byte copied; heap: mpi://?arena=0\n");
+        printf("%-7s %9s %9s %9s %10s %9s %9s %9s %9s %9s %9s\n", "size", "view", "+copy", "heap", "redis://",
+               "send/recv", "(huge pg)", "redis/vw", "redis/cp", "cp/floor", "heap/flr");
     }
     for (size_t s = 0; s < NSIZES && sizes[s] <= max_size; s++) {
         size_t size = sizes[s];
@@ -322,24 +351,28 @@ int main(int argc, char **argv)
             payload[i] = (unsigned char)(i * 131 + 7);
         /* The same bytes exist on both ranks, so rank 1 can check them. */
         double m[M_COUNT];
-        measure_size(mpi, redis, payload, size, m);
-        double floor_us = m[M_FLOOR], huge_us = m[M_FLOOR_HUGE], mpi_us = m[M_MPI], redis_us = m[M_REDIS];
+        measure_size(&st, payload, size, m);
+        /* The better of the two floors (huge pages or not) is the reference. */
+        double floor_us = m[M_FLOOR] < m[M_FLOOR_HUGE] ? m[M_FLOOR] : m[M_FLOOR_HUGE];
         if (rank == 0) {
-            char name[32], rtext[32] = "-", ratio[32] = "-";
+            char name[32], rtext[32] = "-", rview[32] = "-", rcopy[32] = "-";
             size_name(size, name, sizeof name);
-            if (redis) {
-                snprintf(rtext, sizeof rtext, "%.1f", redis_us);
-                snprintf(ratio, sizeof ratio, "%.2fx", redis_us / mpi_us);
+            if (st.redis) {
+                snprintf(rtext, sizeof rtext, "%.1f", m[M_REDIS]);
+                snprintf(rview, sizeof rview, "%.1fx", m[M_REDIS] / m[M_VIEW]);
+                snprintf(rcopy, sizeof rcopy, "%.2fx", m[M_REDIS] / m[M_COPY]);
             }
-            printf("%-8s %10.1f %10s %10.1f %10.1f %9.0f %12s %11.2fx %11.2fx\n", name, mpi_us, rtext, floor_us,
-                   huge_us, (double)size / mpi_us, ratio, mpi_us / floor_us, mpi_us / huge_us);
+            printf("%-7s %9.1f %9.1f %9.1f %10s %9.1f %9.1f %9s %9s %8.2fx %8.2fx\n", name, m[M_VIEW], m[M_COPY],
+                   m[M_HEAP], rtext, m[M_FLOOR], m[M_FLOOR_HUGE], rview, rcopy, m[M_COPY] / floor_us,
+                   m[M_HEAP] / floor_us);
             fflush(stdout);
         }
         free(payload);
     }
-    if (redis)
-        ps_store_close(redis);
-    ps_store_close(mpi);
+    if (st.redis)
+        ps_store_close(st.redis);
+    ps_store_close(st.heap);
+    ps_store_close(st.mpi);
     ps_mpi_finalize();
     MPI_Finalize();
     return 0;

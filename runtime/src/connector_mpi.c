@@ -21,6 +21,16 @@
  *    fetch is over to free an evicted object.
  *  - Every wait for a peer is bounded (timeout, default 30 s), after which
  *    the call fails with PS_ERR_TIMEOUT and the request is cancelled.
+ *  - Same node, no copy: a rank with peers on its node keeps its objects of
+ *    a space in a shared-memory arena (shm_arena.c) it creates at its first
+ *    put, /dev/shm/ps-mpi.<job>.<rank>.<space hash>+.arena, and removes when
+ *    the space closes or the rank leaves the job.  A peer on the same node
+ *    maps that arena at its first use and reads, evicts and claims there
+ *    under the arena's lock, without the owner: get is a view into the
+ *    owner's memory, held (the arena's reader bits) until released, so an
+ *    evicted object's space is not reused under a reader.  Objects that do
+ *    not fit stay on the owner's heap (local://) and go through the service
+ *    thread, as do peers on other nodes and stores opened with ?arena=0.
  *
  * Wire format: a request is one message on TAG_REQUEST,
  *     req_head, the space name, then n keys as (length byte, bytes);
@@ -31,7 +41,9 @@
  */
 #include "connector.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -42,10 +54,14 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
+#include <xxhash.h>
 
+#include "connector_mpi.h"
 #include "error.h"
+#include "hash.h"
 #include "key.h"
 #include "metrics.h"
 #include "object.h"
@@ -60,7 +76,13 @@ enum {
     OP_CLAIM = 4,      /* the owner's claim: removed by this request or not */
     OP_SET_EXPIRY = 5, /* req_head.arg: Unix ms from which the object reads as missing */
     DEFAULT_TIMEOUT_MS = 30000,
+    ABANDONED_ARENA_AGE_S = 2, /* a live arena has its owner's slot within microseconds of creation */
 };
+#define DEFAULT_ARENA_SIZE ((size_t)64 << 20)
+#define MAX_ARENA_SIZE ((size_t)1 << 40)
+#define ARENA_PREFIX "ps-mpi."
+#define ARENA_SUFFIX "+.arena"
+#define SHM_DIR "/dev/shm"
 #define CHUNK ((size_t)1 << 30) /* an MPI count is an int */
 #define MISSING UINT64_MAX
 #define KEY_PREFIX "mpi."
@@ -73,11 +95,23 @@ typedef struct req_head {
     uint64_t arg; /* OP_SET_EXPIRY's expiry; 0 for the other ops */
 } req_head;
 
+/* A same-node peer's arena this rank mapped. */
+typedef struct peer_arena {
+    struct peer_arena *retired; /* earlier arenas of the peer, closed with the space */
+    shm_arena *arena;
+    bool refused; /* it exists but could not be mapped (no free slot): not tried again */
+} peer_arena;
+
 /* One rank's share of the objects of a space (the URL's NAME). */
 typedef struct mpi_space {
     struct mpi_space *next; /* svc.lock */
     int refs;               /* svc.lock: open connectors and lookups in progress */
-    ps_connector *objects;  /* local:// */
+    ps_connector *objects;  /* local://: objects not in the arena */
+    size_t arena_size;      /* from the first open's URL; 0: no same-node sharing */
+    pthread_mutex_t arena_lock; /* creating the arena; peers */
+    _Atomic(shm_arena *) arena; /* this rank's, from its first put with same-node peers */
+    atomic_bool arena_tried;    /* creating it was tried (once: a failure keeps objects on the heap) */
+    peer_arena *peers;          /* svc.size of them while in the job, opened at first use */
     char name[];
 } mpi_space;
 
@@ -111,11 +145,15 @@ static struct {
     pthread_t thread;
     atomic_bool stop;
     int self_keyval;
+    int *node_of;   /* rank -> the lowest rank on its node; NULL: sharing off */
+    int node_peers; /* other ranks on this rank's node */
+    int shm_dir;    /* /dev/shm, or -1 */
     /* service thread only */
     MPI_Request *sends;
     pending_send *send_info;
     size_t nsends, cap_sends;
-} svc = {.lock = PTHREAD_MUTEX_INITIALIZER, .state_lock = PTHREAD_MUTEX_INITIALIZER, .rank = -1, .self_keyval = MPI_KEYVAL_INVALID};
+} svc = {.lock = PTHREAD_MUTEX_INITIALIZER, .state_lock = PTHREAD_MUTEX_INITIALIZER, .rank = -1,
+         .self_keyval = MPI_KEYVAL_INVALID, .shm_dir = -1};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -223,8 +261,9 @@ static route_kind key_route(const char *key, int *rank, const char **why)
 
 /* -------------------------------------------------------------- spaces */
 
-/* The space of that name with a reference taken; created when create. */
-static mpi_space *space_ref(const char *name, size_t len, bool create)
+/* The space of that name with a reference taken; created when create (with
+ * arena_size; an existing space keeps its own). */
+static mpi_space *space_ref(const char *name, size_t len, bool create, size_t arena_size)
 {
     pthread_mutex_lock(&svc.lock);
     mpi_space *s = svc.spaces;
@@ -239,6 +278,8 @@ static mpi_space *space_ref(const char *name, size_t len, bool create)
             s = NULL;
         } else {
             ps_local_huge_from(s->objects, (size_t)4 << 20);
+            s->arena_size = arena_size;
+            pthread_mutex_init(&s->arena_lock, NULL);
             s->refs = 1;
             s->next = svc.spaces;
             svc.spaces = s;
@@ -246,6 +287,22 @@ static mpi_space *space_ref(const char *name, size_t len, bool create)
     }
     pthread_mutex_unlock(&svc.lock);
     return s;
+}
+
+/* Unmap the peers' arenas (and the earlier ones); arena_lock held.  Views
+ * still held keep their mapping until released. */
+static void peers_close(mpi_space *s, int npeers)
+{
+    for (int r = 0; s->peers && r < npeers; r++) {
+        shm_arena_close(s->peers[r].arena);
+        for (peer_arena *p = s->peers[r].retired, *next; p; p = next) {
+            next = p->retired;
+            shm_arena_close(p->arena);
+            free(p);
+        }
+    }
+    free(s->peers);
+    s->peers = NULL;
 }
 
 static void space_unref(mpi_space *s)
@@ -260,11 +317,221 @@ static void space_unref(mpi_space *s)
             pp = &(*pp)->next;
         *pp = s->next;
     }
+    int npeers = svc.size;
     pthread_mutex_unlock(&svc.lock);
     if (last) {
+        peers_close(s, npeers);
+        shm_arena *own = atomic_load(&s->arena);
+        if (own) {
+            shm_arena_retire(own); /* the name goes now, whoever still maps it */
+            shm_arena_close(own);  /* removes our objects; views held elsewhere keep theirs */
+        }
+        pthread_mutex_destroy(&s->arena_lock);
         s->objects->ops->close(s->objects); /* entries being sent live on until sent */
         free(s);
     }
+}
+
+/* ------------------------------------------------- same-node arenas */
+
+static void arena_name(const mpi_space *s, int rank, char out[128])
+{
+    snprintf(out, 128, ARENA_PREFIX "%s.%d.%016llx" ARENA_SUFFIX, svc.job, rank,
+             (unsigned long long)XXH3_64bits(s->name, strlen(s->name)));
+}
+
+static bool same_node(int rank)
+{
+    return svc.node_of && rank >= 0 && rank < svc.size && rank != svc.rank &&
+           svc.node_of[rank] == svc.node_of[svc.rank];
+}
+
+/* This rank's arena of the space, created at the first put while it has
+ * same-node peers; NULL: objects stay on the heap. */
+static shm_arena *own_arena(mpi_space *s)
+{
+    shm_arena *a = atomic_load(&s->arena);
+    if (a || !s->arena_size || atomic_load(&s->arena_tried) || !atomic_load(&svc.up) || svc.node_peers == 0 ||
+        svc.shm_dir < 0)
+        return a;
+    pthread_mutex_lock(&s->arena_lock);
+    if (!atomic_load(&s->arena_tried)) {
+        char name[128], where[80];
+        arena_name(s, svc.rank, name);
+        snprintf(where, sizeof where, "mpi store '%.40s' on rank %d", s->name, svc.rank);
+        /* A failure (no room in /dev/shm) only means the heap and the
+         * service thread serve every object, as across nodes. */
+        if (shm_arena_open(svc.shm_dir, name, s->arena_size, where, &a) == PS_OK)
+            atomic_store(&s->arena, a);
+        else
+            ps_error_clear();
+        atomic_store(&s->arena_tried, true);
+    }
+    a = atomic_load(&s->arena);
+    pthread_mutex_unlock(&s->arena_lock);
+    return a;
+}
+
+/* The arena of same-node peer rank, mapped at first use; NULL when sharing
+ * is off or the peer has no arena (then its service thread is asked, as
+ * across nodes). */
+static shm_arena *peer_arena_of(mpi_space *s, int rank)
+{
+    if (!s->arena_size || !atomic_load(&svc.up) || !same_node(rank))
+        return NULL;
+    pthread_mutex_lock(&s->arena_lock);
+    if (!s->peers)
+        s->peers = calloc((size_t)svc.size, sizeof *s->peers);
+    peer_arena *p = s->peers ? &s->peers[rank] : NULL;
+    if (p && p->arena && shm_arena_retired(p->arena)) {
+        /* The owner closed the space (and may have opened it anew): keep
+         * the old mapping for the views still held, look for a new one. */
+        peer_arena *old = malloc(sizeof *old);
+        if (old) {
+            *old = *p;
+            p->retired = old;
+            p->arena = NULL;
+        }
+    }
+    if (p && !p->arena && !p->refused) {
+        char name[128], where[80];
+        arena_name(s, rank, name);
+        snprintf(where, sizeof where, "mpi store '%.40s', rank %d's arena", s->name, rank);
+        ps_status st = shm_arena_open(svc.shm_dir, name, 0, where, &p->arena);
+        /* None (yet), or none for us: the owner's service thread answers. */
+        p->refused = st != PS_OK && st != PS_ERR_NOT_FOUND;
+        if (st != PS_OK)
+            ps_error_clear();
+    }
+    shm_arena *a = p ? p->arena : NULL;
+    pthread_mutex_unlock(&s->arena_lock);
+    return a;
+}
+
+/* The arena of the same-node peer that owns key, or NULL. */
+static shm_arena *owner_arena(mpi_space *s, const char *key)
+{
+    int rank;
+    const char *why;
+    return key_route(key, &rank, &why) == ROUTE_RANK ? peer_arena_of(s, rank) : NULL;
+}
+
+ps_status ps_mpi_arena_stats(ps_connector *conn, int rank, shm_arena_stats *out)
+{
+    mpi_space *s = ((mpi_conn *)conn)->space;
+    shm_arena *a = rank == svc.rank ? atomic_load(&s->arena) : peer_arena_of(s, rank);
+    if (!a)
+        return ps_error_set(PS_ERR_NOT_FOUND, "mpi store '%s': rank %d has no arena this rank can see", s->name,
+                            rank);
+    return shm_arena_stats_get(a, out);
+}
+
+/* ------------------------------------------- this rank's share of a space */
+
+/* What a rank holds of a space: the arena first, then the heap; a key is
+ * in at most one of them (each put removes the other's older copy under
+ * the arena's lock). */
+
+typedef struct heap_copy {
+    ps_connector *objects;
+    const char *key;
+} heap_copy;
+
+static void drop_heap_copy(void *ctx)
+{
+    heap_copy *h = ctx;
+    h->objects->ops->evict(h->objects, h->key);
+    ps_error_clear();
+}
+
+static ps_status share_put(mpi_space *s, const char *key, const ps_iov *parts, size_t nparts)
+{
+    ps_connector *objs = s->objects;
+    shm_arena *a = own_arena(s);
+    if (!a)
+        return objs->ops->put(objs, key, parts, nparts);
+    bool placed = false;
+    heap_copy stale = {objs, key};
+    ps_status st = shm_arena_put(a, key, parts, nparts, drop_heap_copy, &stale, &placed);
+    if (st != PS_OK || placed)
+        return st;
+    /* Too big for the arena (or it is full): the heap, in step with it. */
+    if ((st = shm_arena_lock_elsewhere(a)) != PS_OK)
+        return st;
+    st = objs->ops->put(objs, key, parts, nparts);
+    shm_arena_unlock_elsewhere(a, key, st == PS_OK);
+    return st;
+}
+
+/* Plain data whose hash is still to take: into the arena it is copied and
+ * hashed in one pass; elsewhere hashed first, then put. */
+static ps_status mpi_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
+                                 size_t len, uint64_t *hash_out)
+{
+    mpi_space *s = ((mpi_conn *)conn)->space;
+    shm_arena *a = own_arena(s);
+    if (a) {
+        heap_copy stale = {s->objects, key};
+        bool placed = false;
+        ps_status st = shm_arena_put_hashing(a, key, header, payload, len, drop_heap_copy, &stale, &placed, hash_out);
+        if (st != PS_OK || placed)
+            return st;
+    }
+    *hash_out = ps_payload_hash(payload, len);
+    ps_object_hash_set(header, *hash_out);
+    ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
+    return share_put(s, key, parts, 2);
+}
+
+/* PS_ERR_NOT_FOUND (error set) when neither place has key. */
+static ps_status share_get(mpi_space *s, const char *key, ps_blob *out)
+{
+    shm_arena *a = atomic_load(&s->arena);
+    bool found = false;
+    ps_status st = a ? shm_arena_get(a, key, out, &found) : PS_OK;
+    if (st != PS_OK || found)
+        return st;
+    return s->objects->ops->get(s->objects, key, out);
+}
+
+static ps_status share_exists(mpi_space *s, const char *key, bool *found)
+{
+    shm_arena *a = atomic_load(&s->arena);
+    *found = false;
+    ps_status st = a ? shm_arena_exists(a, key, found) : PS_OK;
+    if (st != PS_OK || *found)
+        return st;
+    return s->objects->ops->exists(s->objects, key, found);
+}
+
+static ps_status share_evict(mpi_space *s, const char *key)
+{
+    shm_arena *a = atomic_load(&s->arena);
+    bool removed = false;
+    ps_status st = a ? shm_arena_remove(a, key, &removed) : PS_OK;
+    if (st != PS_OK || removed)
+        return st;
+    return s->objects->ops->evict(s->objects, key);
+}
+
+static ps_status share_claim(mpi_space *s, const char *key, bool *claimed)
+{
+    shm_arena *a = atomic_load(&s->arena);
+    *claimed = false;
+    ps_status st = a ? shm_arena_remove(a, key, claimed) : PS_OK;
+    if (st != PS_OK || *claimed)
+        return st;
+    return s->objects->ops->claim(s->objects, key, claimed);
+}
+
+static ps_status share_set_expiry(mpi_space *s, const char *key, uint64_t expires_ms)
+{
+    shm_arena *a = atomic_load(&s->arena);
+    bool found = false;
+    ps_status st = a ? shm_arena_set_expiry(a, key, expires_ms, &found) : PS_OK;
+    if (st != PS_OK || found)
+        return st;
+    return s->objects->ops->set_expiry(s->objects, key, expires_ms);
 }
 
 /* ------------------------------------------------------ the service side */
@@ -399,15 +666,14 @@ static void serve(int peer, const unsigned char *msg, size_t len)
         free(keybuf), free(keys), free(status);
         return;
     }
-    space = space_ref((const char *)p, h.space_len, false);
-    ps_connector *objs = space ? space->objects : NULL;
+    space = space_ref((const char *)p, h.space_len, false, 0);
     held_blob **found = NULL;
     if (h.op == OP_GET) {
         found = calloc(h.n ? h.n : 1, sizeof *found);
         for (uint32_t i = 0; i < h.n; i++) {
             uint64_t want = MISSING;
-            held_blob *hb = found && objs ? calloc(1, sizeof *hb) : NULL;
-            if (hb && objs->ops->get(objs, keys[i], &hb->blob) == PS_OK) {
+            held_blob *hb = found && space ? calloc(1, sizeof *hb) : NULL;
+            if (hb && share_get(space, keys[i], &hb->blob) == PS_OK) {
                 want = hb->blob.len;
                 found[i] = hb;
             } else {
@@ -420,13 +686,13 @@ static void serve(int peer, const unsigned char *msg, size_t len)
         for (uint32_t i = 0; i < h.n; i++) {
             bool yes = false;
             if (h.op == OP_EXISTS)
-                yes = objs && objs->ops->exists(objs, keys[i], &yes) == PS_OK && yes;
+                yes = space && share_exists(space, keys[i], &yes) == PS_OK && yes;
             else if (h.op == OP_CLAIM)
-                yes = objs && objs->ops->claim(objs, keys[i], &yes) == PS_OK && yes;
+                yes = space && share_claim(space, keys[i], &yes) == PS_OK && yes;
             else if (h.op == OP_SET_EXPIRY)
-                yes = objs && objs->ops->set_expiry(objs, keys[i], h.arg) == PS_OK;
+                yes = space && share_set_expiry(space, keys[i], h.arg) == PS_OK;
             else
-                yes = !objs || objs->ops->evict(objs, keys[i]) == PS_OK;
+                yes = !space || share_evict(space, keys[i]) == PS_OK;
             status[i] = yes;
         }
         ps_error_clear(); /* a key missing here is the requester's answer, not this thread's error */
@@ -851,9 +1117,17 @@ static ps_status mpi_open(const ps_url *url, ps_connector **out)
         return ps_error_set(PS_ERR_BAD_URL, "mpi URL '%s': the space name uses only letters, digits and . _ : -",
                             url->text);
     long timeout = DEFAULT_TIMEOUT_MS;
+    size_t arena_size = DEFAULT_ARENA_SIZE;
     for (size_t i = 0; i < url->nparams; i++) {
+        if (strcmp(url->params[i].key, "arena") == 0) {
+            if (ps_url_param_size(url, "arena", DEFAULT_ARENA_SIZE, &arena_size) != PS_OK ||
+                arena_size > MAX_ARENA_SIZE)
+                return ps_error_set(PS_ERR_BAD_URL, "mpi URL '%s': arena=%s is not a size from 0 to 1T (bytes, "
+                                    "or with K, M or G)", url->text, url->params[i].value ? url->params[i].value : "");
+            continue;
+        }
         if (strcmp(url->params[i].key, "timeout") != 0)
-            return ps_error_set(PS_ERR_BAD_URL, "mpi URL '%s': unknown parameter '%s' (known: timeout)",
+            return ps_error_set(PS_ERR_BAD_URL, "mpi URL '%s': unknown parameter '%s' (known: timeout, arena)",
                                 url->text, url->params[i].key);
         char *end;
         errno = 0;
@@ -872,7 +1146,7 @@ static ps_status mpi_open(const ps_url *url, ps_connector **out)
     mpi_conn *c = ps_calloc(1, sizeof *c);
     if (!c)
         return PS_ERR_NO_MEMORY;
-    if (!(c->space = space_ref(url->host, strlen(url->host), true))) {
+    if (!(c->space = space_ref(url->host, strlen(url->host), true, arena_size))) {
         free(c);
         return ps_last_error_code();
     }
@@ -908,28 +1182,31 @@ static ps_status mpi_new_key(ps_connector *conn, char key_out[PS_KEY_MAX])
 
 static ps_status mpi_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
-    ps_connector *objs = ((mpi_conn *)conn)->space->objects;
-    return objs->ops->put(objs, key, parts, nparts);
+    return share_put(((mpi_conn *)conn)->space, key, parts, nparts);
 }
 
 static ps_status mpi_put_batch(ps_connector *conn, size_t n, const char *const keys[], const ps_iov *const parts[],
                                const size_t nparts[])
 {
-    ps_connector *objs = ((mpi_conn *)conn)->space->objects;
-    return objs->ops->put_batch(objs, n, keys, parts, nparts);
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n && st == PS_OK; i++)
+        st = share_put(((mpi_conn *)conn)->space, keys[i], parts[i], nparts[i]);
+    return st;
 }
 
 /* exists for n keys: here first, then the owner (or every rank). */
 static ps_status mpi_exists_batch(ps_connector *conn, size_t n, const char *const keys[], bool out[])
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_connector *objs = c->space->objects;
     plan p = {0};
     ps_status st = PS_OK;
     bool remote = false;
     for (size_t i = 0; i < n && st == PS_OK; i++) {
         out[i] = false;
-        if ((st = objs->ops->exists(objs, keys[i], &out[i])) != PS_OK || out[i] || !atomic_load(&svc.up))
+        if ((st = share_exists(c->space, keys[i], &out[i])) != PS_OK || out[i] || !atomic_load(&svc.up))
+            continue;
+        shm_arena *a = owner_arena(c->space, keys[i]);
+        if (a && ((st = shm_arena_exists(a, keys[i], &out[i])) != PS_OK || out[i]))
             continue;
         st = plan_route(&p, n, keys[i], i, &remote);
     }
@@ -950,14 +1227,22 @@ static ps_status mpi_exists(ps_connector *conn, const char *key, bool *exists_ou
 static ps_status mpi_evict_batch(ps_connector *conn, size_t n, const char *const keys[])
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_connector *objs = c->space->objects;
-    ps_status st = objs->ops->evict_batch(objs, n, keys);
+    ps_status st = PS_OK;
+    for (size_t i = 0; i < n && st == PS_OK; i++)
+        st = share_evict(c->space, keys[i]);
     if (st != PS_OK || !atomic_load(&svc.up))
         return st;
     plan p = {0};
     bool remote = false;
-    for (size_t i = 0; i < n && st == PS_OK; i++)
+    for (size_t i = 0; i < n && st == PS_OK; i++) {
+        /* In a same-node owner's arena it is removed here, for every rank;
+         * else the owner (its heap) is asked. */
+        shm_arena *a = owner_arena(c->space, keys[i]);
+        bool removed = false;
+        if (a && ((st = shm_arena_remove(a, keys[i], &removed)) != PS_OK || removed))
+            continue;
         st = plan_route(&p, n, keys[i], i, &remote);
+    }
     if (st == PS_OK && remote)
         st = calls_run(p.calls, p.ncalls, OP_EVICT, 0, c->space, c->timeout_ms);
     plan_free(&p);
@@ -979,6 +1264,13 @@ static ps_status remote_owner_op(mpi_conn *c, uint32_t op, uint64_t arg, const c
     *hit = false;
     if (!atomic_load(&svc.up))
         return PS_OK;
+    shm_arena *a = owner_arena(c->space, key);
+    if (a) {
+        /* Under the arena's lock, as the owner would: one claimer wins. */
+        ps_status st = op == OP_CLAIM ? shm_arena_remove(a, key, hit) : shm_arena_set_expiry(a, key, arg, hit);
+        if (st != PS_OK || *hit)
+            return st;
+    }
     plan p = {0};
     bool remote = false;
     ps_status st = plan_route(&p, 1, key, 0, &remote);
@@ -995,8 +1287,7 @@ static ps_status remote_owner_op(mpi_conn *c, uint32_t op, uint64_t arg, const c
 static ps_status mpi_claim(ps_connector *conn, const char *key, bool *claimed_out)
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_connector *objs = c->space->objects;
-    ps_status st = objs->ops->claim(objs, key, claimed_out);
+    ps_status st = share_claim(c->space, key, claimed_out);
     if (st != PS_OK || *claimed_out)
         return st;
     return remote_owner_op(c, OP_CLAIM, 0, key, claimed_out);
@@ -1007,8 +1298,7 @@ static ps_status mpi_not_found(const char *key);
 static ps_status mpi_set_expiry(ps_connector *conn, const char *key, uint64_t expires_ms)
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_connector *objs = c->space->objects;
-    ps_status st = objs->ops->set_expiry(objs, key, expires_ms);
+    ps_status st = share_set_expiry(c->space, key, expires_ms);
     if (st != PS_ERR_NOT_FOUND)
         return st;
     ps_error_clear();
@@ -1027,18 +1317,22 @@ static ps_status mpi_set_expiry(ps_connector *conn, const char *key, uint64_t ex
 static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[])
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_connector *objs = c->space->objects;
     memset(out, 0, n * sizeof *out);
     plan find = {0}, fetch = {0};
     ps_status st = PS_OK;
     bool finding = false, fetching = false;
     for (size_t i = 0; i < n && st == PS_OK; i++) {
-        st = objs->ops->get(objs, keys[i], &out[i]);
+        st = share_get(c->space, keys[i], &out[i]);
         if (st == PS_OK || st != PS_ERR_NOT_FOUND)
             continue;
         st = PS_OK;
         memset(&out[i], 0, sizeof out[i]);
         if (!atomic_load(&svc.up))
+            continue;
+        /* A same-node owner's arena: a view of its memory, no message. */
+        shm_arena *a = owner_arena(c->space, keys[i]);
+        bool found = false;
+        if (a && ((st = shm_arena_get(a, keys[i], &out[i], &found)) != PS_OK || found))
             continue;
         int rank;
         const char *why;
@@ -1096,8 +1390,15 @@ static ps_status mpi_get(ps_connector *conn, const char *key, ps_blob *out)
 /* This rank's share of the space: the objects it holds, not the job's. */
 static ps_status mpi_list(ps_connector *conn, ps_list_fn fn, void *ctx)
 {
-    ps_connector *objs = ((mpi_conn *)conn)->space->objects;
-    return objs->ops->list(objs, fn, ctx);
+    mpi_space *s = ((mpi_conn *)conn)->space;
+    shm_arena *a = atomic_load(&s->arena);
+    if (a) {
+        bool stopped = false;
+        ps_status st = shm_arena_list_entries(a, "", fn, ctx, &stopped);
+        if (st != PS_OK || stopped)
+            return st;
+    }
+    return s->objects->ops->list(s->objects, fn, ctx);
 }
 
 /* PS_ERR_NOT_FOUND for key, saying where it was looked for. */
@@ -1123,6 +1424,7 @@ const ps_connector_ops ps_mpi_connector = {
     .close = mpi_close,
     .new_key = mpi_new_key,
     .put = mpi_put,
+    .put_hashing = mpi_put_hashing,
     .get = mpi_get,
     .exists = mpi_exists,
     .evict = mpi_evict,
@@ -1136,6 +1438,74 @@ const ps_connector_ops ps_mpi_connector = {
 };
 
 /* ------------------------------------------------------ init / finalize */
+
+/* Which ranks share this rank's node (collective over svc.comm), and
+ * /dev/shm for the arenas; on any failure every rank keeps its objects on
+ * the heap. */
+static void find_node_peers(void)
+{
+    MPI_Comm node = MPI_COMM_NULL;
+    int leader = svc.rank, node_rank = 0;
+    if (MPI_Comm_split_type(svc.comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_rank(node, &node_rank);
+        MPI_Bcast(&leader, 1, MPI_INT, 0, node); /* the node's lowest rank names it */
+        MPI_Comm_free(&node);
+    }
+    svc.node_of = malloc((size_t)svc.size * sizeof *svc.node_of);
+    svc.shm_dir = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int mine = svc.node_of && svc.shm_dir >= 0, all = 0;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, svc.comm);
+    if (all && MPI_Allgather(&leader, 1, MPI_INT, svc.node_of, 1, MPI_INT, svc.comm) == MPI_SUCCESS) {
+        svc.node_peers = 0;
+        for (int r = 0; r < svc.size; r++)
+            svc.node_peers += same_node(r);
+    } else {
+        free(svc.node_of);
+        svc.node_of = NULL;
+        svc.node_peers = 0;
+    }
+    if (node_rank == 0 && svc.shm_dir >= 0)
+        ps_mpi_remove_abandoned_arenas(SHM_DIR, ABANDONED_ARENA_AGE_S);
+}
+
+size_t ps_mpi_remove_abandoned_arenas(const char *dir, int min_age_s)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t removed = 0;
+    size_t plen = strlen(ARENA_PREFIX), slen = strlen(ARENA_SUFFIX);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > plen + slen && strncmp(e->d_name, ARENA_PREFIX, plen) == 0 &&
+            strcmp(e->d_name + len - slen, ARENA_SUFFIX) == 0)
+            removed += shm_arena_remove_abandoned(dirfd(d), e->d_name, min_age_s);
+    }
+    closedir(d);
+    return removed;
+}
+
+/* Unmap the peers' arenas and remove this rank's arena files (their
+ * objects stay readable here until the space closes). */
+static void leave_arenas(void)
+{
+    pthread_mutex_lock(&svc.lock);
+    for (mpi_space *s = svc.spaces; s; s = s->next) {
+        pthread_mutex_lock(&s->arena_lock);
+        peers_close(s, svc.size);
+        shm_arena *own = atomic_load(&s->arena);
+        if (own)
+            shm_arena_retire(own);
+        pthread_mutex_unlock(&s->arena_lock);
+    }
+    pthread_mutex_unlock(&svc.lock);
+    free(svc.node_of);
+    svc.node_of = NULL;
+    svc.node_peers = 0;
+    if (svc.shm_dir >= 0)
+        close(svc.shm_dir);
+    svc.shm_dir = -1;
+}
 
 /* Stop serving: every rank first waits for all the others, so no peer
  * still needs an object from here. */
@@ -1155,6 +1525,7 @@ static ps_status leave_job(void)
     svc.sends = NULL;
     svc.send_info = NULL;
     svc.nsends = svc.cap_sends = 0;
+    leave_arenas();
     MPI_Comm_free(&svc.comm);
     svc.rank = -1;
     pool_empty();
@@ -1225,6 +1596,7 @@ ps_status ps_mpi_init(MPI_Comm comm)
         return ps_error_set(PS_ERR_STATE, "ps_mpi_init: %s", ok == 1 ? "another rank failed to start its service"
                             : ok == 0 ? "getrandom failed" : "could not start the service thread");
     }
+    find_node_peers();
     atomic_store(&svc.up, true);
     if (svc.self_keyval == MPI_KEYVAL_INVALID)
         MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, on_self_delete, &svc.self_keyval, NULL);

@@ -431,24 +431,8 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
 
 /* Plain data with its hash still to take (the store's put_hashing): into
  * the arena, the payload is copied and hashed in one pass
- * (ps_payload_copy_hash) and the header, hash set, written before it;
- * elsewhere the hash comes first and the object goes through put. */
-typedef struct hashing_fill {
-    unsigned char *header;
-    const void *payload;
-    size_t len;
-    uint64_t hash;
-} hashing_fill;
-
-static void fill_hashing(void *dst, void *ctx)
-{
-    hashing_fill *h = ctx;
-    unsigned char *d = dst;
-    h->hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, h->payload, h->len);
-    ps_object_hash_set(h->header, h->hash);
-    memcpy(d, h->header, PS_OBJECT_HEADER_SIZE);
-}
-
+ * (shm_arena_put_hashing); elsewhere the hash comes first and the object
+ * goes through put. */
 static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
                                  size_t len, uint64_t *hash_out)
 {
@@ -456,16 +440,13 @@ static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned c
     ps_status st = ps_conn_check_key(key, c->where);
     if (st != PS_OK)
         return st;
-    if (c->arena && len <= SIZE_MAX - PS_OBJECT_HEADER_SIZE) {
-        hashing_fill h = {header, payload, len, 0};
+    if (c->arena) {
         stale_segment stale = {c, key, NULL};
         bool placed;
-        st = shm_arena_put_fill(c->arena, key, PS_OBJECT_HEADER_SIZE + len, fill_hashing, &h,
-                                remove_stale_segment, &stale, &placed);
-        if (st != PS_OK || placed) {
-            *hash_out = h.hash;
+        st = shm_arena_put_hashing(c->arena, key, header, payload, len, remove_stale_segment, &stale, &placed,
+                                   hash_out);
+        if (st != PS_OK || placed)
             return st;
-        }
     }
     *hash_out = ps_payload_hash(payload, len);
     ps_object_hash_set(header, *hash_out);
@@ -667,40 +648,17 @@ static void shm_layout(const shm_connector *c, ps_dir_layout *out)
     *out = (ps_dir_layout){c->prefix, ".tmp.", shm_key_of, true, c->where};
 }
 
-typedef struct arena_listing {
-    const shm_connector *c;
-    ps_list_fn fn;
-    void *ctx;
-    bool stopped;
-} arena_listing;
-
-/* An arena object as a list entry, named "ps-NAME+.arena/KEY" (a name no
- * segment can have; ps-store removes keyed entries by their key). */
-static bool list_arena_item(const shm_arena_item *item, void *ctx)
-{
-    arena_listing *l = ctx;
-    char entry[sizeof l->c->arena_name + PS_KEY_MAX + 1];
-    snprintf(entry, sizeof entry, "%s/%s", l->c->arena_name, item->key);
-    ps_list_entry e = {
-        .entry = entry,
-        .key = item->key,
-        .len = item->len,
-        .age_ms = item->age_ms,
-        .ttl_ms = -1,
-        .head = item->head,
-        .head_len = item->head_len,
-    };
-    l->stopped = !l->fn(&e, l->ctx);
-    return !l->stopped;
-}
-
 static ps_status shm_list(ps_connector *conn, ps_list_fn fn, void *ctx)
 {
     shm_connector *c = as_shm(conn);
     if (c->arena) {
-        arena_listing l = {c, fn, ctx, false};
-        ps_status st = shm_arena_list(c->arena, list_arena_item, &l);
-        if (st != PS_OK || l.stopped)
+        /* Named "ps-NAME+.arena/KEY", a name no segment can have;
+         * ps-store removes keyed entries by their key. */
+        char prefix[sizeof c->arena_name + 1];
+        snprintf(prefix, sizeof prefix, "%s/", c->arena_name);
+        bool stopped = false;
+        ps_status st = shm_arena_list_entries(c->arena, prefix, fn, ctx, &stopped);
+        if (st != PS_OK || stopped)
             return st;
     }
     ps_dir_layout layout;

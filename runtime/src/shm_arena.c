@@ -18,6 +18,7 @@
 
 #include "connector_file_io.h"
 #include "error.h"
+#include "hash.h"
 #include "object.h"
 
 #define ARENA_MAGIC 0x31414e4552415350ULL /* "PSARENA1" */
@@ -579,6 +580,9 @@ ps_status shm_arena_open(int dirfd, const char *name, uint64_t size, const char 
         int fd = openat(a->dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
             st = map_existing(a, fd);
+        } else if (errno == ENOENT && size == 0) {
+            st = ps_error_set(PS_ERR_NOT_FOUND, "%s: no arena /dev/shm/%s", where, name);
+            break;
         } else if (errno == ENOENT) {
             atomic_bool nameless = true;
             char temp[320];
@@ -693,6 +697,55 @@ void shm_arena_close(shm_arena *a)
     arena_unref(a);
 }
 
+void shm_arena_retire(shm_arena *a)
+{
+    if (arena_lock(a) != PS_OK)
+        return;
+    struct stat sb;
+    if (!a->h->retired && fstatat(a->dirfd, a->name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_dev == a->dev &&
+        sb.st_ino == a->ino)
+        unlinkat(a->dirfd, a->name, 0);
+    __atomic_store_n(&a->h->retired, 1, __ATOMIC_RELEASE);
+    arena_unlock(a);
+}
+
+bool shm_arena_retired(const shm_arena *a)
+{
+    return __atomic_load_n(&a->h->retired, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Only the header is mapped, and no lock taken: the lock of an abandoned
+ * arena may be held by its dead owner, and a live arena always has its
+ * creator's slot (taken before the file is min_age_s old). */
+bool shm_arena_remove_abandoned(int dirfd, const char *name, int min_age_s)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    bool remove = false;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size >= sizeof(arena_header) &&
+        time(NULL) - sb.st_ctime >= min_age_s) {
+        arena_header *h = mmap(NULL, sizeof *h, PROT_READ, MAP_SHARED, fd, 0);
+        if (h != MAP_FAILED) {
+            remove = atomic_load_explicit(&h->magic, memory_order_acquire) == ARENA_MAGIC &&
+                     h->version == ARENA_VERSION;
+            for (uint32_t s = 0; remove && s < SHM_ARENA_SLOTS; s++)
+                remove = !pid_alive(h->slots[s].pid);
+            munmap(h, sizeof *h);
+        }
+    }
+    struct stat now;
+    /* Still the file examined (not one created under the name since). */
+    if (remove && fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == sb.st_ino &&
+        now.st_dev == sb.st_dev)
+        remove = unlinkat(dirfd, name, 0) == 0;
+    else
+        remove = false;
+    close(fd);
+    return remove;
+}
+
 /* ---------------------------------------------------------- objects */
 
 ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
@@ -777,6 +830,39 @@ ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size
     gather g = {parts, nparts};
     return shm_arena_put_fill(a, key, ps_iov_total(parts, nparts), fill_gather, &g, remove_stale, stale_ctx,
                               placed);
+}
+
+/* The payload copied and hashed in one pass, then the header with the hash
+ * written before it. */
+typedef struct hashing_fill {
+    unsigned char *header;
+    const void *payload;
+    size_t len;
+    uint64_t hash;
+} hashing_fill;
+
+static void fill_hashing(void *dst, void *ctx)
+{
+    hashing_fill *h = ctx;
+    unsigned char *d = dst;
+    h->hash = ps_payload_copy_hash(d + PS_OBJECT_HEADER_SIZE, h->payload, h->len);
+    ps_object_hash_set(h->header, h->hash);
+    memcpy(d, h->header, PS_OBJECT_HEADER_SIZE);
+}
+
+ps_status shm_arena_put_hashing(shm_arena *a, const char *key, unsigned char *header, const void *payload,
+                                size_t len, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed,
+                                uint64_t *hash_out)
+{
+    *placed = false;
+    if (len > SIZE_MAX - PS_OBJECT_HEADER_SIZE)
+        return PS_OK;
+    hashing_fill h = {header, payload, len, 0};
+    ps_status st = shm_arena_put_fill(a, key, PS_OBJECT_HEADER_SIZE + len, fill_hashing, &h, remove_stale,
+                                      stale_ctx, placed);
+    if (st == PS_OK && *placed)
+        *hash_out = h.hash;
+    return st;
 }
 
 static void release_hold(ps_blob *blob)
@@ -985,6 +1071,39 @@ ps_status shm_arena_list(shm_arena *a, bool (*fn)(const shm_arena_item *item, vo
     }
     free(items);
     return PS_OK;
+}
+
+typedef struct entry_listing {
+    const char *prefix;
+    ps_list_fn fn;
+    void *ctx;
+    bool stopped;
+} entry_listing;
+
+static bool list_entry(const shm_arena_item *item, void *ctx)
+{
+    entry_listing *l = ctx;
+    char entry[256 + PS_KEY_MAX];
+    snprintf(entry, sizeof entry, "%s%s", l->prefix, item->key);
+    ps_list_entry e = {
+        .entry = entry,
+        .key = item->key,
+        .len = item->len,
+        .age_ms = item->age_ms,
+        .ttl_ms = -1,
+        .head = item->head,
+        .head_len = item->head_len,
+    };
+    l->stopped = !l->fn(&e, l->ctx);
+    return !l->stopped;
+}
+
+ps_status shm_arena_list_entries(shm_arena *a, const char *entry_prefix, ps_list_fn fn, void *ctx, bool *stopped)
+{
+    entry_listing l = {entry_prefix, fn, ctx, false};
+    ps_status st = shm_arena_list(a, list_entry, &l);
+    *stopped = l.stopped;
+    return st;
 }
 
 ps_status shm_arena_stats_get(shm_arena *a, shm_arena_stats *out)

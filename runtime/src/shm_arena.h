@@ -42,8 +42,21 @@ typedef struct shm_arena shm_arena;
 
 /* Open (creating if missing) the arena file name in dirfd, of size bytes of
  * object space when it is created (an existing arena keeps its own size).
- * where names the store in messages. */
+ * where names the store in messages.  With size 0, open only an existing
+ * arena: PS_ERR_NOT_FOUND (error set) when there is none, never a new file. */
 ps_status shm_arena_open(int dirfd, const char *name, uint64_t size, const char *where, shm_arena **out);
+
+/* Remove the file's name now, whoever still has the arena open (they keep
+ * their mapping; opening the name again finds nothing).  For arenas one
+ * process owns and removes when it is done (mpi://). */
+void shm_arena_retire(shm_arena *a);
+/* Whether the arena's file was removed (opened again, a new one may be
+ * found under the name). */
+bool shm_arena_retired(const shm_arena *a);
+/* Remove the arena file name in dirfd if no process attached to it is
+ * alive and it was created at least min_age_s seconds ago (what a crashed
+ * job leaves).  Whether it was removed. */
+bool shm_arena_remove_abandoned(int dirfd, const char *name, int min_age_s);
 
 /* Remove the objects this process put and did not disown, detach, and
  * unmap once no blob of this process points into the arena any more.  The
@@ -61,6 +74,14 @@ ps_status shm_arena_put(shm_arena *a, const char *key, const ps_iov *parts, size
 /* The same, with the len bytes written by fill(dst, ctx) in place. */
 ps_status shm_arena_put_fill(shm_arena *a, const char *key, size_t len, void (*fill)(void *dst, void *ctx),
                              void *ctx, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed);
+
+/* Plain data whose hash is still to take (a connector's put_hashing): the
+ * payload is copied into the arena and hashed in one pass, the hash set in
+ * header (ps_object_hash_set) and *hash_out, and header written before the
+ * payload.  *placed false (PS_OK, header untouched) when it does not fit. */
+ps_status shm_arena_put_hashing(shm_arena *a, const char *key, unsigned char *header, const void *payload,
+                                size_t len, void (*remove_stale)(void *stale_ctx), void *stale_ctx, bool *placed,
+                                uint64_t *hash_out);
 
 /* Get key as a blob pointing into the arena (released through the blob).
  * *found false (PS_OK) when the arena has no live object under key; an
@@ -101,6 +122,10 @@ typedef struct shm_arena_item {
 
 /* Every live object; dead processes' slots are reclaimed first. */
 ps_status shm_arena_list(shm_arena *a, bool (*fn)(const shm_arena_item *item, void *ctx), void *ctx);
+
+/* The same as a connector's list entries, each named entry_prefix + key;
+ * *stopped when fn returned false. */
+ps_status shm_arena_list_entries(shm_arena *a, const char *entry_prefix, ps_list_fn fn, void *ctx, bool *stopped);
 
 /* Figures for tools and tests. */
 typedef struct shm_arena_stats {

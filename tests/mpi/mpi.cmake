@@ -25,8 +25,13 @@ function(ps_mpi_test name ranks prog)
   set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS mpi ENVIRONMENT "${PS_MPI_ENV}")
 endfunction()
 
+# Same-node reads from the owners' arenas (all ranks share this node), and
+# with ?arena=0 every read through the owner's service thread, as across
+# nodes.
 ps_mpi_test(mpi_contract_2 2 mpi_contract)
 ps_mpi_test(mpi_contract_4 4 mpi_contract)
+ps_mpi_test(mpi_contract_heap_2 2 mpi_contract heap)
+ps_mpi_test(mpi_contract_heap_4 4 mpi_contract heap)
 ps_mpi_test(mpi_thread_level 2 mpi_thread_level)
 ps_mpi_test(mpi_finalize_hook 2 mpi_finalize_hook)
 # The executor's MPI backend in both topologies, on 3 and 4 ranks.

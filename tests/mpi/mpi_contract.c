@@ -7,8 +7,15 @@
  * barriers between them, counts what failed, and rank 0 prints the total as
  * "N passed, N failed".  The exit status is non-zero when anything failed
  * on any rank.  An alarm bounds the whole run, so a hang fails the test.
+ *
+ *   mpi_contract          same-node ranks read each other's arenas (the
+ *                         default: all ranks share a node under the test)
+ *   mpi_contract heap     every store opened with ?arena=0: every object on
+ *                         its owner's heap, every read through the owner's
+ *                         service thread (the path across nodes)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -25,6 +34,8 @@
 #include <proxystore/mpi.h>
 #include <proxystore/proxystore.h>
 
+#include "connector_mpi.h"
+#include "dir_entries.h"
 #include "object.h"
 #include "store.h"
 #include "test_record.h"
@@ -32,6 +43,7 @@
 static int rank, size;
 static atomic_int checks, failures;
 static ps_store *store;
+static bool heap_only; /* "heap": ?arena=0 on every store */
 
 #define CHECK(cond, ...)                                                                        \
     do {                                                                                        \
@@ -62,6 +74,20 @@ static unsigned char *patterned(size_t n, unsigned seed)
     }
     fill(p, n, seed);
     return p;
+}
+
+/* The URL base, with ?arena=0 added in heap mode (params: more, or ""). */
+static const char *url_of(const char *base, const char *params)
+{
+    static __thread char url[256];
+    const char *sep = strchr(base, '?') ? "&" : "?";
+    if (heap_only && strncmp(params, "arena=", 6) == 0)
+        params = ""; /* heap mode keeps ?arena=0 */
+    if (heap_only)
+        snprintf(url, sizeof url, "%s%sarena=0%s%s", base, sep, *params ? "&" : "", params);
+    else
+        snprintf(url, sizeof url, "%s%s%s", base, *params ? sep : "", params);
+    return url;
 }
 
 /* Every rank's key, gathered on every rank: keys[r] is rank r's. */
@@ -440,7 +466,7 @@ static void bounded_wait(void)
     int victim = size - 1;
     char key[PS_KEY_MAX];
     int32_t x = 1;
-    ps_store *quick = ps_store_open("quick", "mpi://quick?timeout=300", NULL);
+    ps_store *quick = ps_store_open("quick", url_of("mpi://quick", "timeout=300"), NULL);
     CHECK(quick != NULL, "open with a timeout");
     if (!quick)
         return;
@@ -469,9 +495,15 @@ static void bounded_wait(void)
             }
         }
         CHECK(state == 'T', "rank %d stopped", victim);
-        double t0 = MPI_Wtime();
         bool exists = false;
-        ps_status st = ps_store_exists(quick, key, &exists);
+        if (!heap_only) /* its arena answers without it */
+            CHECK(ps_store_exists(quick, key, &exists) == PS_OK && exists, "exists in a stopped rank's arena");
+        /* An object it does not have needs the rank itself. */
+        char absent[PS_KEY_MAX];
+        snprintf(absent, sizeof absent, "%.*s00000000000000000000000000000000",
+                 (int)(strrchr(key, '.') - key + 1), key);
+        double t0 = MPI_Wtime();
+        ps_status st = ps_store_exists(quick, heap_only ? key : absent, &exists);
         double took = MPI_Wtime() - t0;
         CHECK(st == PS_ERR_TIMEOUT, "exists on a stopped rank gives PS_ERR_TIMEOUT (%s)", ps_status_name(st));
         CHECK(took < 5.0, "within a bounded time (%.2f s)", took);
@@ -481,7 +513,7 @@ static void bounded_wait(void)
         kill(pid, SIGCONT);
         /* once it runs again it answers (asked with the default timeout: the
          * same space under another URL, so a loaded machine cannot fail it) */
-        ps_store *patient = ps_store_open("patient", "mpi://quick", NULL);
+        ps_store *patient = ps_store_open("patient", url_of("mpi://quick", ""), NULL);
         CHECK(patient && ps_store_exists(patient, key, &exists) == PS_OK && exists,
               "exists after the rank continues");
         ps_store_close(patient);
@@ -493,7 +525,7 @@ static void bounded_wait(void)
 /* Several stores on one URL share objects; another space name does not. */
 static void spaces(void)
 {
-    ps_store *other = ps_store_open("other-space", "mpi://elsewhere", NULL);
+    ps_store *other = ps_store_open("other-space", url_of("mpi://elsewhere", ""), NULL);
     CHECK(other != NULL, "open another space");
     char key[PS_KEY_MAX];
     int32_t v = 42 + rank;
@@ -571,6 +603,280 @@ static void task_round_trip(void)
             ps_proxy_free(result); /* the object stays until rank 0 evicts it */
     }
     MPI_Barrier(MPI_COMM_WORLD);
+}
+
+
+/* -------------------------------------------------- same-node arenas */
+
+static size_t held_here(void);
+
+static ps_store *open_uncached(const char *name, const char *url)
+{
+    ps_store_options opts = {.cache_size = 0}; /* a cached object would hold its view */
+    ps_store *s = ps_store_open(name, url, &opts);
+    CHECK(s != NULL, "open %s", url);
+    return s;
+}
+
+static bool arena_stats(ps_store *s, int owner, shm_arena_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    return ps_mpi_arena_stats(s->conn, owner, st) == PS_OK;
+}
+
+/* Rank 1 resolves rank 0's object (a view into rank 0's arena) and keeps
+ * it while rank 0 evicts it and fills its arena with other objects: the
+ * space stays the reader's until it releases the view. */
+static void view_outlives_evict(void)
+{
+    enum { MB = 1 << 20, FILL = 7 };
+    if (heap_only)
+        return;
+    ps_store *s = open_uncached("views", "mpi://views?arena=8M");
+    if (!s)
+        return;
+    unsigned char *data = patterned(MB, 5);
+    ps_proxy_t *p = rank == 0 ? ps_proxy_array(s, &ps_type_bytes, data, MB) : NULL;
+    char desc[4096] = "";
+    if (rank == 0) {
+        char *d = p ? ps_proxy_serialize(p) : NULL;
+        CHECK(d != NULL, "serialize");
+        snprintf(desc, sizeof desc, "%s", d ? d : "");
+        free(d);
+    }
+    MPI_Bcast(desc, sizeof desc, MPI_CHAR, 0, MPI_COMM_WORLD);
+    ps_proxy_t *q = rank == 1 ? ps_proxy_deserialize(desc, &ps_type_bytes) : NULL;
+    const unsigned char *view = q ? ps_resolve(q) : NULL;
+    shm_arena_stats st;
+    if (rank == 1) {
+        CHECK(view && memcmp(view, data, MB) == 0, "resolved rank 0's object");
+        /* Hashed as it was copied into the arena (put_hashing). */
+        CHECK(q && ps_proxy_hash(q) == XXH3_64bits(data, MB), "the recorded hash is the payload's");
+        CHECK(arena_stats(s, 0, &st) && st.live == 1 && st.zombies == 0, "in rank 0's arena: %u live",
+              (unsigned)st.live);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    char keys[FILL][PS_KEY_MAX];
+    unsigned char *other = patterned(MB, 6);
+    if (rank == 0) {
+        CHECK(ps_proxy_evict(p) == PS_OK, "evict while rank 1 holds a view"); /* releases p too */
+        p = NULL;
+        CHECK(arena_stats(s, 0, &st) && st.live == 0 && st.zombies == 1 && st.used >= MB,
+              "the evicted object is still read: %u zombies, %llu bytes", (unsigned)st.zombies,
+              (unsigned long long)st.used);
+        for (int i = 0; i < FILL; i++)
+            CHECK(ps_store_put(s, &ps_type_bytes, other, MB, keys[i]) == PS_OK, "fill %d", i);
+        CHECK(arena_stats(s, 0, &st) && st.live >= FILL - 1, "the arena filled around it: %u live",
+              (unsigned)st.live);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 1) {
+        CHECK(view && memcmp(view, data, MB) == 0, "the view is intact after the evict and the puts");
+        bool exists = true;
+        CHECK(q && ps_store_exists(s, ps_proxy_key(q), &exists) == PS_OK && !exists, "evicted for every rank");
+    }
+    if (q) {
+        ps_proxy_free(q);
+        CHECK(arena_stats(s, 0, &st) && st.zombies == 0, "released: %u zombies", (unsigned)st.zombies);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+        CHECK(arena_stats(s, 0, &st) && st.zombies == 0, "its space is free once released");
+        for (int i = 0; i < FILL; i++)
+            ps_store_evict(s, keys[i]);
+    }
+    if (p)
+        ps_proxy_free(p);
+    free(data);
+    free(other);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(s);
+}
+
+/* Rank 0 closes a space that rank 1 has mapped and opens it again: rank 1
+ * finds the new arena (not the removed one) for the new objects. */
+static void space_reopened(void)
+{
+    if (heap_only)
+        return;
+    char keys[2][PS_KEY_MAX];
+    int32_t v = 7;
+    ps_store *s = open_uncached("reopen", "mpi://reopen");
+    if (!s)
+        return;
+    if (rank == 0)
+        CHECK(ps_store_put(s, &ps_type_int32, &v, 1, keys[0]) == PS_OK, "put");
+    MPI_Bcast(keys[0], PS_KEY_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    int32_t *got = ps_store_get(s, keys[0], &ps_type_int32, NULL);
+    CHECK(got && *got == 7, "read before the reopen");
+    free(got);
+    /* Rank 1 keeps a view of the object across its owner's close. */
+    ps_blob view = {0};
+    unsigned char before[256] = {0};
+    if (rank == 1) {
+        CHECK(s->conn->ops->get(s->conn, keys[0], &view) == PS_OK && view.len <= sizeof before, "a view");
+        if (view.data)
+            memcpy(before, view.data, view.len);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+        ps_store_close(s);
+        s = open_uncached("reopen", "mpi://reopen");
+        v = 8;
+        CHECK(s && ps_store_put(s, &ps_type_int32, &v, 1, keys[1]) == PS_OK, "put after the reopen");
+    }
+    MPI_Bcast(keys[1], PS_KEY_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (rank == 1) {
+        CHECK(view.data && memcmp(view.data, before, view.len) == 0, "the view outlives its owner's close");
+        ps_blob_release(&view);
+    }
+    bool exists = true;
+    CHECK(s && ps_store_exists(s, keys[0], &exists) == PS_OK && !exists, "the closed space's object is gone");
+    got = s ? ps_store_get(s, keys[1], &ps_type_int32, NULL) : NULL;
+    CHECK(got && *got == 8, "read after the reopen");
+    free(got);
+    shm_arena_stats st;
+    if (rank != 0)
+        CHECK(arena_stats(s, 0, &st) && st.live == 1, "rank 0's new arena is the one mapped: %u live",
+              (unsigned)st.live);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(s);
+}
+
+/* Four threads on every rank claim every rank's objects at once: each
+ * object is won exactly once across the job. */
+enum { CLAIM_OBJECTS = 16, CLAIM_THREADS = 4 };
+static char (*claim_keys)[PS_KEY_MAX];
+static atomic_int claims_won;
+
+static void *claimer(void *arg)
+{
+    int id = (int)(intptr_t)arg, n = size * CLAIM_OBJECTS;
+    for (int k = 0; k < n; k++) {
+        bool claimed = false;
+        CHECK(ps_store_claim(store, claim_keys[(k + id * 5 + rank * 3) % n], &claimed) == PS_OK, "claim");
+        atomic_fetch_add(&claims_won, claimed);
+    }
+    return NULL;
+}
+
+static void claim_race(void)
+{
+    char mine[CLAIM_OBJECTS][PS_KEY_MAX];
+    for (int i = 0; i < CLAIM_OBJECTS; i++) {
+        int64_t v = rank * 100 + i;
+        CHECK(ps_store_put(store, &ps_type_int64, &v, 1, mine[i]) == PS_OK, "put");
+    }
+    claim_keys = malloc((size_t)size * CLAIM_OBJECTS * PS_KEY_MAX);
+    MPI_Allgather(mine, CLAIM_OBJECTS * PS_KEY_MAX, MPI_CHAR, claim_keys, CLAIM_OBJECTS * PS_KEY_MAX, MPI_CHAR,
+                  MPI_COMM_WORLD);
+    atomic_store(&claims_won, 0);
+    pthread_t t[CLAIM_THREADS];
+    for (int i = 0; i < CLAIM_THREADS; i++)
+        pthread_create(&t[i], NULL, claimer, (void *)(intptr_t)i);
+    for (int i = 0; i < CLAIM_THREADS; i++)
+        pthread_join(t[i], NULL);
+    int won = atomic_load(&claims_won), total = 0;
+    MPI_Allreduce(&won, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    CHECK(total == size * CLAIM_OBJECTS, "%d claims won for %d objects", total, size * CLAIM_OBJECTS);
+    CHECK(held_here() == 0, "every claimed object is freed on its owner: %zu left", held_here());
+    free(claim_keys);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* An object larger than the owner's arena stays on its heap and is served
+ * by its service thread; a small one beside it goes to the arena. */
+static void too_big_for_arena(void)
+{
+    enum { BIG = 3 << 20, SMALL = 1000 };
+    ps_store *s = open_uncached("tiny", url_of("mpi://tiny", "arena=1M"));
+    if (!s)
+        return;
+    unsigned char *big = patterned(BIG, 11), *small = patterned(SMALL, 12);
+    char keys[2][PS_KEY_MAX];
+    if (rank == 0) {
+        CHECK(ps_store_put(s, &ps_type_bytes, big, BIG, keys[0]) == PS_OK, "put big");
+        CHECK(ps_store_put(s, &ps_type_bytes, small, SMALL, keys[1]) == PS_OK, "put small");
+        shm_arena_stats st;
+        if (!heap_only)
+            CHECK(arena_stats(s, 0, &st) && st.live == 1 && st.used < BIG, "only the small one in the arena: "
+                  "%u live, %llu bytes", (unsigned)st.live, (unsigned long long)st.used);
+        else
+            CHECK(!arena_stats(s, 0, &st), "no arena with ?arena=0");
+    }
+    MPI_Bcast(keys, sizeof keys, MPI_CHAR, 0, MPI_COMM_WORLD);
+    size_t n = 0;
+    unsigned char *got = ps_store_get(s, keys[0], &ps_type_bytes, &n);
+    CHECK(got && n == BIG && memcmp(got, big, BIG) == 0, "the big object from rank 0's heap");
+    free(got);
+    got = ps_store_get(s, keys[1], &ps_type_bytes, &n);
+    CHECK(got && n == SMALL && memcmp(got, small, SMALL) == 0, "the small one from its arena");
+    free(got);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == size - 1)
+        CHECK(ps_store_evict(s, keys[0]) == PS_OK, "evict the big one from rank %d", rank);
+    MPI_Barrier(MPI_COMM_WORLD);
+    bool exists = true;
+    CHECK(ps_store_exists(s, keys[0], &exists) == PS_OK && !exists, "the big one is gone everywhere");
+    CHECK(ps_store_exists(s, keys[1], &exists) == PS_OK && exists, "the small one stays");
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0)
+        ps_store_evict(s, keys[1]);
+    free(big);
+    free(small);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(s);
+}
+
+/* A crashed job's arena (its process gone) is found by its name and
+ * removed; a live one, a young one and other files are left alone. */
+static void abandoned_arenas(void)
+{
+    if (rank == 0) {
+        char dir[] = "/dev/shm/ps-test-mpi-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL, "temp dir");
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        const char *dead = "ps-mpi.00000000000000aa.0.0000000000000001+.arena";
+        const char *live = "ps-mpi.00000000000000aa.1.0000000000000001+.arena";
+        pid_t child = fork();
+        if (child == 0) {
+            shm_arena *a;
+            _exit(shm_arena_open(dfd, dead, 1 << 20, "test", &a) == PS_OK ? 0 : 1); /* never closed */
+        }
+        int wst = 0;
+        CHECK(child > 0 && waitpid(child, &wst, 0) == child && WIFEXITED(wst) && WEXITSTATUS(wst) == 0,
+              "a process made an arena and died");
+        shm_arena *mine = NULL;
+        CHECK(shm_arena_open(dfd, live, 1 << 20, "test", &mine) == PS_OK, "a live arena");
+        int other = openat(dfd, "ps-mpi.not-an-arena", O_CREAT | O_WRONLY, 0600);
+        close(other);
+        CHECK(ps_mpi_remove_abandoned_arenas(dir, 3600) == 0, "a young arena stays");
+        CHECK(ps_mpi_remove_abandoned_arenas(dir, 0) == 1, "the dead process's arena is removed");
+        CHECK(faccessat(dfd, dead, F_OK, 0) != 0, "gone");
+        CHECK(faccessat(dfd, live, F_OK, 0) == 0 && faccessat(dfd, "ps-mpi.not-an-arena", F_OK, 0) == 0,
+              "the live arena and the other file stay");
+        if (mine) {
+            shm_arena_retire(mine);
+            shm_arena_close(mine);
+        }
+        CHECK(faccessat(dfd, live, F_OK, 0) != 0, "a retired arena's file is gone");
+        unlinkat(dfd, "ps-mpi.not-an-arena", 0);
+        close(dfd);
+        CHECK(rmdir(dir) == 0, "nothing else left in %s", dir);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Arena files of this job (prefix "ps-mpi.<job>.") in /dev/shm; rank >= 0:
+ * only that rank's. */
+static int arena_files(const char *job, int of_rank)
+{
+    char prefix[64];
+    if (of_rank >= 0)
+        snprintf(prefix, sizeof prefix, "ps-mpi.%.16s.%d.", job, of_rank);
+    else
+        snprintf(prefix, sizeof prefix, "ps-mpi.%.16s.", job);
+    return ps_test_count_entries("/dev/shm", prefix);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -659,6 +965,7 @@ int main(int argc, char **argv)
     alarm(240);
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    heap_only = argc > 1 && strcmp(argv[1], "heap") == 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (size > 64) {
@@ -670,7 +977,7 @@ int main(int argc, char **argv)
     CHECK(st == PS_OK, "ps_mpi_init");
     CHECK(ps_mpi_init(MPI_COMM_WORLD) == PS_ERR_STATE, "a second ps_mpi_init is refused");
     CHECK(ps_mpi_rank() == rank, "ps_mpi_rank");
-    store = ps_store_open("contract", "mpi://contract", NULL);
+    store = ps_store_open("contract", url_of("mpi://contract", ""), NULL);
     CHECK(store != NULL, "open");
     if (st != PS_OK || !store)
         MPI_Abort(MPI_COMM_WORLD, 1);
@@ -689,6 +996,11 @@ int main(int argc, char **argv)
         {"spaces", spaces},
         {"ownership_ops", ownership_ops},
         {"task_round_trip", task_round_trip},
+        {"view_outlives_evict", view_outlives_evict},
+        {"space_reopened", space_reopened},
+        {"claim_race", claim_race},
+        {"too_big_for_arena", too_big_for_arena},
+        {"abandoned_arenas", abandoned_arenas},
         {"bounded_wait", bounded_wait},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
@@ -699,8 +1011,18 @@ int main(int argc, char **argv)
         if (rank == 0)
             printf("[%s] %s\n", failed_anywhere ? "FAIL" : "PASS", tests[i].name);
     }
+    /* This rank's arena file exists while its space is open (not with
+     * ?arena=0); after ps_mpi_finalize no file of the job is left. */
+    char job_key[PS_KEY_MAX];
+    int32_t one = 1;
+    CHECK(ps_store_put(store, &ps_type_int32, &one, 1, job_key) == PS_OK, "put");
+    const char *job = job_key + 4;
+    CHECK(arena_files(job, rank) == (heap_only ? 0 : 1), "rank %d's arena file: %d", rank, arena_files(job, rank));
+    MPI_Barrier(MPI_COMM_WORLD);
     ps_store_close(store);
     CHECK(ps_mpi_finalize() == PS_OK, "ps_mpi_finalize");
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(arena_files(job, -1) == 0, "no arena file of the job after finalize: %d", arena_files(job, -1));
     CHECK(ps_mpi_rank() == -1, "no rank after ps_mpi_finalize");
     /* After leaving the job a new store cannot open. */
     CHECK(ps_store_open("late", "mpi://", NULL) == NULL && ps_last_error_code() == PS_ERR_STATE &&

@@ -1,8 +1,9 @@
 /*
  * mpi_finalize_hook.c — a program that never calls ps_mpi_finalize: its
  * MPI_Finalize leaves the job for it (the service threads stop, nothing
- * hangs), and the rank's own objects stay readable afterwards
- * (tests/mpi/mpi.cmake runs it under mpirun -n 2).  Prints
+ * hangs), the rank's same-node arena file is removed, and the rank's own
+ * objects stay readable afterwards (tests/mpi/mpi.cmake runs it under
+ * mpirun -n 2, both ranks on one node).  Prints
  * "N passed, N failed"; exits non-zero on a failure.
  */
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 #include <proxystore/mpi.h>
 #include <proxystore/proxystore.h>
+
+#include "dir_entries.h"
 
 static int passed, failed;
 
@@ -44,8 +47,13 @@ int main(int argc, char **argv)
     int64_t *got = ps_store_get(store, peer_key, &ps_type_int64, NULL);
     check(got && *got == 1000 + next, "get from the next rank");
     ps_object_free(&ps_type_int64, got);
+    /* "mpi.<job>.<rank>.<random>": this rank's arena is ps-mpi.<job>.<rank>.* */
+    char arena_prefix[64];
+    snprintf(arena_prefix, sizeof arena_prefix, "ps-%.*s", (int)(strrchr(key, '.') - key + 1), key);
+    check(ps_test_count_entries("/dev/shm", arena_prefix) == 1, "this rank's arena file while in the job");
 
     MPI_Finalize(); /* leaves the job: no ps_mpi_finalize was called */
+    check(ps_test_count_entries("/dev/shm", arena_prefix) == 0, "MPI_Finalize removed this rank's arena file");
     check(ps_mpi_rank() == -1, "MPI_Finalize left the job");
     got = ps_store_get(store, key, &ps_type_int64, NULL);
     check(got && *got == mine, "own object still readable");

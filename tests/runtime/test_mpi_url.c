@@ -36,6 +36,7 @@ Test(mpi_url, malformed_urls)
     const char *bad[] = {
         "mpi://space/path", "mpi://space?color=red", "mpi://space?timeout=0", "mpi://space?timeout=abc",
         "mpi://space?timeout=3600001", "mpi://:secret@space", "mpi://space:4000", "mpi://sp%20ace",
+        "mpi://space?arena=abc", "mpi://space?arena=-1", "mpi://space?arena=2048G", "mpi://space?arena=1T",
     };
     bool with_mpi = built_with_mpi();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

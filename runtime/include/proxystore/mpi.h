@@ -32,7 +32,10 @@ extern "C" {
 /*
  * Join the job: collective over comm (duplicated for the library's own
  * traffic, so it never matches the program's messages).  Starts this rank's
- * service thread and agrees on a job identity that every key carries.
+ * service thread, agrees on a job identity that every key carries, and
+ * finds which ranks share a node (they read each other's objects in place,
+ * from shared-memory arenas in /dev/shm; arenas that crashed jobs left
+ * there are removed).
  * PS_ERR_STATE when MPI is not initialised, was initialised below
  * MPI_THREAD_MULTIPLE, or ps_mpi_init already ran; every rank of comm gets
  * the same answer.
@@ -41,7 +44,9 @@ ps_status ps_mpi_init(MPI_Comm comm);
 /*
  * Leave the job: collective over the ranks of ps_mpi_init's comm.  Waits
  * until every rank gets here (so no peer still needs this rank's objects),
- * then stops the service thread and frees the communicator.  MPI_Finalize
+ * then stops the service thread, removes this rank's arena files and
+ * unmaps its peers' (views still held stay valid until released), and
+ * frees the communicator.  MPI_Finalize
  * does the same for a program that did not call it.  Objects stay readable
  * on their own rank; fetches from other ranks fail with PS_ERR_STATE.
  * Harmless when not initialised.
