@@ -6,7 +6,7 @@
  * matrices come back as owned proxies and go straight into the trace tasks
  * (lent, never copied through the client); releasing them evicts them.
  *
- *   executor_workflow [STORE_URL]                    threads, default shm://
+ *   executor_workflow [STORE_URL]                    threads, default shm:// with an arena
  *   mpirun -n 3 executor_workflow --mpi [STORE_URL]  rank 0 submits
  *   mpirun -n 4 executor_workflow --mpi-scheduler    rank 1 schedules
  *
@@ -148,7 +148,10 @@ int main(int argc, char **argv)
         scheduler = strcmp(argv[arg], "--mpi-scheduler") == 0;
         arg++;
     }
-    const char *url = arg < argc ? argv[arg] : "shm://executor-workflow";
+    /* An arena (docs/connectors/shm.md): a put is then a copy into memory
+     * mapped once, not a fresh segment per object.  64 MiB holds this
+     * workflow's matrices many times over; size it for yours. */
+    const char *url = arg < argc ? argv[arg] : "shm://executor-workflow?arena=64M";
     register_tasks();
     ps_store *store = ps_store_open("workflow", url, NULL);
     if (!store) {

@@ -47,7 +47,7 @@ endforeach()
 if(TARGET executor_workflow)
   foreach(mode mpi mpi-scheduler)
     add_test(NAME example_executor_${mode}
-             COMMAND ${PS_MPIRUN} -n 3 $<TARGET_FILE:executor_workflow> --${mode} shm://ex-workflow-${mode})
+             COMMAND ${PS_MPIRUN} -n 3 $<TARGET_FILE:executor_workflow> --${mode} shm://ex-workflow-${mode}?arena=64M)
     set_tests_properties(example_executor_${mode} PROPERTIES TIMEOUT 120 LABELS "examples;mpi"
       ENVIRONMENT "${PS_MPI_ENV}" PASS_REGULAR_EXPRESSION "store here: 6 objects put, 12 evicted; workflow ok")
   endforeach()
