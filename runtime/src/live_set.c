@@ -63,14 +63,18 @@ ps_status ps_live_set_add(ps_live_set *set, const void *p)
         return ps_error_set(PS_ERR_NO_MEMORY, "out of memory recording a live handle");
     }
     place(set->slots, set->cap - 1, (uintptr_t)p);
-    set->used++;
+    __atomic_store_n(&set->used, set->used + 1, __ATOMIC_RELAXED); /* read unlocked by remove */
     pthread_mutex_unlock(&set->lock);
     return PS_OK;
 }
 
 bool ps_live_set_remove(ps_live_set *set, const void *p)
 {
-    if (!p)
+    /* An empty set holds nothing to remove, without taking the lock: a
+     * proxy made clears its address from the set of moved proxies, which
+     * is almost always empty.  An address added before this call (what
+     * removing it needs) left used above 0. */
+    if (!p || __atomic_load_n(&set->used, __ATOMIC_RELAXED) == 0)
         return false;
     pthread_mutex_lock(&set->lock);
     size_t i = find_locked(set, (uintptr_t)p);
@@ -79,7 +83,7 @@ bool ps_live_set_remove(ps_live_set *set, const void *p)
         uintptr_t *slots = set->slots;
         size_t mask = set->cap - 1;
         slots[i] = 0;
-        set->used--;
+        __atomic_store_n(&set->used, set->used - 1, __ATOMIC_RELAXED);
         /* Move back any later entry whose probe run passed through i. */
         for (size_t j = (i + 1) & mask; slots[j]; j = (j + 1) & mask) {
             size_t h = home(slots[j], mask);
