@@ -10,7 +10,9 @@
  *  - Keys the store makes here name the job and the owning rank:
  *    "mpi.<job id, 16 hex>.<rank>.<128 random bits>".  Any rank sends one
  *    request to the owner for them.  A key the caller chose names no rank;
- *    it is looked for here first, then asked of every other rank.
+ *    it is looked for here first, then at every other rank, lowest first:
+ *    in place in the arenas of same-node ranks, and through the service
+ *    threads of the others (route_op).
  *  - Each rank runs a service thread that answers requests from the others
  *    (get, exists, evict) on a duplicate of the ps_mpi_init communicator.
  *    Replies are nonblocking sends straight out of the stored entry, so the
