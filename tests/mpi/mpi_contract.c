@@ -297,6 +297,25 @@ static void chosen_keys_in_place(void)
     CHECK(ps_store_exists(s, "pick-two", &exists) == PS_OK && !exists, "every rank's object is gone");
     MPI_Barrier(MPI_COMM_WORLD);
 
+    /* The lower one has no arena (its first store on the space said
+     * ?arena=0): it is asked, and its object wins over the higher one's
+     * view. */
+    ps_store *mixed = open_uncached("chosen-mixed", rank == low ? "mpi://chosen-mixed?arena=0"
+                                                                : url_of("mpi://chosen-mixed", ""));
+    if (mixed && (rank == low || rank == last))
+        CHECK(ps_store_put_key(mixed, "pick-mixed", &ps_type_int64, &v, 1) == PS_OK, "put_key");
+    MPI_Barrier(MPI_COMM_WORLD);
+    got = mixed ? chosen_value(mixed, "pick-mixed") : -1;
+    CHECK(got == want, "rank %d reads %lld of pick-mixed, not %lld", rank, (long long)got, (long long)want);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (mixed && rank == 0)
+        CHECK(ps_store_evict(mixed, "pick-mixed") == PS_OK, "evict");
+    MPI_Barrier(MPI_COMM_WORLD);
+    exists = true;
+    CHECK(mixed && ps_store_exists(mixed, "pick-mixed", &exists) == PS_OK && !exists, "gone on every rank");
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(mixed);
+
     /* A past expiry set from another rank makes it missing everywhere. */
     if (rank == owner)
         CHECK(ps_store_put_key(s, "pick-expiring", &ps_type_int64, &v, 1) == PS_OK, "put_key");
