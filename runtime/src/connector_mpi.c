@@ -10,7 +10,9 @@
  *  - Keys the store makes here name the job and the owning rank:
  *    "mpi.<job id, 16 hex>.<rank>.<128 random bits>".  Any rank sends one
  *    request to the owner for them.  A key the caller chose names no rank;
- *    it is looked for here first, then asked of every other rank.
+ *    it is looked for here first, then at every other rank, lowest first:
+ *    in place in the arenas of same-node ranks, and through the service
+ *    threads of the others (route_op).
  *  - Each rank runs a service thread that answers requests from the others
  *    (get, exists, evict) on a duplicate of the ps_mpi_init communicator.
  *    Replies are nonblocking sends straight out of the stored entry, so the
@@ -144,6 +146,7 @@ static struct {
     atomic_uint next_tag;
     pthread_t thread;
     atomic_bool stop;
+    atomic_ullong served; /* requests answered, for tests (ps_mpi_requests_served) */
     int self_keyval;
     int *node_of;   /* rank -> the lowest rank on its node; NULL: sharing off */
     int node_peers; /* other ranks on this rank's node */
@@ -408,12 +411,9 @@ static shm_arena *peer_arena_of(mpi_space *s, int rank)
     return a;
 }
 
-/* The arena of the same-node peer that owns key, or NULL. */
-static shm_arena *owner_arena(mpi_space *s, const char *key)
+unsigned long long ps_mpi_requests_served(void)
 {
-    int rank;
-    const char *why;
-    return key_route(key, &rank, &why) == ROUTE_RANK ? peer_arena_of(s, rank) : NULL;
+    return atomic_load(&svc.served);
 }
 
 ps_status ps_mpi_arena_stats(ps_connector *conn, int rank, shm_arena_stats *out)
@@ -646,6 +646,7 @@ static void serve(int peer, const unsigned char *msg, size_t len)
     memcpy(&h, msg, sizeof h);
     if (h.reply_tag < TAG_FIRST_REPLY)
         return;
+    atomic_fetch_add(&svc.served, 1);
     const unsigned char *p = msg + sizeof h, *end = msg + len;
     size_t per_key = h.op == OP_GET ? sizeof(uint64_t) : 1;
     char *keybuf = NULL;
@@ -1054,8 +1055,8 @@ static ps_status receive_objects(peer_call *calls, size_t ncalls, ps_blob out[],
     return st;
 }
 
-/* How keys spread over peers: routed keys to their rank, the caller's own
- * keys (ask_all) to every other rank. */
+/* How keys spread over peers: one call per rank, each with the keys that
+ * rank must be asked about through its service thread. */
 typedef struct plan {
     peer_call *calls; /* one per rank, calls[rank] */
     size_t ncalls;
@@ -1079,30 +1080,74 @@ static void plan_free(plan *p)
     p->calls = NULL;
 }
 
-static void plan_add_everywhere(plan *p, const char *key, size_t index)
+/* op on key in a same-node peer's arena; *hit: found there (and, for
+ * evict and claim, removed by this call). */
+static ps_status arena_op(shm_arena *a, uint32_t op, uint64_t arg, const char *key, ps_blob *view, bool *hit)
 {
-    for (size_t c = 0; c < p->ncalls; c++)
-        if ((int)c != svc.rank)
-            call_add(&p->calls[c], key, index);
+    switch (op) {
+    case OP_GET:
+        return shm_arena_get(a, key, view, hit);
+    case OP_EXISTS:
+        return shm_arena_exists(a, key, hit);
+    case OP_SET_EXPIRY:
+        return shm_arena_set_expiry(a, key, arg, hit);
+    default: /* evict, claim */
+        return shm_arena_remove(a, key, hit);
+    }
 }
 
-/* Route key (entry index of an n-key batch) into p: to its owner rank, or
- * to every other rank when it names none.  *queued is set when it went
- * somewhere; a key this connector cannot route (another job's) stays out. */
-static ps_status plan_route(plan *p, size_t n, const char *key, size_t index, bool *queued)
+/*
+ * op on key (entry index of an n-key batch) at every other rank that may
+ * hold it: the rank the key names, or, for a key the caller chose, every
+ * other rank, lowest first.  A same-node rank's arena is used in place (no
+ * message; a get leaves a view in *view); the ranks that must still be
+ * asked through their service threads are queued, a routed key in
+ * *routed, a chosen key in *chosen (*queued set).  The owner a key names
+ * is asked after a miss in its arena (its heap may have it).  For a chosen
+ * key a rank whose arena never kept an object on its heap holds nothing
+ * outside the arena, so a miss there needs no message; only ranks with no
+ * arena this rank can map, or with heap objects, are asked.  A get or
+ * exists stops at the first rank whose arena has the key: an exists is
+ * answered, and a get keeps the view unless a lower rank queued before it
+ * has the key too (the lowest rank's object wins).  *hit: found (and done)
+ * in some arena.
+ */
+static ps_status route_op(mpi_space *s, uint32_t op, uint64_t arg, size_t n, const char *key, size_t index,
+                          plan *routed, plan *chosen, bool *queued, ps_blob *view, bool *hit)
 {
     int rank;
     const char *why;
     route_kind route = key_route(key, &rank, &why);
     if (route != ROUTE_RANK && route != ROUTE_ANY)
         return PS_OK;
-    if (!p->calls && plan_init(p, n) != PS_OK)
-        return PS_ERR_NO_MEMORY;
-    *queued = true;
-    if (route == ROUTE_RANK)
-        call_add(&p->calls[rank], key, index);
-    else
-        plan_add_everywhere(p, key, index);
+    plan *p = route == ROUTE_RANK ? routed : chosen;
+    int first = route == ROUTE_RANK ? rank : 0, last = route == ROUTE_RANK ? rank : svc.size - 1;
+    bool answered = false;
+    for (int r = first; r <= last && !answered; r++) {
+        if (r == svc.rank)
+            continue;
+        shm_arena *a = peer_arena_of(s, r);
+        bool found = false;
+        if (a) {
+            ps_status st = arena_op(a, op, arg, key, view, &found);
+            if (st != PS_OK)
+                return st;
+            *hit = *hit || found;
+            answered = found && (op == OP_GET || op == OP_EXISTS);
+            /* A key is in the arena or on the heap, never both. */
+            if (found || (route == ROUTE_ANY && !shm_arena_has_elsewhere(a)))
+                continue;
+        }
+        if (!p->calls && plan_init(p, n) != PS_OK)
+            return PS_ERR_NO_MEMORY;
+        call_add(&p->calls[r], key, index);
+        *queued = true;
+    }
+    if (answered && op == OP_EXISTS)
+        for (int r = first; r <= last && p->calls; r++) /* the lower ranks queued need no asking */
+            if (p->calls[r].n && p->calls[r].index[p->calls[r].n - 1] == index &&
+                p->calls[r].keys[p->calls[r].n - 1] == key)
+                p->calls[r].n--;
     return PS_OK;
 }
 
@@ -1205,10 +1250,7 @@ static ps_status mpi_exists_batch(ps_connector *conn, size_t n, const char *cons
         out[i] = false;
         if ((st = share_exists(c->space, keys[i], &out[i])) != PS_OK || out[i] || !atomic_load(&svc.up))
             continue;
-        shm_arena *a = owner_arena(c->space, keys[i]);
-        if (a && ((st = shm_arena_exists(a, keys[i], &out[i])) != PS_OK || out[i]))
-            continue;
-        st = plan_route(&p, n, keys[i], i, &remote);
+        st = route_op(c->space, OP_EXISTS, 0, n, keys[i], i, &p, &p, &remote, NULL, &out[i]);
     }
     if (st == PS_OK && remote && (st = calls_run(p.calls, p.ncalls, OP_EXISTS, 0, c->space, c->timeout_ms)) == PS_OK)
         for (size_t k = 0; k < p.ncalls; k++)
@@ -1235,13 +1277,10 @@ static ps_status mpi_evict_batch(ps_connector *conn, size_t n, const char *const
     plan p = {0};
     bool remote = false;
     for (size_t i = 0; i < n && st == PS_OK; i++) {
-        /* In a same-node owner's arena it is removed here, for every rank;
-         * else the owner (its heap) is asked. */
-        shm_arena *a = owner_arena(c->space, keys[i]);
+        /* In a same-node rank's arena it is removed here, for every rank;
+         * else that rank (its heap) is asked. */
         bool removed = false;
-        if (a && ((st = shm_arena_remove(a, keys[i], &removed)) != PS_OK || removed))
-            continue;
-        st = plan_route(&p, n, keys[i], i, &remote);
+        st = route_op(c->space, OP_EVICT, 0, n, keys[i], i, &p, &p, &remote, NULL, &removed);
     }
     if (st == PS_OK && remote)
         st = calls_run(p.calls, p.ncalls, OP_EVICT, 0, c->space, c->timeout_ms);
@@ -1264,16 +1303,10 @@ static ps_status remote_owner_op(mpi_conn *c, uint32_t op, uint64_t arg, const c
     *hit = false;
     if (!atomic_load(&svc.up))
         return PS_OK;
-    shm_arena *a = owner_arena(c->space, key);
-    if (a) {
-        /* Under the arena's lock, as the owner would: one claimer wins. */
-        ps_status st = op == OP_CLAIM ? shm_arena_remove(a, key, hit) : shm_arena_set_expiry(a, key, arg, hit);
-        if (st != PS_OK || *hit)
-            return st;
-    }
+    /* In an arena under its lock, as the owner would: one claimer wins. */
     plan p = {0};
     bool remote = false;
-    ps_status st = plan_route(&p, 1, key, 0, &remote);
+    ps_status st = route_op(c->space, op, arg, 1, key, 0, &p, &p, &remote, NULL, hit);
     if (st == PS_OK && remote && (st = calls_run(p.calls, p.ncalls, op, arg, c->space, c->timeout_ms)) == PS_OK)
         for (size_t k = 0; k < p.ncalls; k++)
             if (p.calls[k].n && p.calls[k].status[0])
@@ -1310,9 +1343,12 @@ static ps_status mpi_set_expiry(ps_connector *conn, const char *key, uint64_t ex
 
 /*
  * get for n keys: from here when the object is here, else from the rank the
- * key names; a key the caller chose is first looked for on every rank (the
- * lowest rank that has it serves it).  All requests go out before any reply
- * is awaited, so a batch costs one round trip per owner, not per object.
+ * key names (a view when it is in that rank's arena); a key the caller
+ * chose is looked for in the same-node ranks' arenas, and asked (exists)
+ * only of the ranks below the first arena that has it that could hold it
+ * elsewhere (the lowest rank that has it serves it).  All requests go out
+ * before any reply is awaited, so a batch costs one round trip per owner,
+ * not per object.
  */
 static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const keys[], ps_blob out[])
 {
@@ -1320,7 +1356,7 @@ static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const k
     memset(out, 0, n * sizeof *out);
     plan find = {0}, fetch = {0};
     ps_status st = PS_OK;
-    bool finding = false, fetching = false;
+    bool queued = false;
     for (size_t i = 0; i < n && st == PS_OK; i++) {
         st = share_get(c->space, keys[i], &out[i]);
         if (st == PS_OK || st != PS_ERR_NOT_FOUND)
@@ -1329,27 +1365,11 @@ static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const k
         memset(&out[i], 0, sizeof out[i]);
         if (!atomic_load(&svc.up))
             continue;
-        /* A same-node owner's arena: a view of its memory, no message. */
-        shm_arena *a = owner_arena(c->space, keys[i]);
         bool found = false;
-        if (a && ((st = shm_arena_get(a, keys[i], &out[i], &found)) != PS_OK || found))
-            continue;
-        int rank;
-        const char *why;
-        route_kind route = key_route(keys[i], &rank, &why);
-        if (route == ROUTE_RANK) {
-            if (!fetch.calls && (st = plan_init(&fetch, n)) != PS_OK)
-                break;
-            call_add(&fetch.calls[rank], keys[i], i);
-            fetching = true;
-        } else if (route == ROUTE_ANY && svc.size > 1) {
-            if (!find.calls && (st = plan_init(&find, n)) != PS_OK)
-                break;
-            plan_add_everywhere(&find, keys[i], i);
-            finding = true;
-        }
+        st = route_op(c->space, OP_GET, 0, n, keys[i], i, &fetch, &find, &queued, &out[i], &found);
     }
-    if (st == PS_OK && finding && (st = calls_run(find.calls, find.ncalls, OP_EXISTS, 0, c->space,
+    bool fetching = fetch.calls != NULL;
+    if (st == PS_OK && find.calls && (st = calls_run(find.calls, find.ncalls, OP_EXISTS, 0, c->space,
                                                   c->timeout_ms)) == PS_OK) {
         /* The lowest rank that has each key fetches it. */
         bool *placed = ps_calloc(n, sizeof *placed);
@@ -1363,6 +1383,7 @@ static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const k
                 if (!fetch.calls && (st = plan_init(&fetch, n)) != PS_OK)
                     break;
                 placed[i] = true;
+                ps_blob_release(&out[i]); /* a higher rank's view: the lower rank's object wins */
                 call_add(&fetch.calls[k], keys[i], i);
                 fetching = true;
             }

@@ -21,4 +21,9 @@ size_t ps_mpi_remove_abandoned_arenas(const char *dir, int min_age_s);
  * that rank has no arena this rank can see. */
 ps_status ps_mpi_arena_stats(ps_connector *conn, int rank, shm_arena_stats *out);
 
+/* How many requests from other ranks this rank's service thread has
+ * answered since the library was loaded: for tests that show an operation
+ * needed no message. */
+unsigned long long ps_mpi_requests_served(void);
+
 #endif /* PS_CONNECTOR_MPI_H */

@@ -173,6 +173,184 @@ static void chosen_keys(void)
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+/* Requests the service threads of all ranks answered since the last call
+ * (collective). */
+static unsigned long long served_everywhere(void)
+{
+    static unsigned long long last;
+    MPI_Barrier(MPI_COMM_WORLD);
+    unsigned long long mine = ps_mpi_requests_served(), sum = 0;
+    MPI_Allreduce(&mine, &sum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    unsigned long long since = sum - last;
+    last = sum;
+    return since;
+}
+
+static ps_store *open_uncached(const char *name, const char *url);
+
+/* Threads claiming every key of a list, each starting elsewhere. */
+typedef struct chosen_race {
+    ps_store *s;
+    char (*keys)[PS_KEY_MAX];
+    int n;
+    atomic_int won;
+} chosen_race;
+
+static void *chosen_claimer(void *arg)
+{
+    chosen_race *race = arg;
+    static atomic_int started;
+    int id = atomic_fetch_add(&started, 1);
+    for (int k = 0; k < race->n; k++) {
+        bool claimed = false;
+        CHECK(ps_store_claim(race->s, race->keys[(k + id * 5) % race->n], &claimed) == PS_OK, "claim");
+        atomic_fetch_add(&race->won, claimed);
+    }
+    return NULL;
+}
+
+/* The int64 object under key (its first value), or -1. */
+static int64_t chosen_value(ps_store *s, const char *key)
+{
+    int64_t *got = ps_store_get(s, key, &ps_type_int64, NULL);
+    int64_t v = got ? *got : -1;
+    free(got);
+    return v;
+}
+
+/*
+ * Keys the caller chose, on the same-node path: read, exists, evict, claim
+ * and expiry in the arenas of the ranks that put them, with no message to
+ * any rank when every rank has an arena (every rank puts first); with
+ * ?arena=0 every rank is asked, as across nodes.  Two ranks putting one
+ * key: the lowest rank's object wins on the other ranks, also when the
+ * lower one's is on its heap (too big for its arena) and the higher one's
+ * in an arena; an evict removes both.
+ */
+static void chosen_keys_in_place(void)
+{
+    enum { BIG = 3 << 20, RACED = 16, CLAIMERS = 2 };
+    ps_store *s = open_uncached("chosen", url_of("mpi://chosen", "arena=1M"));
+    if (!s)
+        return;
+    char made[PS_KEY_MAX];
+    int64_t v = 1000 + rank;
+    CHECK(ps_store_put(s, &ps_type_int64, &v, 1, made) == PS_OK, "put (this rank's arena)");
+    int owner = size > 2 ? 1 : size - 1, last = size - 1;
+    if (rank == owner)
+        CHECK(ps_store_put_key(s, "pick-one", &ps_type_int64, &v, 1) == PS_OK, "put_key");
+    served_everywhere();
+    if (rank != owner) {
+        CHECK(chosen_value(s, "pick-one") == 1000 + owner, "rank %d reads rank %d's chosen key", rank, owner);
+        bool exists = false;
+        CHECK(ps_store_exists(s, "pick-one", &exists) == PS_OK && exists, "exists of a chosen key");
+        const char *two[2] = {"pick-one", "pick-none"};
+        bool both[2] = {false, true};
+        CHECK(ps_store_exists_batch(s, 2, two, both) == PS_OK && both[0] && !both[1], "exists_batch");
+        void *got[2] = {0};
+        size_t counts[2] = {0};
+        CHECK(ps_store_get_batch(s, &ps_type_int64, 2, two, got, counts) == PS_OK && got[0] && !got[1] &&
+              counts[0] == 1 && *(int64_t *)got[0] == 1000 + owner, "get_batch of a chosen key");
+        free(got[0]);
+    }
+    unsigned long long asked = served_everywhere();
+    if (heap_only)
+        CHECK(asked > 0, "with ?arena=0 the ranks are asked (%llu requests)", asked);
+    else
+        CHECK(asked == 0, "read from the owner's arena with no message (%llu requests)", asked);
+
+    /* Rank 0 evicts it: gone for every rank, with no message either. */
+    if (rank == 0 && owner != 0)
+        CHECK(ps_store_evict(s, "pick-one") == PS_OK, "evict of a chosen key from rank 0");
+    asked = served_everywhere();
+    CHECK(heap_only || asked == 0, "evicted in the owner's arena (%llu requests)", asked);
+    bool exists = true;
+    CHECK(ps_store_exists(s, "pick-one", &exists) == PS_OK && !exists, "evicted everywhere");
+
+    /* Two ranks put one key; the lower one's object is on its heap. */
+    int low = size > 2 ? 1 : 0;
+    if (rank == low || rank == last) {
+        unsigned char *big = patterned(BIG, 31);
+        int64_t *obj = (int64_t *)big;
+        obj[0] = 1000 + rank;
+        size_t count = rank == low ? BIG / sizeof *obj : 1;
+        CHECK(ps_store_put_key(s, "pick-two", &ps_type_int64, obj, count) == PS_OK, "put_key of %zu", count);
+        free(big);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    int64_t want = rank == last ? 1000 + last : 1000 + low;
+    int64_t got = chosen_value(s, "pick-two");
+    CHECK(got == want, "rank %d reads %lld of pick-two, not %lld", rank, (long long)got, (long long)want);
+    MPI_Barrier(MPI_COMM_WORLD);
+    /* Both in arenas: the lower one wins, with no message. */
+    if (rank == low)
+        CHECK(ps_store_put_key(s, "pick-two", &ps_type_int64, &v, 1) == PS_OK, "put_key into the arena");
+    served_everywhere();
+    got = chosen_value(s, "pick-two");
+    CHECK(got == want, "rank %d reads %lld of pick-two, not %lld", rank, (long long)got, (long long)want);
+    asked = served_everywhere();
+    CHECK(heap_only || asked == 0, "the lowest arena's object, with no message (%llu requests)", asked);
+    if (rank == size / 2)
+        CHECK(ps_store_evict(s, "pick-two") == PS_OK, "evict of a key two ranks hold");
+    MPI_Barrier(MPI_COMM_WORLD);
+    exists = true;
+    CHECK(ps_store_exists(s, "pick-two", &exists) == PS_OK && !exists, "every rank's object is gone");
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    /* The lower one has no arena (its first store on the space said
+     * ?arena=0): it is asked, and its object wins over the higher one's
+     * view. */
+    ps_store *mixed = open_uncached("chosen-mixed", rank == low ? "mpi://chosen-mixed?arena=0"
+                                                                : url_of("mpi://chosen-mixed", ""));
+    if (mixed && (rank == low || rank == last))
+        CHECK(ps_store_put_key(mixed, "pick-mixed", &ps_type_int64, &v, 1) == PS_OK, "put_key");
+    MPI_Barrier(MPI_COMM_WORLD);
+    got = mixed ? chosen_value(mixed, "pick-mixed") : -1;
+    CHECK(got == want, "rank %d reads %lld of pick-mixed, not %lld", rank, (long long)got, (long long)want);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (mixed && rank == 0)
+        CHECK(ps_store_evict(mixed, "pick-mixed") == PS_OK, "evict");
+    MPI_Barrier(MPI_COMM_WORLD);
+    exists = true;
+    CHECK(mixed && ps_store_exists(mixed, "pick-mixed", &exists) == PS_OK && !exists, "gone on every rank");
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(mixed);
+
+    /* A past expiry set from another rank makes it missing everywhere. */
+    if (rank == owner)
+        CHECK(ps_store_put_key(s, "pick-expiring", &ps_type_int64, &v, 1) == PS_OK, "put_key");
+    served_everywhere();
+    if (rank == 0 && owner != 0)
+        CHECK(ps_store_set_expiry(s, "pick-expiring", ps_unix_ms() - 1) == PS_OK, "a past expiry from afar");
+    asked = served_everywhere();
+    CHECK(heap_only || asked == 0, "expiry set in the owner's arena (%llu requests)", asked);
+    exists = true;
+    CHECK(ps_store_exists(s, "pick-expiring", &exists) == PS_OK && !exists, "an expired chosen key is missing");
+
+    /* Every rank claims every chosen key at once: each is won once. */
+    char (*keys)[PS_KEY_MAX] = malloc(RACED * PS_KEY_MAX);
+    for (int k = 0; k < RACED; k++) {
+        snprintf(keys[k], PS_KEY_MAX, "pick-raced-%d", k);
+        if (k % size == rank)
+            CHECK(ps_store_put_key(s, keys[k], &ps_type_int64, &v, 1) == PS_OK, "put_key %s", keys[k]);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    chosen_race race = {s, keys, RACED, 0};
+    pthread_t t[CLAIMERS];
+    for (int i = 0; i < CLAIMERS; i++)
+        pthread_create(&t[i], NULL, chosen_claimer, &race);
+    for (int i = 0; i < CLAIMERS; i++)
+        pthread_join(t[i], NULL);
+    int mine_won = atomic_load(&race.won), total = 0;
+    MPI_Allreduce(&mine_won, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    CHECK(total == RACED, "%d claims won for %d chosen keys", total, RACED);
+    free(keys);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_evict(s, made);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ps_store_close(s);
+}
+
 /* Missing keys, routed and not; keys of another job. */
 static void missing_and_foreign(void)
 {
@@ -988,6 +1166,7 @@ int main(int argc, char **argv)
     } tests[] = {
         {"put_here_get_everywhere", put_here_get_everywhere},
         {"chosen_keys", chosen_keys},
+        {"chosen_keys_in_place", chosen_keys_in_place},
         {"missing_and_foreign", missing_and_foreign},
         {"batches", batches},
         {"large_through_descriptor", large_through_descriptor},
