@@ -113,10 +113,13 @@ static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
 static void count_fork(void) { atomic_fetch_add_explicit(&forks, 1, memory_order_relaxed); }
 static void watch_forks(void) { pthread_atfork(NULL, NULL, count_fork); }
 
+/* Unix time in ms for put times and listed ages.  The coarse clock (a few
+ * ms of resolution, about 6 ns a read here against 25 ns): every put
+ * stamps its object, and ages are shown in seconds. */
 static int64_t now_ms(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
+    clock_gettime(CLOCK_REALTIME_COARSE, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
