@@ -292,8 +292,9 @@ static mpi_space *space_ref(const char *name, size_t len, bool create, size_t ar
     return s;
 }
 
-/* Unmap the peers' arenas (and the earlier ones); arena_lock held.  Views
- * still held keep their mapping until released. */
+/* Unmap the peers' arenas (and the earlier ones); arena_lock held, or the
+ * space no longer reachable (its last reference gone).  Views still held
+ * keep their mapping until released. */
 static void peers_close(mpi_space *s, int npeers)
 {
     for (int r = 0; s->peers && r < npeers; r++) {
