@@ -445,27 +445,37 @@ static void drop_heap_copy(void *ctx)
     ps_error_clear();
 }
 
-static ps_status share_put(mpi_space *s, const char *key, const ps_iov *parts, size_t nparts)
+/* key onto the heap, where it did not go into arena a (NULL: no arena). */
+static ps_status heap_put(mpi_space *s, shm_arena *a, const char *key, const ps_iov *parts, size_t nparts)
 {
     ps_connector *objs = s->objects;
-    shm_arena *a = own_arena(s);
     if (!a)
         return objs->ops->put(objs, key, parts, nparts);
-    bool placed = false;
-    heap_copy stale = {objs, key};
-    ps_status st = shm_arena_put(a, key, parts, nparts, drop_heap_copy, &stale, &placed);
-    if (st != PS_OK || placed)
-        return st;
     /* Too big for the arena (or it is full): the heap, in step with it. */
-    if ((st = shm_arena_lock_elsewhere(a)) != PS_OK)
+    ps_status st = shm_arena_lock_elsewhere(a);
+    if (st != PS_OK)
         return st;
     st = objs->ops->put(objs, key, parts, nparts);
     shm_arena_unlock_elsewhere(a, key, st == PS_OK);
     return st;
 }
 
+static ps_status share_put(mpi_space *s, const char *key, const ps_iov *parts, size_t nparts)
+{
+    shm_arena *a = own_arena(s);
+    if (a) {
+        bool placed = false;
+        heap_copy stale = {s->objects, key};
+        ps_status st = shm_arena_put(a, key, parts, nparts, drop_heap_copy, &stale, &placed);
+        if (st != PS_OK || placed)
+            return st;
+    }
+    return heap_put(s, a, key, parts, nparts);
+}
+
 /* Plain data whose hash is still to take: into the arena it is copied and
- * hashed in one pass; elsewhere hashed first, then put. */
+ * hashed in one pass; elsewhere hashed first, then put on the heap (the
+ * arena, just tried, is not tried again). */
 static ps_status mpi_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
                                  size_t len, uint64_t *hash_out)
 {
@@ -481,7 +491,7 @@ static ps_status mpi_put_hashing(ps_connector *conn, const char *key, unsigned c
     *hash_out = ps_payload_hash(payload, len);
     ps_object_hash_set(header, *hash_out);
     ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
-    return share_put(s, key, parts, 2);
+    return heap_put(s, a, key, parts, 2);
 }
 
 /* op on key in an arena (this rank's or a same-node peer's); *hit: found
