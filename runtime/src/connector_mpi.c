@@ -292,8 +292,9 @@ static mpi_space *space_ref(const char *name, size_t len, bool create, size_t ar
     return s;
 }
 
-/* Unmap the peers' arenas (and the earlier ones); arena_lock held.  Views
- * still held keep their mapping until released. */
+/* Unmap the peers' arenas (and the earlier ones); arena_lock held, or the
+ * space no longer reachable (its last reference gone).  Views still held
+ * keep their mapping until released. */
 static void peers_close(mpi_space *s, int npeers)
 {
     for (int r = 0; s->peers && r < npeers; r++) {
@@ -444,27 +445,37 @@ static void drop_heap_copy(void *ctx)
     ps_error_clear();
 }
 
-static ps_status share_put(mpi_space *s, const char *key, const ps_iov *parts, size_t nparts)
+/* key onto the heap, where it did not go into arena a (NULL: no arena). */
+static ps_status heap_put(mpi_space *s, shm_arena *a, const char *key, const ps_iov *parts, size_t nparts)
 {
     ps_connector *objs = s->objects;
-    shm_arena *a = own_arena(s);
     if (!a)
         return objs->ops->put(objs, key, parts, nparts);
-    bool placed = false;
-    heap_copy stale = {objs, key};
-    ps_status st = shm_arena_put(a, key, parts, nparts, drop_heap_copy, &stale, &placed);
-    if (st != PS_OK || placed)
-        return st;
     /* Too big for the arena (or it is full): the heap, in step with it. */
-    if ((st = shm_arena_lock_elsewhere(a)) != PS_OK)
+    ps_status st = shm_arena_lock_elsewhere(a);
+    if (st != PS_OK)
         return st;
     st = objs->ops->put(objs, key, parts, nparts);
     shm_arena_unlock_elsewhere(a, key, st == PS_OK);
     return st;
 }
 
+static ps_status share_put(mpi_space *s, const char *key, const ps_iov *parts, size_t nparts)
+{
+    shm_arena *a = own_arena(s);
+    if (a) {
+        bool placed = false;
+        heap_copy stale = {s->objects, key};
+        ps_status st = shm_arena_put(a, key, parts, nparts, drop_heap_copy, &stale, &placed);
+        if (st != PS_OK || placed)
+            return st;
+    }
+    return heap_put(s, a, key, parts, nparts);
+}
+
 /* Plain data whose hash is still to take: into the arena it is copied and
- * hashed in one pass; elsewhere hashed first, then put. */
+ * hashed in one pass; elsewhere hashed first, then put on the heap (the
+ * arena, just tried, is not tried again). */
 static ps_status mpi_put_hashing(ps_connector *conn, const char *key, unsigned char *header, const void *payload,
                                  size_t len, uint64_t *hash_out)
 {
@@ -480,58 +491,53 @@ static ps_status mpi_put_hashing(ps_connector *conn, const char *key, unsigned c
     *hash_out = ps_payload_hash(payload, len);
     ps_object_hash_set(header, *hash_out);
     ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
-    return share_put(s, key, parts, 2);
+    return heap_put(s, a, key, parts, 2);
 }
 
-/* PS_ERR_NOT_FOUND (error set) when neither place has key. */
-static ps_status share_get(mpi_space *s, const char *key, ps_blob *out)
+/* op on key in an arena (this rank's or a same-node peer's); *hit: found
+ * there (and, for evict and claim, removed by this call). */
+static ps_status arena_op(shm_arena *a, uint32_t op, uint64_t arg, const char *key, ps_blob *view, bool *hit)
 {
-    shm_arena *a = atomic_load(&s->arena);
-    bool found = false;
-    ps_status st = a ? shm_arena_get(a, key, out, &found) : PS_OK;
-    if (st != PS_OK || found)
-        return st;
-    return s->objects->ops->get(s->objects, key, out);
+    switch (op) {
+    case OP_GET:
+        return shm_arena_get(a, key, view, hit);
+    case OP_EXISTS:
+        return shm_arena_exists(a, key, hit);
+    case OP_SET_EXPIRY:
+        return shm_arena_set_expiry(a, key, arg, hit);
+    default: /* evict, claim */
+        return shm_arena_remove(a, key, hit);
+    }
 }
 
-static ps_status share_exists(mpi_space *s, const char *key, bool *found)
+/* op on key in this rank's share of s: its arena, then its heap.  *hit:
+ * done here (get: *view holds the object; exists: it is here; claim: this
+ * call removed it; set_expiry: set; evict: removed or not here).  get and
+ * set_expiry of a key neither place has: PS_ERR_NOT_FOUND (error set). */
+static ps_status share_op(mpi_space *s, uint32_t op, uint64_t arg, const char *key, ps_blob *view, bool *hit)
 {
     shm_arena *a = atomic_load(&s->arena);
-    *found = false;
-    ps_status st = a ? shm_arena_exists(a, key, found) : PS_OK;
-    if (st != PS_OK || *found)
+    *hit = false;
+    ps_status st = a ? arena_op(a, op, arg, key, view, hit) : PS_OK;
+    if (st != PS_OK || *hit)
         return st;
-    return s->objects->ops->exists(s->objects, key, found);
-}
-
-static ps_status share_evict(mpi_space *s, const char *key)
-{
-    shm_arena *a = atomic_load(&s->arena);
-    bool removed = false;
-    ps_status st = a ? shm_arena_remove(a, key, &removed) : PS_OK;
-    if (st != PS_OK || removed)
-        return st;
-    return s->objects->ops->evict(s->objects, key);
-}
-
-static ps_status share_claim(mpi_space *s, const char *key, bool *claimed)
-{
-    shm_arena *a = atomic_load(&s->arena);
-    *claimed = false;
-    ps_status st = a ? shm_arena_remove(a, key, claimed) : PS_OK;
-    if (st != PS_OK || *claimed)
-        return st;
-    return s->objects->ops->claim(s->objects, key, claimed);
-}
-
-static ps_status share_set_expiry(mpi_space *s, const char *key, uint64_t expires_ms)
-{
-    shm_arena *a = atomic_load(&s->arena);
-    bool found = false;
-    ps_status st = a ? shm_arena_set_expiry(a, key, expires_ms, &found) : PS_OK;
-    if (st != PS_OK || found)
-        return st;
-    return s->objects->ops->set_expiry(s->objects, key, expires_ms);
+    ps_connector *objs = s->objects;
+    switch (op) {
+    case OP_GET:
+        st = objs->ops->get(objs, key, view);
+        break;
+    case OP_EXISTS:
+        return objs->ops->exists(objs, key, hit);
+    case OP_CLAIM:
+        return objs->ops->claim(objs, key, hit);
+    case OP_SET_EXPIRY:
+        st = objs->ops->set_expiry(objs, key, arg);
+        break;
+    default:
+        st = objs->ops->evict(objs, key);
+    }
+    *hit = st == PS_OK;
+    return st;
 }
 
 /* ------------------------------------------------------ the service side */
@@ -674,7 +680,8 @@ static void serve(int peer, const unsigned char *msg, size_t len)
         for (uint32_t i = 0; i < h.n; i++) {
             uint64_t want = MISSING;
             held_blob *hb = found && space ? calloc(1, sizeof *hb) : NULL;
-            if (hb && share_get(space, keys[i], &hb->blob) == PS_OK) {
+            bool hit = false;
+            if (hb && share_op(space, OP_GET, 0, keys[i], &hb->blob, &hit) == PS_OK) {
                 want = hb->blob.len;
                 found[i] = hb;
             } else {
@@ -685,16 +692,9 @@ static void serve(int peer, const unsigned char *msg, size_t len)
         ps_error_clear();
     } else {
         for (uint32_t i = 0; i < h.n; i++) {
+            /* With no such space here, only an evict has done its work. */
             bool yes = false;
-            if (h.op == OP_EXISTS)
-                yes = space && share_exists(space, keys[i], &yes) == PS_OK && yes;
-            else if (h.op == OP_CLAIM)
-                yes = space && share_claim(space, keys[i], &yes) == PS_OK && yes;
-            else if (h.op == OP_SET_EXPIRY)
-                yes = space && share_set_expiry(space, keys[i], h.arg) == PS_OK;
-            else
-                yes = !space || share_evict(space, keys[i]) == PS_OK;
-            status[i] = yes;
+            status[i] = space ? share_op(space, h.op, h.arg, keys[i], NULL, &yes) == PS_OK && yes : h.op == OP_EVICT;
         }
         ps_error_clear(); /* a key missing here is the requester's answer, not this thread's error */
     }
@@ -1080,22 +1080,6 @@ static void plan_free(plan *p)
     p->calls = NULL;
 }
 
-/* op on key in a same-node peer's arena; *hit: found there (and, for
- * evict and claim, removed by this call). */
-static ps_status arena_op(shm_arena *a, uint32_t op, uint64_t arg, const char *key, ps_blob *view, bool *hit)
-{
-    switch (op) {
-    case OP_GET:
-        return shm_arena_get(a, key, view, hit);
-    case OP_EXISTS:
-        return shm_arena_exists(a, key, hit);
-    case OP_SET_EXPIRY:
-        return shm_arena_set_expiry(a, key, arg, hit);
-    default: /* evict, claim */
-        return shm_arena_remove(a, key, hit);
-    }
-}
-
 /*
  * op on key (entry index of an n-key batch) at every other rank that may
  * hold it: the rank the key names, or, for a key the caller chose, every
@@ -1248,7 +1232,8 @@ static ps_status mpi_exists_batch(ps_connector *conn, size_t n, const char *cons
     bool remote = false;
     for (size_t i = 0; i < n && st == PS_OK; i++) {
         out[i] = false;
-        if ((st = share_exists(c->space, keys[i], &out[i])) != PS_OK || out[i] || !atomic_load(&svc.up))
+        if ((st = share_op(c->space, OP_EXISTS, 0, keys[i], NULL, &out[i])) != PS_OK || out[i] ||
+            !atomic_load(&svc.up))
             continue;
         st = route_op(c->space, OP_EXISTS, 0, n, keys[i], i, &p, &p, &remote, NULL, &out[i]);
     }
@@ -1270,8 +1255,10 @@ static ps_status mpi_evict_batch(ps_connector *conn, size_t n, const char *const
 {
     mpi_conn *c = (mpi_conn *)conn;
     ps_status st = PS_OK;
-    for (size_t i = 0; i < n && st == PS_OK; i++)
-        st = share_evict(c->space, keys[i]);
+    for (size_t i = 0; i < n && st == PS_OK; i++) {
+        bool done = false;
+        st = share_op(c->space, OP_EVICT, 0, keys[i], NULL, &done);
+    }
     if (st != PS_OK || !atomic_load(&svc.up))
         return st;
     plan p = {0};
@@ -1320,7 +1307,7 @@ static ps_status remote_owner_op(mpi_conn *c, uint32_t op, uint64_t arg, const c
 static ps_status mpi_claim(ps_connector *conn, const char *key, bool *claimed_out)
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_status st = share_claim(c->space, key, claimed_out);
+    ps_status st = share_op(c->space, OP_CLAIM, 0, key, NULL, claimed_out);
     if (st != PS_OK || *claimed_out)
         return st;
     return remote_owner_op(c, OP_CLAIM, 0, key, claimed_out);
@@ -1331,11 +1318,11 @@ static ps_status mpi_not_found(const char *key);
 static ps_status mpi_set_expiry(ps_connector *conn, const char *key, uint64_t expires_ms)
 {
     mpi_conn *c = (mpi_conn *)conn;
-    ps_status st = share_set_expiry(c->space, key, expires_ms);
+    bool hit = false;
+    ps_status st = share_op(c->space, OP_SET_EXPIRY, expires_ms, key, NULL, &hit);
     if (st != PS_ERR_NOT_FOUND)
         return st;
     ps_error_clear();
-    bool hit;
     if ((st = remote_owner_op(c, OP_SET_EXPIRY, expires_ms, key, &hit)) != PS_OK)
         return st;
     return hit ? PS_OK : mpi_not_found(key);
@@ -1358,7 +1345,8 @@ static ps_status mpi_get_batch(ps_connector *conn, size_t n, const char *const k
     ps_status st = PS_OK;
     bool queued = false;
     for (size_t i = 0; i < n && st == PS_OK; i++) {
-        st = share_get(c->space, keys[i], &out[i]);
+        bool here = false;
+        st = share_op(c->space, OP_GET, 0, keys[i], &out[i], &here);
         if (st == PS_OK || st != PS_ERR_NOT_FOUND)
             continue;
         st = PS_OK;

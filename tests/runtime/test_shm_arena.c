@@ -635,6 +635,42 @@ Test(arena, set_once_objects_stay_in_segments_and_respect_the_arena)
     c->ops->close(c);
 }
 
+/* Size 0 opens only an arena that exists: none is PS_ERR_NOT_FOUND and no
+ * file.  Retiring an arena removes its name at once, for every process
+ * that maps it, while their mappings stay readable; the name then opens
+ * nothing. */
+Test(arena, open_existing_only_and_retire)
+{
+    int dirfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cr_assert_geq(dirfd, 0);
+    char name[128];
+    snprintf(name, sizeof name, "ps-%s+.arena", store_name);
+    shm_arena *owner = NULL, *peer = NULL, *late = NULL;
+    cr_assert_eq(shm_arena_open(dirfd, name, 0, "test", &peer), PS_ERR_NOT_FOUND);
+    cr_assert(strstr(ps_last_error_message(), name), "%s", ps_last_error_message());
+    cr_assert_not(arena_file_exists(), "opening an existing arena made one");
+    cr_assert_eq(shm_arena_open(dirfd, name, MiB, "test", &owner), PS_OK, "%s", ps_last_error_message());
+    cr_assert_eq(shm_arena_open(dirfd, name, 0, "test", &peer), PS_OK, "%s", ps_last_error_message());
+    const char data[] = "kept across the retire";
+    ps_iov part = {data, sizeof data};
+    bool placed = false;
+    cr_assert_eq(shm_arena_put(owner, "k", &part, 1, NULL, NULL, &placed), PS_OK, "%s", ps_last_error_message());
+    cr_assert(placed);
+    cr_assert_not(shm_arena_retired(peer));
+    shm_arena_retire(owner);
+    cr_assert(shm_arena_retired(peer), "the peer does not see the retire");
+    cr_assert_not(arena_file_exists(), "a retired arena's name stays");
+    cr_assert_eq(shm_arena_open(dirfd, name, 0, "test", &late), PS_ERR_NOT_FOUND);
+    ps_blob b = {0};
+    bool found = false;
+    cr_assert_eq(shm_arena_get(peer, "k", &b, &found), PS_OK, "%s", ps_last_error_message());
+    cr_assert(found && b.len == sizeof data && memcmp(b.data, data, sizeof data) == 0);
+    ps_blob_release(&b);
+    shm_arena_close(peer);
+    shm_arena_close(owner);
+    close(dirfd);
+}
+
 static ps_status open_status(const char *text) { return ps_check_open_status(&ps_shm_connector, text); }
 
 Test(arena, bad_sizes_are_refused_and_zero_means_segments)
