@@ -370,6 +370,8 @@ static void remove_stale_segment(void *ctx)
     s->name = NULL;
 }
 
+static ps_status segment_put(shm_connector *c, const char *key, const ps_iov *parts, size_t nparts);
+
 static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *parts, size_t nparts)
 {
     shm_connector *c = as_shm(conn);
@@ -380,15 +382,23 @@ static ps_status shm_put(ps_connector *conn, const char *key, const ps_iov *part
     if (nparts && !parts)
         return ps_error_set(PS_ERR_INVALID_ARGUMENT, "%s: put '%s' with no data", where, key);
 
-    char final[SHM_SEGMENT_MAX], temp[SHM_SEGMENT_MAX + 48];
-    segment_name(c, key, final);
     if (c->arena) {
         bool placed;
-        stale_segment stale = {c, key, final};
+        stale_segment stale = {c, key, NULL};
         st = shm_arena_put(c->arena, key, parts, nparts, remove_stale_segment, &stale, &placed);
         if (st != PS_OK || placed)
             return st;
     }
+    return segment_put(c, key, parts, nparts);
+}
+
+/* A put into a segment of its own (no arena, or the arena had no room). */
+static ps_status segment_put(shm_connector *c, const char *key, const ps_iov *parts, size_t nparts)
+{
+    const char *where = c->where;
+    ps_status st;
+    char final[SHM_SEGMENT_MAX], temp[SHM_SEGMENT_MAX + 48];
+    segment_name(c, key, final);
     int fd = ps_conn_create_object(c->dirfd, c->prefix, &c->nameless, temp, sizeof temp, 0600);
     if (fd < 0)
         return ps_error_errno(PS_ERR_IO, "%s: put '%s': cannot create a segment in %s",
@@ -451,7 +461,7 @@ static ps_status shm_put_hashing(ps_connector *conn, const char *key, unsigned c
     *hash_out = ps_payload_hash(payload, len);
     ps_object_hash_set(header, *hash_out);
     ps_iov parts[2] = {{header, PS_OBJECT_HEADER_SIZE}, {payload, len}};
-    return shm_put(conn, key, parts, 2);
+    return segment_put(c, key, parts, 2); /* the arena was tried above */
 }
 
 /* A zero-length object has no mapping to hand out (mmap refuses length 0). */
