@@ -288,6 +288,64 @@ Test(arena, a_writer_killed_holding_the_lock_leaves_a_working_arena)
     cr_assert_not(arena_file_exists());
 }
 
+static void die_while_filling(void *dst, void *ctx)
+{
+    (void)ctx;
+    memset(dst, 0x5a, 4096); /* part of the object written, then the writer dies */
+    raise(SIGKILL);
+}
+
+/* A writer killed in the middle of its copy: small objects are copied under
+ * the arena's lock (the next locker repairs), larger ones outside it (the
+ * entry being written goes with the dead writer's slot).  Either way the
+ * half-written key never reads as present, its space comes back, and the
+ * arena goes on working. */
+static void writer_killed_while_copying(size_t len)
+{
+    ps_connector *c = open_arena("4M");
+    put_pattern(c, "a", 1, 100 * KiB);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int dirfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char name[128];
+        snprintf(name, sizeof name, "ps-%s+.arena", store_name);
+        shm_arena *a = NULL;
+        bool placed;
+        if (dirfd < 0 || shm_arena_open(dirfd, name, 0, "child", &a) != PS_OK)
+            _exit(1);
+        shm_arena_put_fill(a, "half", len, die_while_filling, NULL, NULL, NULL, &placed);
+        _exit(2);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the child did not die in its copy");
+    bool found = true;
+    cr_assert_eq(c->ops->exists(c, "half", &found), PS_OK, "%s", ps_last_error_message());
+    cr_assert_not(found, "a half-written object reads as present");
+    expect_pattern(c, "a", 1, 100 * KiB);
+    /* The rest of the 4 MiB, 32 KiB short: it fits only if the dead
+     * writer's space came back. */
+    put_pattern(c, "b", 2, 4 * MiB - 132 * KiB);
+    cr_assert_not(in_segment("b"), "the dead writer's space was not reclaimed");
+    expect_pattern(c, "b", 2, 4 * MiB - 132 * KiB);
+    shm_arena_stats s = stats();
+    cr_assert_eq(s.live, 2);
+    cr_assert_eq(s.attached, 1, "the dead child still has a slot");
+    c->ops->close(c);
+    cr_assert_not(arena_file_exists());
+}
+
+Test(arena, a_writer_killed_copying_a_small_object_under_the_lock)
+{
+    writer_killed_while_copying(64 * KiB);
+}
+
+Test(arena, a_writer_killed_copying_a_large_object_outside_the_lock)
+{
+    writer_killed_while_copying(900 * KiB);
+}
+
 Test(arena, objects_that_do_not_fit_go_to_segments)
 {
     ps_connector *c = open_arena("256K");
