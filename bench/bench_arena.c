@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_store.h"
 #include "bench_time.h"
 #include "connector.h"
 #include "hash.h"
@@ -70,27 +71,17 @@ static const char *const m_names[M_N] = {"memcpy warm", "memcpy fresh", "hash", 
                                          "conn put segment", "store put arena", "store put segment",
                                          "resolve arena", "resolve segment", "evict arena", "evict segment"};
 
-/* ps_proxy_array + ps_resolve + ps_store_evict; times into put/res/evict. */
+/* bench_store_round into put/res/evict, or die. */
 static void store_round(ps_store *store, const unsigned char *buf, size_t size, bool check, double *put,
                         double *res, double *evict)
 {
-    double t0 = now_us();
-    ps_proxy_t *p = ps_proxy_array(store, &ps_type_bytes, buf, size);
-    double t1 = now_us();
-    if (!p)
-        die("ps_proxy_array");
-    const unsigned char *got = ps_resolve(p);
-    double t2 = now_us();
-    if (!got || (check && memcmp(got, buf, size) != 0))
-        die("ps_resolve");
-    double t3 = now_us();
-    if (ps_store_evict(store, ps_proxy_key(p)) != PS_OK)
-        die("ps_store_evict");
-    double t4 = now_us();
-    ps_proxy_free(p);
-    *put = t1 - t0;
-    *res = t2 - t1;
-    *evict = t4 - t3;
+    bench_round r;
+    const char *failed = bench_store_round(store, buf, size, check, NULL, &r);
+    if (failed)
+        die(failed);
+    *put = r.put;
+    *res = r.resolve;
+    *evict = r.evict;
 }
 
 static double conn_put(ps_connector *c, const unsigned char *head, const unsigned char *buf, size_t size)

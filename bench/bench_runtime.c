@@ -38,6 +38,7 @@
 #include <hiredis/hiredis.h>
 
 #include "bench_floor.h"
+#include "bench_store.h"
 #include "bench_time.h"
 #include "proxystore/proxystore.h"
 #include "url.h"
@@ -217,29 +218,16 @@ static void bench_store(const char *label, const char *url, reference *ref)
                *te = calloc((size_t)n, sizeof(double)), *rp = calloc((size_t)n, sizeof(double)),
                *rg = calloc((size_t)n, sizeof(double)), *rd = calloc((size_t)n, sizeof(double));
         for (int i = -2; i < n; i++) { /* two warm-up rounds */
-            double t0 = now_us();
-            ps_proxy_t *p = ps_proxy_array(store, &ps_type_bytes, buf, size);
-            double t1 = now_us();
-            if (!p)
-                die("ps_proxy_array");
-            const unsigned char *got = ps_resolve(p);
-            double t2 = now_us();
-            if (!got)
-                die("ps_resolve");
-            if (i == -2 && (memcmp(got, buf, size) != 0))
-                die("resolved bytes differ");
-            settle(size);
-            double t3 = now_us();
-            if (ps_store_evict(store, ps_proxy_key(p)) != PS_OK)
-                die("ps_store_evict");
-            double t4 = now_us();
-            ps_proxy_free(p);
+            bench_round r;
+            const char *failed = bench_store_round(store, buf, size, i == -2, settle, &r);
+            if (failed)
+                die(failed);
             double a, b, d;
             reference_run(ref, buf, size, &a, &b, &d);
             if (i >= 0) {
-                tp[i] = t1 - t0;
-                tr[i] = t2 - t1;
-                te[i] = t4 - t3;
+                tp[i] = r.put;
+                tr[i] = r.resolve;
+                te[i] = r.evict;
                 rp[i] = a;
                 rg[i] = b;
                 rd[i] = d;
